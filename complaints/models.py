@@ -1,0 +1,1 @@
+"""Complaints: built by a later issue; an empty shell for now."""

@@ -1,0 +1,56 @@
+"""One error shape for the whole API: {"detail": "...", "errors": {field: [msgs]}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from tickets.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound
+
+STATUS_OF: dict[type[KefuError], int] = {
+    InvalidInput: status.HTTP_400_BAD_REQUEST,
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    Conflict: status.HTTP_409_CONFLICT,
+}
+
+
+def _flatten(data: Any) -> dict[str, list[str]]:
+    if isinstance(data, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in data.items():
+            if isinstance(value, dict):
+                for sub, msgs in _flatten(value).items():
+                    out[f"{key}.{sub}"] = msgs
+            elif isinstance(value, list):
+                out[str(key)] = [str(v) for v in value]
+            else:
+                out[str(key)] = [str(value)]
+        return out
+    if isinstance(data, list):
+        return {"non_field_errors": [str(v) for v in data]}
+    return {}
+
+
+def kefu_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, KefuError):
+        return Response({"detail": exc.message, "errors": exc.errors}, status=STATUS_OF[type(exc)])
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": "Invalid input.", "errors": _flatten(exc.detail)}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"detail": str(response.data["detail"]), "errors": {}}
+    else:
+        response.data = {"detail": "Error.", "errors": _flatten(response.data)}
+    return response

@@ -1,0 +1,11 @@
+"""The Celery app: Redis broker in production, eager (in-process) in the embedded mode."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+app = Celery("kefu")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

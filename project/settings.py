@@ -1,0 +1,242 @@
+"""Kefu settings, read from the environment (see README and .env.example).
+
+Two run modes share this file: the embedded mode (no KEFU_DATABASE_URL /
+KEFU_REDIS_URL: SQLite, in-memory channel layer, tasks in-process) and the
+production mode (PostgreSQL, Redis, Celery worker and beat).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+KEFU_ENV = os.environ.get("KEFU_ENV", "development")
+if KEFU_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("KEFU_ENV must be 'development' or 'production'")
+PRODUCTION = KEFU_ENV == "production"
+DEBUG = env_bool("KEFU_DEBUG", default=not PRODUCTION)
+
+SECRET_KEY = os.environ.get("KEFU_SECRET_KEY", "")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "KEFU_SECRET_KEY is required when KEFU_ENV=production; refusing to start."
+        )
+    SECRET_KEY = "kefu-development-only-insecure-key"  # never used in production
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("KEFU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+    if h.strip()
+]
+SITE_URL = os.environ.get("KEFU_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = [SITE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "viewflow",
+    "viewflow.workflow",
+    "customers",
+    "tickets",
+    "flows",
+    "complaints",
+    "surveys",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "project" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- database -----------------------------------------------------------------
+DATABASE_URL = os.environ.get("KEFU_DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("KEFU_SQLITE_PATH", str(BASE_DIR / "kefu.sqlite3")),
+            # IMMEDIATE transactions serialise writers instead of failing a
+            # flow lock upgrade with "database is locked" (see VIEWFLOW.md §4).
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+# --- redis: cache, channel layer, celery ---------------------------------------
+REDIS_URL = os.environ.get("KEFU_REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "kefu",
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CELERY_BROKER_URL = "memory://"
+    # Embedded mode: tasks run in-process, right after the transaction commits.
+    CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-timers": {
+        "task": "flows.tasks.dispatch_due_timers",
+        "schedule": float(os.environ.get("KEFU_TIMER_INTERVAL", "1.0")),
+        "options": {"expires": 5},
+    },
+}
+
+# --- email ---------------------------------------------------------------------
+EMAIL_URL = os.environ.get("KEFU_EMAIL_URL", "")
+DEFAULT_FROM_EMAIL = os.environ.get("KEFU_FROM_EMAIL", "Kefu <support@kefu.localhost>")
+if EMAIL_URL:
+    _mail = urlparse(EMAIL_URL)
+    if _mail.scheme not in {"smtp", "smtps", "smtp+tls"}:
+        raise ImproperlyConfigured("KEFU_EMAIL_URL must be smtp://, smtp+tls:// or smtps://")
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _mail.hostname or "127.0.0.1"
+    EMAIL_PORT = _mail.port or 25
+    EMAIL_HOST_USER = unquote(_mail.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_mail.password or "")
+    EMAIL_USE_SSL = _mail.scheme == "smtps"
+    EMAIL_USE_TLS = _mail.scheme == "smtp+tls"
+    EMAIL_TIMEOUT = int(parse_qs(_mail.query).get("timeout", ["10"])[0])
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- auth, i18n, static ----------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = env_bool("KEFU_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- REST API --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "project.api_errors.kefu_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "login": os.environ.get("KEFU_LOGIN_THROTTLE", "10/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kefu API",
+    "DESCRIPTION": "Service desk: tickets as workflow processes with SLA timers and escalation.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's assets ship in a Python package: nothing is fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Kefu ------------------------------------------------------------------------
+# Days a ticket waits on the customer before it closes itself, and days a
+# resolved ticket stays open to a reopen before it closes; days a closed
+# ticket can still be reopened before its process is archived.
+KEFU_PENDING_AUTO_CLOSE_DAYS = float(os.environ.get("KEFU_PENDING_AUTO_CLOSE_DAYS", "7"))
+KEFU_RESOLVED_AUTO_CLOSE_DAYS = float(os.environ.get("KEFU_RESOLVED_AUTO_CLOSE_DAYS", "3"))
+KEFU_CLOSED_REOPEN_DAYS = float(os.environ.get("KEFU_CLOSED_REOPEN_DAYS", "30"))
+KEFU_IDEMPOTENCY_TTL_HOURS = 24
+# The embedded server fires due timers from a thread; production uses beat.
+KEFU_TIMER_BATCH = int(os.environ.get("KEFU_TIMER_BATCH", "50"))
+KEFU_TIMER_WORKERS = int(os.environ.get("KEFU_TIMER_WORKERS", "4"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,1 @@
+"""Surveys: built by a later issue; an empty shell for now."""

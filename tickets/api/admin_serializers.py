@@ -1,0 +1,126 @@
+"""Administration resources: teams, calendars, SLA policies (API.md, Administration)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from customers.choices import CustomerTier
+
+from ..calendars import CalendarError, parse_calendar
+from ..choices import EscalationAction, Priority, SlaTarget
+from ..models import BusinessCalendar, SlaPolicy, Team
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=get_user_model().objects.filter(is_active=True), required=False
+    )
+    supervisors = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=get_user_model().objects.filter(is_active=True), required=False
+    )
+    calendar = serializers.PrimaryKeyRelatedField(
+        queryset=BusinessCalendar.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "members", "supervisors", "calendar", "assignment"]
+
+
+class CalendarSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BusinessCalendar
+        fields = ["id", "name", "timezone", "hours", "holidays"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance
+        tz = attrs.get("timezone", instance.timezone if instance else "UTC")
+        hours = attrs.get("hours", instance.hours if instance else {})
+        holidays = attrs.get("holidays", instance.holidays if instance else [])
+        if not isinstance(hours, dict):
+            raise serializers.ValidationError({"hours": ["Expected an object of weekdays."]})
+        if not isinstance(holidays, list):
+            raise serializers.ValidationError({"holidays": ["Expected a list of dates."]})
+        try:
+            parse_calendar(tz, hours, holidays)
+        except CalendarError as exc:
+            raise serializers.ValidationError({"hours": [str(exc)]}) from exc
+        return attrs
+
+
+class EscalationLevelSerializer(serializers.Serializer):
+    at_percent = serializers.IntegerField(min_value=1, max_value=1000)
+    target = serializers.ChoiceField(choices=SlaTarget.choices)
+    action = serializers.ChoiceField(choices=EscalationAction.choices)
+    team = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["action"] == EscalationAction.REASSIGN:
+            team = attrs.get("team")
+            if team is None or not Team.objects.filter(pk=team).exists():
+                raise serializers.ValidationError({"team": ["reassign needs an existing team."]})
+        else:
+            attrs.pop("team", None)
+        return attrs
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    customer_tier = serializers.ChoiceField(
+        choices=CustomerTier.choices, allow_null=True, required=False
+    )
+    first_response_seconds = serializers.IntegerField(min_value=1, max_value=10 * 365 * 86400)
+    resolution_seconds = serializers.IntegerField(min_value=1, max_value=10 * 365 * 86400)
+    warning_percent = serializers.IntegerField(min_value=1, max_value=99, required=False)
+    calendar = serializers.PrimaryKeyRelatedField(
+        queryset=BusinessCalendar.objects.all(), allow_null=True, required=False
+    )
+    escalation = EscalationLevelSerializer(many=True, required=False)
+
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "id",
+            "name",
+            "priority",
+            "customer_tier",
+            "first_response_seconds",
+            "resolution_seconds",
+            "warning_percent",
+            "calendar",
+            "escalation",
+            "is_active",
+        ]
+        read_only_fields = ["is_active"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        fr = attrs.get(
+            "first_response_seconds", getattr(self.instance, "first_response_seconds", 0)
+        )
+        res = attrs.get("resolution_seconds", getattr(self.instance, "resolution_seconds", 0))
+        if fr and res and fr > res:
+            raise serializers.ValidationError(
+                {"first_response_seconds": ["Must not exceed resolution_seconds."]}
+            )
+        if "escalation" in attrs:
+            attrs["escalation"] = [dict(level) for level in attrs["escalation"]]
+        return attrs
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    teams = serializers.ListField(child=serializers.IntegerField())
+
+
+class TokenInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False)
+
+
+class TokenOutput(serializers.Serializer):
+    token = serializers.CharField()

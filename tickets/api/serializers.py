@@ -1,0 +1,182 @@
+"""Input and output serializers, kept apart: inputs validate, outputs shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from ..choices import Channel, Priority
+from ..models import Ticket, TicketEvent, TicketMessage
+
+MAX_TEXT = 100_000
+
+
+# --- inputs -------------------------------------------------------------------
+class ContactInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class TicketCreateInput(serializers.Serializer):
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(
+        max_length=MAX_TEXT, required=False, allow_blank=True, default=""
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    category = serializers.SlugField(max_length=64, required=False, allow_null=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, default=Channel.API)
+    contact = ContactInput(required=False)
+    contact_id = serializers.IntegerField(required=False, min_value=1)
+    customer_id = serializers.IntegerField(required=False, min_value=1, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        has_contact, has_id = "contact" in attrs, "contact_id" in attrs
+        if has_contact == has_id:
+            raise serializers.ValidationError(
+                {"contact": ["Give exactly one of contact {email, name, phone} or contact_id."]}
+            )
+        return attrs
+
+
+class ReplyInput(serializers.Serializer):
+    body = serializers.CharField(max_length=MAX_TEXT)
+    internal = serializers.BooleanField(required=False, default=False)
+
+
+class AssignInput(serializers.Serializer):
+    assignee = serializers.IntegerField(min_value=1)
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class UrgeInput(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ResolveInput(serializers.Serializer):
+    resolution = serializers.CharField(max_length=MAX_TEXT)
+
+
+class EmptyInput(serializers.Serializer):
+    pass
+
+
+# --- outputs ------------------------------------------------------------------
+class SlaOutput(serializers.Serializer):
+    policy = serializers.IntegerField(allow_null=True)
+    first_response_due = serializers.DateTimeField(allow_null=True)
+    resolution_due = serializers.DateTimeField(allow_null=True)
+    first_responded_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    paused = serializers.BooleanField()
+    breached = serializers.ListField(child=serializers.CharField())
+    escalation_level = serializers.IntegerField()
+
+
+class TicketOutput(serializers.ModelSerializer):
+    customer = serializers.IntegerField(source="customer_id", allow_null=True)
+    contact = serializers.IntegerField(source="contact_id")
+    team = serializers.IntegerField(source="team_id", allow_null=True)
+    assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
+    category = serializers.SerializerMethodField()
+    created = serializers.DateTimeField(source="created_at")
+    updated = serializers.DateTimeField(source="updated_at")
+    sla = serializers.SerializerMethodField()
+    messages_url = serializers.SerializerMethodField()
+    history_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "subject",
+            "description",
+            "status",
+            "priority",
+            "category",
+            "channel",
+            "customer",
+            "contact",
+            "team",
+            "assignee",
+            "created",
+            "updated",
+            "version",
+            "sla",
+            "messages_url",
+            "history_url",
+        ]
+
+    def get_category(self, ticket: Ticket) -> str | None:
+        codes: dict[int, str] = self.context.get("category_codes", {})
+        if ticket.category_id is None:
+            return None
+        if ticket.category_id in codes:
+            return codes[ticket.category_id]
+        return ticket.category.code if ticket.category else None
+
+    def get_sla(self, ticket: Ticket) -> dict[str, Any]:
+        data = {
+            "policy": ticket.sla_policy_id,
+            "first_response_due": ticket.first_response_due,
+            "resolution_due": ticket.resolution_due,
+            "first_responded_at": ticket.first_responded_at,
+            "resolved_at": ticket.resolved_at,
+            "paused": ticket.sla_paused_at is not None,
+            "breached": ticket.breached,
+            "escalation_level": ticket.escalation_level,
+        }
+        return dict(SlaOutput(data).data)
+
+    def get_messages_url(self, ticket: Ticket) -> str:
+        return reverse("ticket-messages", args=[ticket.pk])
+
+    def get_history_url(self, ticket: Ticket) -> str:
+        return reverse("ticket-history", args=[ticket.pk])
+
+
+class MessageOutput(serializers.ModelSerializer):
+    author = serializers.IntegerField(source="author_id", allow_null=True)
+    contact = serializers.IntegerField(source="contact_id", allow_null=True)
+    created = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = TicketMessage
+        fields = ["id", "author", "contact", "body", "internal", "created"]
+
+
+class EventOutput(serializers.ModelSerializer):
+    actor = serializers.IntegerField(source="actor_id", allow_null=True)
+    at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "actor", "verb", "at", "before", "after"]
+
+
+class QueueRowOutput(serializers.Serializer):
+    task_id = serializers.IntegerField(allow_null=True)
+    kind = serializers.CharField()
+    object_id = serializers.IntegerField()
+    number = serializers.CharField()
+    title = serializers.CharField()
+    priority = serializers.CharField()
+    status = serializers.CharField()
+    assignee = serializers.IntegerField(allow_null=True)
+    team = serializers.IntegerField(allow_null=True)
+    due = serializers.DateTimeField(allow_null=True)
+    breached = serializers.BooleanField()
+    customer_tier = serializers.CharField(allow_null=True)
+    created = serializers.DateTimeField()
+    version = serializers.IntegerField()
+
+
+class QueueOutput(serializers.Serializer):
+    results = QueueRowOutput(many=True)
+    cursor = serializers.CharField(allow_null=True)

@@ -1,0 +1,294 @@
+"""Ticket and queue endpoints: validate, call a service or selector, shape the output."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..choices import Priority, TicketStatus
+from ..errors import InvalidInput
+from ..models import Category, Ticket
+from ..pagination import paginate
+from . import serializers as s
+
+ORDERINGS = {
+    "created": ("created_at", False),
+    "-created": ("created_at", True),
+    "updated": ("updated_at", False),
+    "-updated": ("updated_at", True),
+    "sla_due": ("sla_due", False),
+    "-sla_due": ("sla_due", True),
+    "priority": ("priority", False),
+    "-priority": ("priority", True),
+}
+PAGE_SIZE = 50
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput("Expected a JSON object.", {"non_field_errors": ["Expected an object."]})
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _ticket_out(ticket: Ticket, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response(s.TicketOutput(ticket).data, status=status_code)
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"Invalid {name}.", {name: ["Must be an integer."]}) from exc
+    if value < 1:
+        raise InvalidInput(f"Invalid {name}.", {name: ["Must be a positive integer."]})
+    return value
+
+
+def _bool_param(request: Request, name: str) -> bool | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes"):
+        return True
+    if lowered in ("0", "false", "no"):
+        return False
+    raise InvalidInput(f"Invalid {name}.", {name: ["Must be true or false."]})
+
+
+def _filtered(request: Request) -> QuerySet[Ticket]:
+    qs = selectors.tickets_visible_to(request.user)
+    params = request.query_params
+    if status_value := params.get("status"):
+        wanted = status_value.split(",")
+        unknown = [v for v in wanted if v not in TicketStatus.values]
+        if unknown:
+            raise InvalidInput("Unknown status.", {"status": [f"Unknown: {', '.join(unknown)}."]})
+        qs = qs.filter(status__in=wanted)
+    if priority := params.get("priority"):
+        if priority not in Priority.values:
+            raise InvalidInput("Unknown priority.", {"priority": ["Use P1, P2, P3 or P4."]})
+        qs = qs.filter(priority=priority)
+    if (team := _int_param(request, "team")) is not None:
+        qs = qs.filter(team_id=team)
+    if (customer := _int_param(request, "customer")) is not None:
+        qs = qs.filter(customer_id=customer)
+    assignee = params.get("assignee")
+    if assignee == "me":
+        qs = qs.filter(assignee_id=request.user.pk)
+    elif assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif assignee:
+        qs = qs.filter(assignee_id=_int_param(request, "assignee"))
+    breached = _bool_param(request, "breached")
+    if breached is True:
+        qs = qs.filter(Q(first_response_breached=True) | Q(resolution_breached=True))
+    elif breached is False:
+        qs = qs.filter(first_response_breached=False, resolution_breached=False)
+    if q := params.get("q", "").strip():
+        if len(q) > 200:
+            raise InvalidInput("Search text too long.", {"q": ["At most 200 characters."]})
+        qs = qs.filter(Q(number__iexact=q) | Q(subject__icontains=q))
+    return qs
+
+
+class TicketListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str),
+            OpenApiParameter("priority", str),
+            OpenApiParameter("team", int),
+            OpenApiParameter("assignee", str, description="user id, `me` or `none`"),
+            OpenApiParameter("customer", int),
+            OpenApiParameter("q", str),
+            OpenApiParameter("breached", bool),
+            OpenApiParameter("ordering", str, enum=list(ORDERINGS)),
+            OpenApiParameter("cursor", str),
+        ],
+        responses=s.TicketOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        ordering = request.query_params.get("ordering", "-created")
+        if ordering not in ORDERINGS:
+            raise InvalidInput(
+                "Unknown ordering.", {"ordering": [f"Use one of: {', '.join(ORDERINGS)}."]}
+            )
+        field, descending = ORDERINGS[ordering]
+        page = paginate(
+            _filtered(request),
+            field=field,
+            descending=descending,
+            cursor=request.query_params.get("cursor"),
+            limit=PAGE_SIZE,
+        )
+        codes = (
+            dict(
+                Category.objects.filter(
+                    pk__in={t.category_id for t in page.items if t.category_id}
+                ).values_list("id", "code")
+            )
+            if any(t.category_id for t in page.items)
+            else {}
+        )
+
+        def link(cursor: str | None) -> str | None:
+            if cursor is None:
+                return None
+            query = request.query_params.copy()
+            query["cursor"] = cursor
+            return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+        return Response(
+            {
+                "next": link(page.next),
+                "previous": link(page.previous),
+                "results": s.TicketOutput(
+                    page.items, many=True, context={"category_codes": codes}
+                ).data,
+            }
+        )
+
+    @extend_schema(request=s.TicketCreateInput, responses={201: s.TicketOutput})
+    def post(self, request: Request) -> Response:
+        data = _valid(s.TicketCreateInput, request.data)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not (1 <= len(key) <= 255):
+            raise InvalidInput(
+                "Invalid Idempotency-Key.", {"idempotency_key": ["1 to 255 characters."]}
+            )
+        fingerprint = hashlib.sha256(
+            json.dumps(request.data, sort_keys=True, default=str).encode()
+        ).hexdigest()
+        contact = data.get("contact") or {}
+        ticket, created = services.open_ticket(
+            actor=request.user,
+            subject=data["subject"],
+            description=data["description"],
+            priority=data["priority"],
+            channel=data["channel"],
+            category_code=data.get("category"),
+            contact_id=data.get("contact_id"),
+            contact_email=contact.get("email"),
+            contact_name=contact.get("name", ""),
+            contact_phone=contact.get("phone", ""),
+            customer_id=data.get("customer_id"),
+            idempotency_key=key,
+            request_fingerprint=fingerprint,
+        )
+        return _ticket_out(ticket, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class TicketDetailView(APIView):
+    @extend_schema(responses=s.TicketOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        return _ticket_out(selectors.get_ticket_for(request.user, pk))
+
+
+class TicketMessagesView(APIView):
+    @extend_schema(responses=s.MessageOutput(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        messages = selectors.list_messages_for(request.user, pk)
+        return Response(s.MessageOutput(messages, many=True).data)
+
+
+class TicketHistoryView(APIView):
+    @extend_schema(responses=s.EventOutput(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        events = selectors.list_history_for(request.user, pk)
+        return Response(s.EventOutput(events, many=True).data)
+
+
+class TicketActionView(APIView):
+    """``POST /api/tickets/{id}/<action>/``: each action is one service call."""
+
+    action_name = ""
+    input_class: type[serializers.Serializer] = s.EmptyInput
+
+    def post(self, request: Request, pk: int) -> Response:
+        data = _valid(self.input_class, request.data if request.data else {})
+        user = request.user
+        match self.action_name:
+            case "claim":
+                services.claim_ticket(ticket_id=pk, actor=user)
+            case "assign":
+                services.assign_ticket(ticket_id=pk, actor=user, assignee_id=data["assignee"])
+            case "reply":
+                services.reply_to_ticket(
+                    ticket_id=pk, actor=user, body=data["body"], internal=data["internal"]
+                )
+            case "hold":
+                services.put_on_hold(ticket_id=pk, actor=user, reason=data["reason"])
+            case "resume":
+                services.resume_ticket(ticket_id=pk, actor=user)
+            case "urge":
+                services.urge_ticket(ticket_id=pk, actor=user, note=data["note"])
+            case "resolve":
+                services.resolve_ticket(ticket_id=pk, actor=user, resolution=data["resolution"])
+            case "close":
+                services.close_ticket(ticket_id=pk, actor=user)
+            case "reopen":
+                services.reopen_ticket(ticket_id=pk, actor=user, reason=data["reason"])
+            case _:  # pragma: no cover - urls only route the names above
+                raise InvalidInput("Unknown action.")
+        return _ticket_out(selectors.get_ticket_for(user, pk))
+
+
+ACTIONS: dict[str, type[serializers.Serializer]] = {
+    "claim": s.EmptyInput,
+    "assign": s.AssignInput,
+    "reply": s.ReplyInput,
+    "hold": s.ReasonInput,
+    "resume": s.EmptyInput,
+    "urge": s.UrgeInput,
+    "resolve": s.ResolveInput,
+    "close": s.EmptyInput,
+    "reopen": s.ReasonInput,
+}
+
+
+def action_view(name: str, input_class: type[serializers.Serializer]) -> Any:
+    @extend_schema(
+        request=input_class, responses={200: s.TicketOutput}, operation_id=f"tickets_{name}"
+    )
+    def post(self: TicketActionView, request: Request, pk: int) -> Response:
+        return TicketActionView.post(self, request, pk)
+
+    view_class: Any = type(
+        f"Ticket{name.title()}View",
+        (TicketActionView,),
+        {"action_name": name, "input_class": input_class, "post": post},
+    )
+    return view_class.as_view()
+
+
+class QueueView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("team", int, description="supervisors: one team's queue"),
+            OpenApiParameter("all", bool, description="supervisors: every team's queue"),
+            OpenApiParameter("cursor", str),
+        ],
+        responses=s.QueueOutput,
+    )
+    def get(self, request: Request) -> Response:
+        page = selectors.queue_for(
+            request.user,
+            team_id=_int_param(request, "team"),
+            everything=bool(_bool_param(request, "all")),
+            cursor=request.query_params.get("cursor"),
+        )
+        return Response(s.QueueOutput({"results": page.rows, "cursor": page.cursor}).data)

@@ -1,0 +1,40 @@
+"""Domain errors raised by services; the API layer maps each to an HTTP status."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"
+    GONE = "gone"
+
+
+class KefuError(Exception):
+    code: ErrorCode = ErrorCode.INVALID
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class InvalidInput(KefuError):
+    code = ErrorCode.INVALID
+
+
+class NotFound(KefuError):
+    code = ErrorCode.NOT_FOUND
+
+
+class Forbidden(KefuError):
+    code = ErrorCode.FORBIDDEN
+
+
+class Conflict(KefuError):
+    """The ticket's state does not allow the action (or another request holds it)."""
+
+    code = ErrorCode.CONFLICT

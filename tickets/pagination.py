@@ -1,0 +1,107 @@
+"""Keyset (cursor) pagination over one ordering field plus the id, NULLs last.
+
+Each page is an index range scan from the cursor, however deep the page:
+no OFFSET, no COUNT. Cursors are opaque base64 JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, Model, Q, QuerySet
+
+from .errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Position:
+    value: Any
+    pk: int
+    backwards: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next: str | None
+    previous: str | None
+
+
+def encode(position: Position) -> str:
+    value = position.value
+    if isinstance(value, datetime):
+        value = {"dt": value.isoformat()}
+    data = {"v": value, "i": position.pk, "b": position.backwards}
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def decode(cursor: str) -> Position:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
+        data = json.loads(raw.decode())
+        value = data["v"]
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["dt"])
+        return Position(value, int(data["i"]), bool(data.get("b", False)))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InvalidInput("Invalid cursor.", {"cursor": ["Invalid cursor."]}) from exc
+
+
+def after(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:
+    """Rows strictly after ``pos`` in the order (field asc/desc NULLS LAST, id same way)."""
+    beyond, tie = ("lt", "lt") if descending else ("gt", "gt")
+    if pos.value is None:
+        return qs.filter(**{f"{field}__isnull": True, f"id__{tie}": pos.pk})
+    return qs.filter(
+        Q(**{f"{field}__{beyond}": pos.value})
+        | Q(**{field: pos.value, f"id__{tie}": pos.pk})
+        | Q(**{f"{field}__isnull": True})
+    )
+
+
+def before(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:
+    """Rows strictly before ``pos`` in the same order."""
+    earlier, tie = ("gt", "gt") if descending else ("lt", "lt")
+    if pos.value is None:
+        return qs.filter(Q(**{f"{field}__isnull": False}) | Q(**{f"id__{tie}": pos.pk}))
+    return qs.filter(
+        Q(**{f"{field}__{earlier}": pos.value}) | Q(**{field: pos.value, f"id__{tie}": pos.pk})
+    )
+
+
+def ordered(
+    qs: QuerySet[Any], field: str, descending: bool, reverse: bool = False
+) -> QuerySet[Any]:
+    desc = descending != reverse
+    expr = F(field).desc(nulls_last=not reverse) if desc else F(field).asc(nulls_last=not reverse)
+    return qs.order_by(expr, "-id" if desc else "id")
+
+
+def paginate(
+    qs: QuerySet[Any], *, field: str, descending: bool, cursor: str | None, limit: int
+) -> Page:
+    pos = decode(cursor) if cursor else None
+
+    def position(obj: Model, backwards: bool) -> str:
+        return encode(Position(getattr(obj, field), obj.pk, backwards))
+
+    if pos is not None and pos.backwards:
+        rows = list(
+            ordered(before(qs, field, descending, pos), field, descending, True)[: limit + 1]
+        )
+        more_before = len(rows) > limit
+        rows = list(reversed(rows[:limit]))
+        nxt = position(rows[-1], False) if rows else None
+        prev = position(rows[0], True) if rows and more_before else None
+        return Page(rows, nxt, prev)
+    base = after(qs, field, descending, pos) if pos is not None else qs
+    rows = list(ordered(base, field, descending)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = position(rows[-1], False) if rows and more else None
+    prev = position(rows[0], True) if rows and pos is not None else None
+    return Page(rows, nxt, prev)

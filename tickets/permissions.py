@@ -1,0 +1,60 @@
+"""Who may see and do what: roles are Django groups, visibility is by team."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+ROLE_ADMINISTRATOR = "administrator"
+ROLE_SUPERVISOR = "supervisor"
+ROLE_AGENT = "agent"
+ROLES = (ROLE_ADMINISTRATOR, ROLE_SUPERVISOR, ROLE_AGENT)
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def roles_of(user: Any) -> list[str]:
+    cached = getattr(user, "_kefu_roles", None)
+    if cached is not None:
+        return list(cached)
+    if not user.is_authenticated:
+        return []
+    names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    if user.is_superuser:
+        names.add(ROLE_ADMINISTRATOR)
+    roles = [r for r in ROLES if r in names]
+    user._kefu_roles = roles
+    return list(roles)
+
+
+def is_administrator(user: Any) -> bool:
+    return ROLE_ADMINISTRATOR in roles_of(user)
+
+
+def is_supervisor(user: Any) -> bool:
+    """Supervisors (and administrators) watch and move every team's work."""
+    roles = roles_of(user)
+    return ROLE_SUPERVISOR in roles or ROLE_ADMINISTRATOR in roles
+
+
+def team_ids_of(user: Any) -> list[int]:
+    cached = getattr(user, "_kefu_team_ids", None)
+    if cached is not None:
+        return list(cached)
+    if not user.is_authenticated:
+        return []
+    ids = sorted(user.kefu_teams.values_list("id", flat=True))
+    user._kefu_team_ids = ids
+    return list(ids)
+
+
+def can_see(user: Any, ticket: Any) -> bool:
+    if is_supervisor(user):
+        return True
+    return ticket.assignee_id == user.pk or ticket.team_id in team_ids_of(user)
+
+
+def can_work(user: Any, ticket: Any) -> bool:
+    """The assignee works the ticket; supervisors may act on anyone's."""
+    return is_supervisor(user) or (ticket.assignee_id is not None and ticket.assignee_id == user.pk)

@@ -1,0 +1,151 @@
+"""Permission-aware reads shared by views and reports; views never query tickets themselves."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from . import pagination, permissions
+from .choices import QUEUE_STATUSES
+from .errors import NotFound
+from .models import Ticket, TicketEvent, TicketMessage
+
+QUEUE_FIELDS = (
+    "id",
+    "number",
+    "subject",
+    "priority",
+    "status",
+    "assignee_id",
+    "team_id",
+    "sla_due",
+    "first_response_breached",
+    "resolution_breached",
+    "customer_id",
+    "created_at",
+    "version",
+)
+
+
+def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
+    """Supervisors see every ticket; an agent sees their teams' and their own."""
+    qs = Ticket.objects.all()
+    if permissions.is_supervisor(user):
+        return qs
+    return qs.filter(Q(team_id__in=permissions.team_ids_of(user)) | Q(assignee_id=user.pk))
+
+
+def get_ticket_for(user: Any, ticket_id: int) -> Ticket:
+    ticket = tickets_visible_to(user).filter(pk=ticket_id).first()
+    if ticket is None:
+        raise NotFound("Ticket not found.")
+    return ticket
+
+
+def list_messages_for(user: Any, ticket_id: int) -> QuerySet[TicketMessage]:
+    ticket = get_ticket_for(user, ticket_id)
+    return TicketMessage.objects.filter(ticket=ticket).order_by("created_at", "id")
+
+
+def list_history_for(user: Any, ticket_id: int) -> QuerySet[TicketEvent]:
+    ticket = get_ticket_for(user, ticket_id)
+    return TicketEvent.objects.filter(ticket=ticket).order_by("created_at", "id")
+
+
+def current_task_ids(ticket_ids: list[int]) -> dict[int, int]:
+    """The open human task of each ticket, in one query."""
+    if not ticket_ids:
+        return {}
+    rows = Task.objects.filter(
+        process__ticketprocess__ticket_id__in=ticket_ids,
+        flow_task_type="HUMAN",
+        status__in=(STATUS.NEW, STATUS.ASSIGNED),
+    ).values_list("process__ticketprocess__ticket_id", "pk")
+    return dict(rows)
+
+
+# --- the queue -------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[dict[str, Any]]
+    cursor: str | None
+
+
+def _sort_key(row: dict[str, Any]) -> tuple[bool, datetime, int]:
+    due = row["sla_due"]
+    return (due is None, due or datetime.min.replace(tzinfo=UTC), row["id"])
+
+
+def queue_for(
+    user: Any,
+    *,
+    team_id: int | None = None,
+    everything: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> QueuePage:
+    """Open work, most urgent SLA first: mine plus my teams' unassigned (or a team / all
+    for supervisors). Each part is one range scan of a partial index, merged here."""
+    position = pagination.decode(cursor) if cursor else None
+    open_tickets = Ticket.objects.filter(status__in=QUEUE_STATUSES)
+    if everything or team_id is not None:
+        if not permissions.is_supervisor(user):
+            raise NotFound("Not found.")
+        parts = [open_tickets if team_id is None else open_tickets.filter(team_id=team_id)]
+    else:
+        teams = permissions.team_ids_of(user)
+        parts = [open_tickets.filter(assignee_id=user.pk)]
+        if teams:
+            parts.append(open_tickets.filter(team_id__in=teams, assignee_id__isnull=True))
+    fetched = [
+        list(
+            pagination.ordered(
+                pagination.after(part, "sla_due", False, position) if position else part,
+                "sla_due",
+                False,
+            ).values(*QUEUE_FIELDS)[: limit + 1]
+        )
+        for part in parts
+    ]
+    merged = list(heapq.merge(*fetched, key=_sort_key))
+    page, more = merged[:limit], len(merged) > limit
+    tiers = _tiers([r["customer_id"] for r in page])
+    tasks = current_task_ids([r["id"] for r in page])
+    rows = [
+        {
+            "task_id": tasks.get(r["id"]),
+            "kind": "ticket",
+            "object_id": r["id"],
+            "number": r["number"],
+            "title": r["subject"],
+            "priority": r["priority"],
+            "status": r["status"],
+            "assignee": r["assignee_id"],
+            "team": r["team_id"],
+            "due": r["sla_due"],
+            "breached": r["first_response_breached"] or r["resolution_breached"],
+            "customer_tier": tiers.get(r["customer_id"]),
+            "created": r["created_at"],
+            "version": r["version"],
+        }
+        for r in page
+    ]
+    cursor_out = None
+    if more and page:
+        cursor_out = pagination.encode(pagination.Position(page[-1]["sla_due"], page[-1]["id"]))
+    return QueuePage(rows, cursor_out)
+
+
+def _tiers(customer_ids: list[int | None]) -> dict[int, str]:
+    from customers.models import Customer
+
+    ids = {c for c in customer_ids if c is not None}
+    if not ids:
+        return {}
+    return dict(Customer.objects.filter(pk__in=ids).values_list("id", "tier"))

@@ -1,0 +1,39 @@
+"""Every state change of a ticket is a function here (one transaction, an audit row,
+events on commit). Views, tasks and flow nodes call these; nothing else writes tickets."""
+
+from ._common import allocate_ticket_number, locked_ticket
+from .escalation import archive_ticket, auto_close_ticket, run_sla_checkpoint
+from .intake import apply_sla_and_route, auto_assign_ticket, open_ticket
+from .work import (
+    assign_ticket,
+    claim_ticket,
+    close_ticket,
+    put_on_hold,
+    record_customer_reply,
+    reopen_ticket,
+    reply_to_ticket,
+    resolve_ticket,
+    resume_ticket,
+    urge_ticket,
+)
+
+__all__ = [
+    "allocate_ticket_number",
+    "apply_sla_and_route",
+    "archive_ticket",
+    "assign_ticket",
+    "auto_assign_ticket",
+    "auto_close_ticket",
+    "claim_ticket",
+    "close_ticket",
+    "locked_ticket",
+    "open_ticket",
+    "put_on_hold",
+    "record_customer_reply",
+    "reopen_ticket",
+    "reply_to_ticket",
+    "resolve_ticket",
+    "resume_ticket",
+    "run_sla_checkpoint",
+    "urge_ticket",
+]

@@ -1,0 +1,102 @@
+"""Shared plumbing of ticket services: the flow lock, the current task, audit, versions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from ..errors import Conflict, NotFound
+from ..models import Ticket, TicketCounter, TicketEvent
+
+ACTIVE_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
+
+
+@dataclass
+class LockedTicket:
+    ticket: Ticket
+    process_pk: int
+
+    def current_task(self) -> Task | None:
+        """The process's live wait: the human work task or a waiting/resolved/closed handle."""
+        return (
+            Task.objects.filter(
+                process_id=self.process_pk,
+                status__in=ACTIVE_TASK_STATUSES,
+                flow_task_type__in=("HUMAN", "FUNCTION"),
+            )
+            .order_by("-id")
+            .first()
+        )
+
+
+@contextmanager
+def locked_ticket(ticket_id: int) -> Iterator[LockedTicket]:
+    """Holds the ticket's flow lock (one transaction) and yields the fresh ticket."""
+    from flows.models import TicketProcess
+    from flows.ticket import TicketFlow
+
+    process_pk = (
+        TicketProcess.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True).first()
+    )
+    if process_pk is None:
+        raise NotFound("Ticket not found.")
+    try:
+        with TicketFlow.lock(process_pk):
+            ticket = Ticket.objects.select_related("customer", "team", "category").get(pk=ticket_id)
+            yield LockedTicket(ticket, process_pk)
+    except FlowLockFailed as exc:
+        raise Conflict("The ticket is being changed by someone else; retry.") from exc
+
+
+def audit(
+    ticket: Ticket,
+    actor: Any,
+    verb: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        verb=verb,
+        before=before or {},
+        after=after or {},
+    )
+
+
+def save_changed(ticket: Ticket, fields: list[str]) -> None:
+    """Saves the named fields and bumps the version that real-time clients order by."""
+    ticket.version += 1
+    ticket.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def allocate_ticket_number() -> str:
+    """Next ``T-YYYY-NNNNNN``; its own short transaction so intakes don't queue on it."""
+    year = timezone.now().year
+    table = TicketCounter._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last = last + 1 WHERE year = %s RETURNING last",  # noqa: S608
+            [year],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(
+                f"INSERT INTO {table} (year, last) VALUES (%s, 1) "  # noqa: S608
+                "ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1 RETURNING last".replace(
+                    "{table}", table
+                ),
+                [year],
+            )
+            row = cursor.fetchone()
+    assert row is not None
+    return f"T-{year}-{row[0]:06d}"

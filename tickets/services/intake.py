@@ -1,0 +1,215 @@
+"""Opening a ticket: intake, SLA terms, routing and automatic assignment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.models import Contact, Customer
+from customers.services import find_or_create_contact
+from notifications.services import notify_users
+
+from .. import sla
+from ..assignment import choose_agent, note_assignment, route_team
+from ..choices import EventVerb, TicketStatus
+from ..errors import Conflict, InvalidInput
+from ..events import publish_ticket_event
+from ..models import Category, IdempotencyKey, Ticket
+from ._common import allocate_ticket_number, audit, save_changed
+
+
+def open_ticket(
+    *,
+    actor: Any,
+    subject: str,
+    description: str,
+    priority: str,
+    channel: str,
+    category_code: str | None = None,
+    contact_id: int | None = None,
+    contact_email: str | None = None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    customer_id: int | None = None,
+    idempotency_key: str | None = None,
+    request_fingerprint: str = "",
+) -> tuple[Ticket, bool]:
+    """Creates a ticket and starts its process (SLA applied, routed, assigned).
+
+    Returns ``(ticket, created)``; with an ``idempotency_key`` already used by
+    this actor it returns the ticket that key created and ``created=False``.
+    """
+    from flows.ticket import TicketFlow
+
+    if idempotency_key:
+        replay = _replayed(actor, idempotency_key, request_fingerprint)
+        if replay is not None:
+            return replay, False
+
+    category = None
+    if category_code:
+        category = Category.objects.filter(code=category_code).first()
+        if category is None:
+            raise InvalidInput(
+                "Unknown category.", {"category": [f"No category with code {category_code!r}."]}
+            )
+    customer = None
+    if customer_id is not None:
+        customer = Customer.objects.filter(pk=customer_id).first()
+        if customer is None:
+            raise InvalidInput("Unknown customer.", {"customer_id": ["No such customer."]})
+    contact = None
+    if contact_id is not None:
+        contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
+        if contact is None:
+            raise InvalidInput("Unknown contact.", {"contact_id": ["No such contact."]})
+        if customer is not None and contact.customer_id != customer.pk:
+            raise InvalidInput(
+                "The contact does not belong to that customer.",
+                {"contact_id": ["The contact belongs to another customer."]},
+            )
+    elif not contact_email:
+        raise InvalidInput("A contact is required.", {"contact": ["Give contact or contact_id."]})
+
+    number = allocate_ticket_number()
+    try:
+        with transaction.atomic():
+            key_row = None
+            if idempotency_key:
+                key_row = IdempotencyKey.objects.create(
+                    user=actor, key=idempotency_key, request_hash=request_fingerprint
+                )
+            if contact is None:
+                assert contact_email is not None
+                contact = find_or_create_contact(
+                    email=contact_email, name=contact_name, phone=contact_phone, customer=customer
+                )
+            ticket = Ticket.objects.create(
+                number=number,
+                subject=subject,
+                description=description,
+                priority=priority,
+                channel=channel,
+                category=category,
+                customer=customer or contact.customer,
+                contact=contact,
+                created_by=actor if actor is not None and actor.is_authenticated else None,
+            )
+            audit(
+                ticket,
+                actor,
+                EventVerb.CREATED,
+                after={"subject": subject, "priority": priority, "channel": channel},
+            )
+            TicketFlow.start.run(ticket=ticket)
+            if key_row is not None:
+                key_row.ticket = ticket
+                key_row.save(update_fields=["ticket", "updated_at"])
+            publish_ticket_event("created", ticket, task_id=_work_task_id(ticket))
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # A concurrent request with the same key won the insert; return its ticket.
+        replay = _replayed(actor, idempotency_key, request_fingerprint)
+        if replay is None:
+            raise
+        return replay, False
+    return ticket, True
+
+
+def _replayed(actor: Any, key: str, fingerprint: str) -> Ticket | None:
+    row = (
+        IdempotencyKey.objects.select_related("ticket")
+        .filter(user=actor, key=key, ticket__isnull=False)
+        .first()
+    )
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request.",
+            {"idempotency_key": ["Reused with a different body."]},
+        )
+    return row.ticket
+
+
+def _work_task_id(ticket: Ticket) -> int | None:
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    return (
+        Task.objects.filter(
+            process__ticketprocess__ticket=ticket,
+            flow_task_type="HUMAN",
+            status__in=(STATUS.NEW, STATUS.ASSIGNED),
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def apply_sla_and_route(*, ticket: Ticket) -> None:
+    """Triage (a flow step): choose the team and start the SLA clock."""
+    team = route_team(ticket)
+    tier = ticket.customer.tier if ticket.customer_id and ticket.customer else None
+    policy = sla.match_policy(priority=ticket.priority, customer_tier=tier)
+    ticket.team = team
+    if policy is not None:
+        ticket.sla_policy = policy
+        ticket.sla_terms = sla.terms_for(policy, team.calendar if team else None)
+        ticket.sla_started_at = ticket.created_at
+        sla.refresh_due_times(ticket)
+    save_changed(
+        ticket,
+        [
+            "team",
+            "sla_policy",
+            "sla_terms",
+            "sla_started_at",
+            "first_response_due",
+            "resolution_due",
+            "sla_due",
+        ],
+    )
+    audit(
+        ticket,
+        None,
+        EventVerb.ROUTED,
+        after={
+            "team": team.pk if team else None,
+            "sla_policy": policy.pk if policy else None,
+            "first_response_due": _iso(ticket.first_response_due),
+            "resolution_due": _iso(ticket.resolution_due),
+        },
+    )
+
+
+def auto_assign_ticket(*, ticket: Ticket) -> None:
+    """Auto-assignment (a flow step): keep the assignee, else pick one by the team's strategy."""
+    if ticket.assignee_id is not None:
+        return
+    agent = choose_agent(ticket)
+    if agent is None:
+        return
+    now = timezone.now()
+    ticket.assignee = agent
+    fields = ["assignee"]
+    if ticket.status == TicketStatus.NEW:
+        ticket.status = TicketStatus.OPEN
+        fields.append("status")
+    save_changed(ticket, fields)
+    note_assignment(agent.pk, now)
+    audit(ticket, None, EventVerb.ASSIGNED, before={"assignee": None}, after={"assignee": agent.pk})
+    notify_users(
+        recipient_ids=[agent.pk],
+        kind="assigned",
+        data={"number": ticket.number},
+        ticket_id=ticket.pk,
+    )
+    publish_ticket_event("assigned", ticket)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

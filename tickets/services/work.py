@@ -1,0 +1,409 @@
+"""What agents and supervisors do to a ticket; each action completes flow tasks
+through viewflow's activation API under the ticket's flow lock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from notifications.services import notify_users
+
+from .. import permissions, sla
+from ..assignment import note_assignment
+from ..choices import EventVerb, TicketStatus
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..events import publish_ticket_event
+from ..models import Team, Ticket, TicketMessage
+from ._common import LockedTicket, audit, locked_ticket, save_changed
+
+
+def _visible(locked: LockedTicket, actor: Any) -> Ticket:
+    if not permissions.can_see(actor, locked.ticket):
+        raise NotFound("Ticket not found.")
+    return locked.ticket
+
+
+def _may_work(ticket: Ticket, actor: Any) -> None:
+    if permissions.can_work(actor, ticket):
+        return
+    if ticket.assignee_id is None and ticket.team_id in permissions.team_ids_of(actor):
+        return  # an unassigned ticket of my team: acting on it takes it
+    raise Forbidden("Only the assignee or a supervisor may do this.")
+
+
+def _node_name(task: Task | None) -> str | None:
+    return task.flow_task.name if task is not None else None
+
+
+def _work_task(locked: LockedTicket) -> Task:
+    task = locked.current_task()
+    if _node_name(task) != "work":
+        raise Conflict(
+            f"The ticket is {locked.ticket.status}; this action needs it open.",
+        )
+    assert task is not None
+    return task
+
+
+def _take(locked: LockedTicket, task: Task, actor: Any) -> Any:
+    """The work task's activation, assigned to ``actor`` first if nobody has it."""
+    activation = task.flow_task.activation_class(task)
+    if task.status == STATUS.NEW:
+        activation.assign(actor)
+        _set_assignee(locked.ticket, actor, via=EventVerb.CLAIMED, actor=actor)
+    return activation
+
+
+def _set_assignee(ticket: Ticket, user: Any, *, via: str, actor: Any) -> None:
+    before = ticket.assignee_id
+    ticket.assignee = user
+    fields = ["assignee"]
+    if ticket.status == TicketStatus.NEW:
+        ticket.status = TicketStatus.OPEN
+        fields.append("status")
+    save_changed(ticket, fields)
+    note_assignment(user.pk, timezone.now())
+    audit(ticket, actor, via, before={"assignee": before}, after={"assignee": user.pk})
+
+
+def _complete(activation: Any) -> None:
+    activation.start(None)
+    activation.execute()
+
+
+def _run_handle(task: Task) -> None:
+    activation = task.flow_task.activation_class(task)
+    activation.run(None)
+    activation.execute()
+
+
+def _mark_late_breaches(ticket: Ticket, now: Any) -> list[str]:
+    """A target met after its due moment is breached even if the timer has not fired yet."""
+    fields: list[str] = []
+    if (
+        ticket.first_responded_at is not None
+        and ticket.first_response_due is not None
+        and ticket.first_responded_at > ticket.first_response_due
+        and not ticket.first_response_breached
+    ):
+        ticket.first_response_breached = True
+        fields.append("first_response_breached")
+    if (
+        ticket.resolved_at is not None
+        and ticket.resolution_due is not None
+        and ticket.resolved_at > ticket.resolution_due
+        and not ticket.resolution_breached
+    ):
+        ticket.resolution_breached = True
+        fields.append("resolution_breached")
+    return fields
+
+
+def claim_ticket(*, ticket_id: int, actor: Any) -> Ticket:
+    """An agent takes an unassigned ticket of their team; exactly one concurrent claim wins."""
+    with locked_ticket(ticket_id) as locked:
+        ticket = _visible(locked, actor)
+        if not permissions.is_supervisor(actor) and ticket.team_id not in permissions.team_ids_of(
+            actor
+        ):
+            raise Forbidden("Only members of the ticket's team may claim it.")
+        task = _work_task(locked)
+        activation = task.flow_task.activation_class(task)
+        if not activation.assign.can_proceed():
+            raise Conflict("The ticket is already assigned.")
+        activation.assign(actor)
+        _set_assignee(ticket, actor, via=EventVerb.CLAIMED, actor=actor)
+        publish_ticket_event("assigned", ticket, task_id=task.pk)
+        return ticket
+
+
+def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
+    """A supervisor gives the ticket to a member of its team."""
+    with locked_ticket(ticket_id) as locked:
+        ticket = _visible(locked, actor)
+        if not permissions.is_supervisor(actor):
+            raise Forbidden("Only supervisors may assign tickets.")
+        if ticket.status == TicketStatus.CLOSED:
+            raise Conflict("A closed ticket cannot be assigned.")
+        assignee = get_user_model().objects.filter(pk=assignee_id, is_active=True).first()
+        if assignee is None:
+            raise InvalidInput("Unknown assignee.", {"assignee": ["No such active user."]})
+        if (
+            ticket.team_id
+            and not Team.members.through.objects.filter(
+                team_id=ticket.team_id, user_id=assignee.pk
+            ).exists()
+        ):
+            raise InvalidInput(
+                "The assignee is not a member of the ticket's team.",
+                {"assignee": ["Not a member of the ticket's team."]},
+            )
+        if ticket.assignee_id == assignee.pk:
+            return ticket
+        previous = ticket.assignee_id
+        task = locked.current_task()
+        task_id = None
+        if _node_name(task) == "work":
+            assert task is not None
+            activation = task.flow_task.activation_class(task)
+            if task.status == STATUS.NEW:
+                activation.assign(assignee)
+            else:
+                activation.reassign(assignee)
+            task_id = task.pk
+        _set_assignee(ticket, assignee, via=EventVerb.ASSIGNED, actor=actor)
+        notify_users(
+            recipient_ids=[assignee.pk],
+            kind="assigned",
+            data={"number": ticket.number},
+            ticket_id=ticket.pk,
+        )
+        publish_ticket_event("assigned", ticket, task_id=task_id, previous_assignee_id=previous)
+        return ticket
+
+
+def reply_to_ticket(*, ticket_id: int, actor: Any, body: str, internal: bool) -> TicketMessage:
+    """A public reply (the first one meets the first-response target) or an internal note."""
+    if not body.strip():
+        raise InvalidInput("The reply is empty.", {"body": ["This field may not be blank."]})
+    with locked_ticket(ticket_id) as locked:
+        ticket = _visible(locked, actor)
+        if ticket.status == TicketStatus.CLOSED:
+            raise Conflict("A closed ticket takes no more messages; reopen it first.")
+        message = TicketMessage.objects.create(
+            ticket=ticket, author=actor, body=body, internal=internal
+        )
+        fields: list[str] = []
+        if not internal and ticket.first_responded_at is None:
+            ticket.first_responded_at = message.created_at
+            ticket.sla_due = sla.queue_due(ticket)
+            fields += ["first_responded_at", "sla_due", *_mark_late_breaches(ticket, None)]
+        save_changed(ticket, fields)
+        audit(
+            ticket,
+            actor,
+            EventVerb.NOTED if internal else EventVerb.REPLIED,
+            after={"message": message.pk},
+        )
+        publish_ticket_event("updated", ticket)
+        return message
+
+
+def put_on_hold(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
+    """Waiting on the customer: the SLA clock stops until the ticket resumes."""
+    with locked_ticket(ticket_id) as locked:
+        ticket = _visible(locked, actor)
+        _may_work(ticket, actor)
+        task = _work_task(locked)
+        activation = _take(locked, task, actor)
+        ticket.status = TicketStatus.PENDING_CUSTOMER
+        ticket.sla_paused_at = timezone.now()
+        save_changed(ticket, ["status", "sla_paused_at"])
+        audit(
+            ticket,
+            actor,
+            EventVerb.HELD,
+            before={"status": TicketStatus.OPEN},
+            after={"status": ticket.status, "reason": reason},
+        )
+        _complete(activation)
+        publish_ticket_event("updated", ticket)
+        return ticket
+
+
+def resume_ticket(*, ticket_id: int, actor: Any) -> Ticket:
+    """Back to work: due times move by the business time the clock stood still."""
+    with locked_ticket(ticket_id) as locked:
+        ticket = _visible(locked, actor)
+        _may_work(ticket, actor)
+        return _resume(locked, actor)
+
+
+def _resume(locked: LockedTicket, actor: Any) -> Ticket:
+    ticket = locked.ticket
+    task = locked.current_task()
+    if ticket.status != TicketStatus.PENDING_CUSTOMER or _node_name(task) != "waiting":
+        raise Conflict("Only a ticket waiting on the customer can resume.")
+    assert task is not None
+    before = {"resolution_due": _iso(ticket.resolution_due)}
+    ticket.sla_paused_seconds += sla.pause_elapsed(ticket, timezone.now())
+    ticket.sla_paused_at = None
+    ticket.status = TicketStatus.OPEN
+    sla.refresh_due_times(ticket)
+    save_changed(
+        ticket,
+        [
+            "status",
+            "sla_paused_at",
+            "sla_paused_seconds",
+            "first_response_due",
+            "resolution_due",
+            "sla_due",
+        ],
+    )
+    audit(
+        ticket,
+        actor,
+        EventVerb.RESUMED,
+        before=before,
+        after={"resolution_due": _iso(ticket.resolution_due), "status": ticket.status},
+    )
+    _run_handle(task)
+    publish_ticket_event("updated", ticket)
+    return ticket
+
+
+def record_customer_reply(*, ticket_id: int, body: str) -> TicketMessage:
+    """A message from the customer; it resumes a ticket that was waiting on them."""
+    with locked_ticket(ticket_id) as locked:
+        ticket = locked.ticket
+        if ticket.status == TicketStatus.CLOSED:
+            raise Conflict("A closed ticket takes no more messages.")
+        message = TicketMessage.objects.create(ticket=ticket, contact=ticket.contact, body=body)
+        if ticket.status == TicketStatus.PENDING_CUSTOMER:
+            _resume(locked, None)
+        else:
+            save_changed(ticket, [])
+            publish_ticket_event("updated", ticket)
+        return message
+
+
+def urge_ticket(*, ticket_id: int, actor: Any, note: str = "") -> Ticket:
+    """Expedite (催办): the assignee (or the team's supervisors) are told to hurry."""
+    with locked_ticket(ticket_id) as locked:
+        ticket = _visible(locked, actor)
+        if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            raise Conflict(f"A {ticket.status} ticket cannot be urged.")
+        ticket.urge_count += 1
+        save_changed(ticket, ["urge_count"])
+        audit(ticket, actor, EventVerb.URGED, after={"note": note, "count": ticket.urge_count})
+        recipients = (
+            [ticket.assignee_id]
+            if ticket.assignee_id
+            else list(ticket.team.supervisors.values_list("id", flat=True))
+            if ticket.team
+            else []
+        )
+        notify_users(
+            recipient_ids=recipients,
+            kind="urged",
+            data={"number": ticket.number, "note": note},
+            ticket_id=ticket.pk,
+        )
+        publish_ticket_event("updated", ticket)
+        return ticket
+
+
+def resolve_ticket(*, ticket_id: int, actor: Any, resolution: str) -> Ticket:
+    """Resolved: the clock stops; the customer may reopen until it auto-closes."""
+    if not resolution.strip():
+        raise InvalidInput(
+            "A resolution is required.", {"resolution": ["This field may not be blank."]}
+        )
+    with locked_ticket(ticket_id) as locked:
+        ticket = _visible(locked, actor)
+        _may_work(ticket, actor)
+        task = _work_task(locked)
+        activation = _take(locked, task, actor)
+        now = timezone.now()
+        ticket.status = TicketStatus.RESOLVED
+        ticket.resolution = resolution
+        ticket.resolved_at = now
+        ticket.sla_paused_at = now
+        ticket.sla_due = None
+        fields = ["status", "resolution", "resolved_at", "sla_paused_at", "sla_due"]
+        save_changed(ticket, fields + _mark_late_breaches(ticket, now))
+        audit(
+            ticket,
+            actor,
+            EventVerb.RESOLVED,
+            before={"status": TicketStatus.OPEN},
+            after={"status": ticket.status, "resolution": resolution},
+        )
+        _complete(activation)
+        publish_ticket_event("updated", ticket)
+        return ticket
+
+
+def close_ticket(*, ticket_id: int, actor: Any) -> Ticket:
+    """Closed from any live state; the process waits out the reopen window."""
+    with locked_ticket(ticket_id) as locked:
+        ticket = _visible(locked, actor)
+        _may_work(ticket, actor)
+        task = locked.current_task()
+        node = _node_name(task)
+        if ticket.status == TicketStatus.CLOSED or node not in ("work", "waiting", "resolved"):
+            raise Conflict(f"A {ticket.status} ticket cannot be closed.")
+        assert task is not None
+        before = ticket.status
+        _mark_closed(ticket)
+        audit(
+            ticket, actor, EventVerb.CLOSED, before={"status": before}, after={"status": "closed"}
+        )
+        if node == "work":
+            _complete(_take(locked, task, actor))
+        else:
+            _run_handle(task)
+        publish_ticket_event("closed", ticket)
+        return ticket
+
+
+def _mark_closed(ticket: Ticket) -> None:
+    now = timezone.now()
+    ticket.status = TicketStatus.CLOSED
+    ticket.closed_at = now
+    if ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+    ticket.sla_due = None
+    save_changed(ticket, ["status", "closed_at", "sla_paused_at", "sla_due"])
+
+
+def reopen_ticket(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
+    """Back to work from resolved or closed; the resolution clock runs on from where it stopped."""
+    with locked_ticket(ticket_id) as locked:
+        ticket = _visible(locked, actor)
+        task = locked.current_task()
+        node = _node_name(task)
+        if node not in ("resolved", "closed"):
+            if ticket.status == TicketStatus.CLOSED:
+                raise Conflict("The reopen window of this ticket is over; open a new ticket.")
+            raise Conflict(f"A {ticket.status} ticket cannot be reopened.")
+        assert task is not None
+        before = ticket.status
+        ticket.sla_paused_seconds += sla.pause_elapsed(ticket, timezone.now())
+        ticket.sla_paused_at = None
+        ticket.status = TicketStatus.OPEN
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        sla.refresh_due_times(ticket)
+        save_changed(
+            ticket,
+            [
+                "status",
+                "sla_paused_at",
+                "sla_paused_seconds",
+                "resolved_at",
+                "closed_at",
+                "first_response_due",
+                "resolution_due",
+                "sla_due",
+            ],
+        )
+        audit(
+            ticket,
+            actor,
+            EventVerb.REOPENED,
+            before={"status": before},
+            after={"status": ticket.status, "reason": reason},
+        )
+        _run_handle(task)
+        publish_ticket_event("updated", ticket)
+        return ticket
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
