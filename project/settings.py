@@ -121,11 +121,20 @@ USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresq
 
 # --- redis: cache, channel layer, celery ---------------------------------------
 REDIS_URL = os.environ.get("KEFU_REDIS_URL", "")
+
+
+def _next_redis_db(url: str) -> str:
+    """The cache lives in the next Redis database: clearing it never touches the broker."""
+    parts = urlparse(url)
+    index = int(parts.path.strip("/") or 0)
+    return parts._replace(path=f"/{index + 1}").geturl()
+
+
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": os.environ.get("KEFU_CACHE_URL") or _next_redis_db(REDIS_URL),
             "KEY_PREFIX": "kefu",
         }
     }

@@ -50,6 +50,11 @@ def _clear_cache() -> Any:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def desk(db: Any) -> Any:
     """A small desk: two agents and a supervisor in one team, a P2 policy, a routing rule."""

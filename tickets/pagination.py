@@ -77,7 +77,8 @@ def ordered(
     qs: QuerySet[Any], field: str, descending: bool, reverse: bool = False
 ) -> QuerySet[Any]:
     desc = descending != reverse
-    expr = F(field).desc(nulls_last=not reverse) if desc else F(field).asc(nulls_last=not reverse)
+    nulls = {"nulls_first": True} if reverse else {"nulls_last": True}
+    expr = F(field).desc(**nulls) if desc else F(field).asc(**nulls)
     return qs.order_by(expr, "-id" if desc else "id")
 
 

@@ -1,0 +1,454 @@
+"""The ticket endpoints of API.md, including every refusal."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.conftest import client_for
+from tests.factories import open_ticket
+from tickets.models import Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def intake(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "subject": "VPN drops every hour",
+        "description": "Since Monday",
+        "priority": "P2",
+        "channel": "web",
+        "contact": {"email": "Wang.Fang@Example.com", "name": "王芳"},
+    }
+    body.update(overrides)
+    return body
+
+
+def test_post_ticket_starts_the_process_and_returns_it(desk: Any) -> None:
+    response = client_for(desk.admin).post("/api/tickets/", intake(), format="json")
+
+    assert response.status_code == 201, response.data
+    data = response.json()
+    ticket = Ticket.objects.get(pk=data["id"])
+    assert data["number"] == ticket.number
+    assert data["status"] == "open"
+    assert data["priority"] == "P2"
+    assert data["channel"] == "web"
+    assert data["team"] == desk.team.pk
+    assert data["assignee"] in (desk.agent1.pk, desk.agent2.pk)
+    assert data["contact"] == ticket.contact_id
+    assert ticket.contact.email == "wang.fang@example.com"
+    assert data["sla"]["policy"] == desk.policy.pk
+    assert data["sla"]["paused"] is False
+    assert data["sla"]["breached"] == []
+    assert data["sla"]["escalation_level"] == 0
+    assert data["messages_url"] == f"/api/tickets/{ticket.pk}/messages/"
+    assert data["history_url"] == f"/api/tickets/{ticket.pk}/history/"
+    assert set(data) == {
+        "id",
+        "number",
+        "subject",
+        "description",
+        "status",
+        "priority",
+        "category",
+        "channel",
+        "customer",
+        "contact",
+        "team",
+        "assignee",
+        "created",
+        "updated",
+        "version",
+        "sla",
+        "messages_url",
+        "history_url",
+    }
+
+
+def test_intake_finds_the_existing_contact_by_email(desk: Any) -> None:
+    client = client_for(desk.admin)
+    first = client.post("/api/tickets/", intake(), format="json").json()
+    second = client.post(
+        "/api/tickets/", intake(contact={"email": "wang.fang@EXAMPLE.com"}), format="json"
+    ).json()
+
+    assert first["contact"] == second["contact"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (intake(priority="P9"), "priority"),
+        (intake(subject=""), "subject"),
+        ({k: v for k, v in intake().items() if k != "subject"}, "subject"),
+        (intake(subject="x" * 100_000), "subject"),
+        (intake(contact={"email": "not-an-email"}), "contact.email"),
+        (intake(channel="fax"), "channel"),
+        ({k: v for k, v in intake().items() if k != "contact"}, "contact"),
+        (intake(contact_id=1), "contact"),
+        (intake(category="no-such-category"), "category"),
+        (intake(customer_id=999_999), "customer_id"),
+    ],
+)
+def test_bad_intake_is_refused_with_a_message_and_creates_nothing(
+    desk: Any, body: dict[str, Any], field: str
+) -> None:
+    response = client_for(desk.admin).post("/api/tickets/", body, format="json")
+
+    assert response.status_code == 400
+    data = response.json()
+    assert data["detail"]
+    assert field in data["errors"], data
+    assert Ticket.objects.count() == 0
+
+
+def test_malformed_json_is_a_400_with_the_error_shape(desk: Any) -> None:
+    response = client_for(desk.admin).post(
+        "/api/tickets/", data='{"subject": ', content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "JSON" in response.json()["detail"]
+    assert response.json()["errors"] == {}
+    assert Ticket.objects.count() == 0
+
+
+def test_a_json_array_body_is_refused(desk: Any) -> None:
+    response = client_for(desk.admin).post("/api/tickets/", [1, 2], format="json")
+
+    assert response.status_code == 400
+    assert Ticket.objects.count() == 0
+
+
+def test_idempotency_key_makes_a_retried_intake_return_the_same_ticket(desk: Any) -> None:
+    client = client_for(desk.admin)
+    first = client.post("/api/tickets/", intake(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    retry = client.post("/api/tickets/", intake(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    other = client.post("/api/tickets/", intake(), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+
+    assert first.status_code == 201
+    assert retry.status_code == 200
+    assert retry.json()["id"] == first.json()["id"]
+    assert other.json()["id"] != first.json()["id"]
+    assert Ticket.objects.count() == 2
+
+
+def test_idempotency_key_reused_with_another_body_conflicts(desk: Any) -> None:
+    client = client_for(desk.admin)
+    client.post("/api/tickets/", intake(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+
+    response = client.post(
+        "/api/tickets/", intake(subject="other"), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+
+    assert response.status_code == 409
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_key_create_one_ticket(desk: Any) -> None:
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+    ids: list[int] = []
+
+    def post() -> None:
+        try:
+            client = client_for(desk.admin)
+            barrier.wait()
+            response = client.post(
+                "/api/tickets/", intake(), format="json", HTTP_IDEMPOTENCY_KEY="same"
+            )
+            statuses.append(response.status_code)
+            ids.append(response.json()["id"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(statuses) == [200, 200, 200, 201]
+    assert len(set(ids)) == 1
+    assert Ticket.objects.count() == 1
+
+
+def test_anonymous_requests_get_401(desk: Any) -> None:
+    assert APIClient().get("/api/tickets/").status_code == 401
+    response = APIClient().post("/api/tickets/", intake(), format="json")
+    assert response.status_code == 401
+    assert response.json()["detail"]
+
+
+def test_ticket_of_another_team_is_a_404_to_an_agent(desk: Any) -> None:
+    ticket = open_ticket(desk)
+    outsider = client_for(desk.outsider)
+
+    assert outsider.get(f"/api/tickets/{ticket.pk}/").status_code == 404
+    assert outsider.get(f"/api/tickets/{ticket.pk}/messages/").status_code == 404
+    assert outsider.get(f"/api/tickets/{ticket.pk}/history/").status_code == 404
+    assert outsider.post(f"/api/tickets/{ticket.pk}/claim/").status_code == 404
+    assert outsider.get("/api/tickets/").json()["results"] == []
+    assert client_for(desk.supervisor).get(f"/api/tickets/{ticket.pk}/").status_code == 200
+
+
+def test_list_filters(desk: Any) -> None:
+    mine = open_ticket(desk, subject="Mail bounce", priority="P1")
+    other = open_ticket(desk, subject="Printer jam", priority="P3")
+    client = client_for(mine.assignee)
+
+    def ids(query: str) -> list[int]:
+        response = client.get(f"/api/tickets/?{query}")
+        assert response.status_code == 200, response.data
+        return [t["id"] for t in response.json()["results"]]
+
+    assert ids("assignee=me") == [mine.pk]
+    assert ids("priority=P3") == [other.pk]
+    assert ids("q=bounce") == [mine.pk]
+    assert ids(f"q={other.number}") == [other.pk]
+    assert ids("status=open") == [other.pk, mine.pk]
+    assert ids("status=closed") == []
+    assert ids(f"team={desk.team.pk}&ordering=created") == [mine.pk, other.pk]
+    assert ids("breached=true") == []
+    assert ids("breached=false&ordering=sla_due") == [mine.pk, other.pk]
+    assert ids(f"customer={desk.customer.pk}") == [other.pk, mine.pk]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "priority=P7",
+        "status=lost",
+        "ordering=color",
+        "team=abc",
+        "breached=maybe",
+        "cursor=%%%",
+        "assignee=-3",
+    ],
+)
+def test_list_refuses_bad_filters(desk: Any, query: str) -> None:
+    response = client_for(desk.admin).get(f"/api/tickets/?{query}")
+
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+def test_cursor_pagination_walks_every_ticket_once(desk: Any, monkeypatch: Any) -> None:
+    from tickets.api import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    created = [open_ticket(desk).pk for _ in range(7)]
+    client = client_for(desk.admin)
+
+    seen: list[int] = []
+    url: str | None = "/api/tickets/"
+    pages = 0
+    while url:
+        data = client.get(url).json()
+        seen += [t["id"] for t in data["results"]]
+        url = data["next"]
+        pages += 1
+    assert seen == sorted(created, reverse=True)
+    assert pages == 3
+
+    last_page = client.get("/api/tickets/?cursor=" + _cursor_of(client, 2)).json()
+    back = client.get(last_page["previous"]).json()
+    assert [t["id"] for t in back["results"]] == seen[3:6]
+
+
+def _cursor_of(client: APIClient, page: int) -> str:
+    url = "/api/tickets/"
+    for _ in range(page):
+        url = client.get(url).json()["next"]
+    return url.split("cursor=")[1]
+
+
+def test_list_query_count_does_not_grow_with_the_page(
+    desk: Any, django_assert_max_num_queries: Any
+) -> None:
+    client = client_for(desk.admin)
+    client.get("/api/tickets/")  # warm the role cache of nothing: each request is fresh
+    for _ in range(12):
+        open_ticket(desk)
+
+    with django_assert_max_num_queries(6):
+        response = client.get("/api/tickets/")
+
+    assert len(response.json()["results"]) == 12
+
+
+def test_claim_assign_reply_hold_resume_urge_resolve_close_reopen(desk: Any) -> None:
+    desk.team.assignment = "manual"
+    desk.team.save()
+    ticket = open_ticket(desk)
+    agent = client_for(desk.agent1)
+    supervisor = client_for(desk.supervisor)
+    url = f"/api/tickets/{ticket.pk}"
+
+    claimed = agent.post(f"{url}/claim/").json()
+    assert (claimed["assignee"], claimed["status"]) == (desk.agent1.pk, "open")
+    assert client_for(desk.agent2).post(f"{url}/claim/").status_code == 409
+
+    moved = supervisor.post(f"{url}/assign/", {"assignee": desk.agent2.pk}, format="json")
+    assert moved.json()["assignee"] == desk.agent2.pk
+    agent = client_for(desk.agent2)
+
+    assert (
+        agent.post(
+            f"{url}/reply/", {"body": "Looking", "internal": True}, format="json"
+        ).status_code
+        == 200
+    )
+    replied = agent.post(f"{url}/reply/", {"body": "Hello 你好"}, format="json").json()
+    assert replied["sla"]["first_responded_at"] is not None
+
+    held = agent.post(f"{url}/hold/", {"reason": "need logs"}, format="json").json()
+    assert (held["status"], held["sla"]["paused"]) == ("pending_customer", True)
+    resumed = agent.post(f"{url}/resume/").json()
+    assert (resumed["status"], resumed["sla"]["paused"]) == ("open", False)
+
+    urged = client_for(desk.agent1).post(f"{url}/urge/", {"note": "VIP"}, format="json")
+    assert urged.status_code == 200
+    assert desk.agent2.notifications.filter(kind="urged").count() == 1
+
+    resolved = agent.post(f"{url}/resolve/", {"resolution": "Replaced cable"}, format="json")
+    assert resolved.json()["status"] == "resolved"
+    assert (
+        agent.post(f"{url}/reopen/", {"reason": "again"}, format="json").json()["status"] == "open"
+    )
+    assert agent.post(f"{url}/close/").json()["status"] == "closed"
+
+    messages = agent.get(f"{url}/messages/").json()
+    assert [(m["body"], m["internal"]) for m in messages] == [
+        ("Looking", True),
+        ("Hello 你好", False),
+    ]
+    history = agent.get(f"{url}/history/").json()
+    verbs = [h["verb"] for h in history]
+    assert verbs == [
+        "created",
+        "routed",
+        "claimed",
+        "assigned",
+        "noted",
+        "replied",
+        "held",
+        "resumed",
+        "urged",
+        "resolved",
+        "reopened",
+        "closed",
+    ]
+    assigned = history[3]
+    assert assigned["actor"] == desk.supervisor.pk
+    assert assigned["before"] == {"assignee": desk.agent1.pk}
+    assert assigned["after"] == {"assignee": desk.agent2.pk}
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [
+        ("reply", {}, "body"),
+        ("reply", {"body": ""}, "body"),
+        ("reply", {"body": "x" * 100_001}, "body"),
+        ("resolve", {}, "resolution"),
+        ("resolve", {"resolution": "   "}, "resolution"),
+        ("assign", {"assignee": "bob"}, "assignee"),
+        ("assign", {"assignee": 999_999}, "assignee"),
+    ],
+)
+def test_actions_refuse_bad_input_and_change_nothing(
+    desk: Any, action: str, body: dict[str, Any], field: str
+) -> None:
+    ticket = open_ticket(desk)
+    actor = desk.supervisor
+
+    response = client_for(actor).post(f"/api/tickets/{ticket.pk}/{action}/", body, format="json")
+
+    assert response.status_code == 400, response.data
+    assert field in response.json()["errors"]
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    assert (fresh.version, fresh.status, fresh.assignee_id) == (
+        ticket.version,
+        ticket.status,
+        ticket.assignee_id,
+    )
+    assert TicketEvent.objects.filter(ticket=ticket).count() == 3
+
+
+def test_assign_to_someone_outside_the_team_is_refused(desk: Any) -> None:
+    ticket = open_ticket(desk)
+
+    response = client_for(desk.supervisor).post(
+        f"/api/tickets/{ticket.pk}/assign/", {"assignee": desk.outsider.pk}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert Ticket.objects.get(pk=ticket.pk).assignee_id == ticket.assignee_id
+
+
+def test_only_supervisors_assign(desk: Any) -> None:
+    ticket = open_ticket(desk)
+
+    response = client_for(desk.agent1).post(
+        f"/api/tickets/{ticket.pk}/assign/", {"assignee": desk.agent2.pk}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert Ticket.objects.get(pk=ticket.pk).assignee_id == ticket.assignee_id
+
+
+def test_action_the_state_does_not_allow_is_409(desk: Any) -> None:
+    ticket = open_ticket(desk)
+    client = client_for(ticket.assignee)
+
+    response = client.post(f"/api/tickets/{ticket.pk}/resume/")
+
+    assert response.status_code == 409
+    assert "resume" in response.json()["detail"]
+    assert Ticket.objects.get(pk=ticket.pk).version == ticket.version
+
+
+def test_unknown_ticket_is_404(desk: Any) -> None:
+    client = client_for(desk.admin)
+
+    assert client.get("/api/tickets/999999/").status_code == 404
+    assert client.post("/api/tickets/999999/claim/").status_code == 404
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_exactly_one_wins(desk: Any) -> None:
+    desk.team.assignment = "manual"
+    desk.team.save()
+    ticket = open_ticket(desk)
+    barrier = threading.Barrier(2)
+    results: dict[str, int] = {}
+
+    def claim(user: Any) -> None:
+        try:
+            client = client_for(user)
+            barrier.wait()
+            results[user.username] = client.post(f"/api/tickets/{ticket.pk}/claim/").status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in (desk.agent1, desk.agent2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(results.values()) == [200, 409]
+    winner = next(name for name, code in results.items() if code == 200)
+    fresh = Ticket.objects.get(pk=ticket.pk)
+    assert fresh.assignee is not None
+    assert fresh.assignee.username == winner
+    assert fresh.events.filter(verb="claimed").count() == 1
