@@ -1,4 +1,4 @@
-"""SLA timers fired by the production dispatcher: Celery beat + worker, real PostgreSQL and Redis."""
+"""SLA timers fired by the production dispatcher: Celery beat and worker, PostgreSQL, Redis."""
 
 from __future__ import annotations
 
