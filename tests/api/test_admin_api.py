@@ -191,3 +191,14 @@ def test_openapi_schema_and_docs_are_served(desk: Any) -> None:
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
     assert b"cdn" not in docs.content.lower()
+
+
+def test_openapi_schema_validates_without_warnings(desk: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+
+    assert "/api/tickets/{id}/resolve/" in out.getvalue()

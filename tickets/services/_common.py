@@ -13,6 +13,7 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from ..choices import TicketStatus
 from ..errors import Conflict, NotFound
 from ..models import Ticket, TicketCounter, TicketEvent
 
@@ -77,6 +78,21 @@ def save_changed(ticket: Ticket, fields: list[str]) -> None:
     """Saves the named fields and bumps the version that real-time clients order by."""
     ticket.version += 1
     ticket.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def mark_closed(ticket: Ticket) -> None:
+    """Closed now; the SLA clock stops if it was still running."""
+    now = timezone.now()
+    ticket.status = TicketStatus.CLOSED
+    ticket.closed_at = now
+    if ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+    ticket.sla_due = None
+    save_changed(ticket, ["status", "closed_at", "sla_paused_at", "sla_due"])
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def allocate_ticket_number() -> str:

@@ -10,11 +10,11 @@ from django.utils import timezone
 from notifications.services import notify_users
 
 from .. import sla
-from ..choices import EscalationAction, EventVerb, Priority, TicketStatus
+from ..choices import EscalationAction, EventVerb, Priority
 from ..events import publish_ticket_event
 from ..models import Team, Ticket
 from ..permissions import ROLE_SUPERVISOR
-from ._common import audit, save_changed
+from ._common import audit, mark_closed, save_changed
 
 RAISED = {Priority.P4: Priority.P3, Priority.P3: Priority.P2, Priority.P2: Priority.P1}
 
@@ -138,13 +138,7 @@ def _escalate(ticket: Ticket, index: int, level: dict[str, Any], info: dict[str,
 def auto_close_ticket(*, ticket: Ticket) -> None:
     """Closes a ticket whose customer stayed silent or confirmed by silence (a flow step)."""
     before = ticket.status
-    now = timezone.now()
-    ticket.status = TicketStatus.CLOSED
-    ticket.closed_at = now
-    if ticket.sla_paused_at is None:
-        ticket.sla_paused_at = now
-    ticket.sla_due = None
-    save_changed(ticket, ["status", "closed_at", "sla_paused_at", "sla_due"])
+    mark_closed(ticket)
     audit(
         ticket,
         None,

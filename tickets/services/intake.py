@@ -17,7 +17,7 @@ from ..choices import EventVerb, TicketStatus
 from ..errors import Conflict, InvalidInput
 from ..events import publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
-from ._common import allocate_ticket_number, audit, save_changed
+from ._common import allocate_ticket_number, audit, iso, save_changed
 
 
 def open_ticket(
@@ -180,8 +180,8 @@ def apply_sla_and_route(*, ticket: Ticket) -> None:
         after={
             "team": team.pk if team else None,
             "sla_policy": policy.pk if policy else None,
-            "first_response_due": _iso(ticket.first_response_due),
-            "resolution_due": _iso(ticket.resolution_due),
+            "first_response_due": iso(ticket.first_response_due),
+            "resolution_due": iso(ticket.resolution_due),
         },
     )
 
@@ -209,7 +209,3 @@ def auto_assign_ticket(*, ticket: Ticket) -> None:
         ticket_id=ticket.pk,
     )
     publish_ticket_event("assigned", ticket)
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None

@@ -18,7 +18,7 @@ from ..choices import EventVerb, TicketStatus
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..events import publish_ticket_event
 from ..models import Team, Ticket, TicketMessage
-from ._common import LockedTicket, audit, locked_ticket, save_changed
+from ._common import LockedTicket, audit, iso, locked_ticket, mark_closed, save_changed
 
 
 def _visible(locked: LockedTicket, actor: Any) -> Ticket:
@@ -229,7 +229,7 @@ def _resume(locked: LockedTicket, actor: Any) -> Ticket:
     if ticket.status != TicketStatus.PENDING_CUSTOMER or _node_name(task) != "waiting":
         raise Conflict("Only a ticket waiting on the customer can resume.")
     assert task is not None
-    before = {"resolution_due": _iso(ticket.resolution_due)}
+    before = {"resolution_due": iso(ticket.resolution_due)}
     ticket.sla_paused_seconds += sla.pause_elapsed(ticket, timezone.now())
     ticket.sla_paused_at = None
     ticket.status = TicketStatus.OPEN
@@ -250,7 +250,7 @@ def _resume(locked: LockedTicket, actor: Any) -> Ticket:
         actor,
         EventVerb.RESUMED,
         before=before,
-        after={"resolution_due": _iso(ticket.resolution_due), "status": ticket.status},
+        after={"resolution_due": iso(ticket.resolution_due), "status": ticket.status},
     )
     _run_handle(task)
     publish_ticket_event("updated", ticket)
@@ -340,7 +340,7 @@ def close_ticket(*, ticket_id: int, actor: Any) -> Ticket:
             raise Conflict(f"A {ticket.status} ticket cannot be closed.")
         assert task is not None
         before = ticket.status
-        _mark_closed(ticket)
+        mark_closed(ticket)
         audit(
             ticket, actor, EventVerb.CLOSED, before={"status": before}, after={"status": "closed"}
         )
@@ -350,16 +350,6 @@ def close_ticket(*, ticket_id: int, actor: Any) -> Ticket:
             _run_handle(task)
         publish_ticket_event("closed", ticket)
         return ticket
-
-
-def _mark_closed(ticket: Ticket) -> None:
-    now = timezone.now()
-    ticket.status = TicketStatus.CLOSED
-    ticket.closed_at = now
-    if ticket.sla_paused_at is None:
-        ticket.sla_paused_at = now
-    ticket.sla_due = None
-    save_changed(ticket, ["status", "closed_at", "sla_paused_at", "sla_due"])
 
 
 def reopen_ticket(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
@@ -403,7 +393,3 @@ def reopen_ticket(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
         _run_handle(task)
         publish_ticket_event("updated", ticket)
         return ticket
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
