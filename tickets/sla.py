@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.choices import CustomerTier
@@ -47,13 +48,18 @@ def match_policy(*, priority: str, customer_tier: str | None) -> SlaPolicy | Non
     from .models import SlaPolicy
 
     tier = customer_tier or CustomerTier.STANDARD
-    candidates = SlaPolicy.objects.filter(priority=priority, is_active=True).select_related(
-        "calendar"
+    candidates = (
+        SlaPolicy.objects.filter(priority=priority, is_active=True)
+        .filter(Q(customer_tier=tier) | Q(customer_tier__isnull=True))
+        .select_related("calendar")
+        .order_by("-created_at", "-id")
     )
-    specific = candidates.filter(customer_tier=tier).order_by("-created_at", "-id").first()
-    if specific is not None:
-        return specific
-    return candidates.filter(customer_tier__isnull=True).order_by("-created_at", "-id").first()
+    best: SlaPolicy | None = None
+    for policy in candidates:
+        if policy.customer_tier == tier:
+            return policy
+        best = best or policy
+    return best
 
 
 def calendar_terms(calendar: BusinessCalendar | None) -> dict[str, Any] | None:
