@@ -9,13 +9,21 @@ class Notification(models.Model):
     """An in-app notification (escalation, assignment, mention) for one user."""
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
     )
     kind = models.CharField(_("kind"), max_length=32)
     # Parameters of the message; the text is rendered in the reader's language.
     data = models.JSONField(_("data"), default=dict, blank=True)
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ticket"),
     )
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -23,6 +31,8 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         indexes = [
             models.Index(
                 fields=["recipient", "-created_at"],

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -48,9 +49,9 @@ def kefu_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"detail": "Invalid input.", "errors": _flatten(exc.detail)}
+        response.data = {"detail": _("Invalid input."), "errors": _flatten(exc.detail)}
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": str(response.data["detail"]), "errors": {}}
     else:
-        response.data = {"detail": "Error.", "errors": _flatten(response.data)}
+        response.data = {"detail": _("Error."), "errors": _flatten(response.data)}
     return response

@@ -47,19 +47,35 @@ Window = tuple[time, time]
 Span = tuple[datetime, datetime]
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message for ``makemessages`` without importing Django (this module is pure)."""
+    return message
+
+
 class CalendarError(ValueError):
-    """A calendar definition is invalid or can never open; the message names the culprit."""
+    """A calendar definition is invalid or can never open; the message names the culprit.
+
+    ``template`` is the untranslated English message and ``params`` its ``%(name)s`` values,
+    so the API layer can render it in the reader's language; ``str()`` is the English text.
+    """
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template % params)
 
 
 @lru_cache(maxsize=256)
 def _zone(name: str) -> ZoneInfo:
     """Load a zone once: this sits on the hot path of every calculation."""
     if not isinstance(name, str):
-        raise CalendarError(f"unknown time zone {name!r}: expected an IANA name")
+        raise CalendarError(
+            gettext_noop("unknown time zone %(name)s: expected an IANA name"), name=repr(name)
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise CalendarError(f"unknown time zone {name!r}") from exc
+        raise CalendarError(gettext_noop("unknown time zone %(name)s"), name=repr(name)) from exc
 
 
 def _second_of_day(value: time, *, is_end: bool) -> int:
@@ -95,16 +111,25 @@ class BusinessCalendar:
         normalised: dict[int, tuple[Window, ...]] = {}
         for weekday, day_windows in self.windows.items():
             if type(weekday) is not int or not 0 <= weekday <= 6:
-                raise CalendarError(f"unknown weekday {weekday!r}: expected 0 (Monday) to 6")
+                raise CalendarError(
+                    gettext_noop("unknown weekday %(weekday)s: expected 0 (Monday) to 6"),
+                    weekday=repr(weekday),
+                )
             for window in day_windows:
                 if (
                     not isinstance(window, tuple)
                     or len(window) != 2
                     or not all(isinstance(bound, time) for bound in window)
                 ):
-                    raise CalendarError(f"window {window!r} must be a (time, time) pair")
+                    raise CalendarError(
+                        gettext_noop("window %(window)s must be a (time, time) pair"),
+                        window=repr(window),
+                    )
                 if any(bound.tzinfo is not None for bound in window):
-                    raise CalendarError(f"window {_format_window(window)} must use naive times")
+                    raise CalendarError(
+                        gettext_noop("window %(window)s must use naive times"),
+                        window=_format_window(window),
+                    )
             ordered = tuple(sorted(day_windows))
             previous_end = -1
             for window in ordered:
@@ -112,17 +137,25 @@ class BusinessCalendar:
                 start = _second_of_day(opens, is_end=False)
                 end = _second_of_day(closes, is_end=True)
                 if end <= start:
-                    raise CalendarError(f"window {_format_window(window)} must end after it starts")
+                    raise CalendarError(
+                        gettext_noop("window %(window)s must end after it starts"),
+                        window=_format_window(window),
+                    )
                 if start < previous_end:
                     raise CalendarError(
-                        f"windows overlap on {DAY_KEYS[weekday]} at {_format_window(window)}"
+                        gettext_noop("windows overlap on %(day)s at %(window)s"),
+                        day=DAY_KEYS[weekday],
+                        window=_format_window(window),
                     )
                 previous_end = end
             if ordered:
                 normalised[weekday] = ordered
         for holiday in self.holidays:
             if isinstance(holiday, datetime) or not isinstance(holiday, date):
-                raise CalendarError(f"holiday {holiday!r} must be a datetime.date")
+                raise CalendarError(
+                    gettext_noop("holiday %(holiday)s must be a datetime.date"),
+                    holiday=repr(holiday),
+                )
         object.__setattr__(self, "windows", MappingProxyType(normalised))
         object.__setattr__(self, "holidays", frozenset(self.holidays))
 
@@ -139,11 +172,19 @@ def _parse_time(day: str, value: object, *, is_end: bool) -> time:
     if value == "24:00":
         if is_end:
             return _MIDNIGHT
-        raise CalendarError(f"bad start time '24:00' on {day}: 24:00 is only allowed as an end")
+        raise CalendarError(
+            gettext_noop("bad start time '24:00' on %(day)s: 24:00 is only allowed as an end"),
+            day=day,
+        )
     match = _TIME_RE.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise CalendarError(
-            f"bad time {value!r} on {day}: expected HH:MM from 00:00 to 23:59 (24:00 as an end)"
+            gettext_noop(
+                "bad time %(value)s on %(day)s: "
+                "expected HH:MM from 00:00 to 23:59 (24:00 as an end)"
+            ),
+            value=repr(value),
+            day=day,
         )
     return time(int(match.group(1)), int(match.group(2)))
 
@@ -152,25 +193,35 @@ def _parse_day(day: str, raw_windows: object) -> tuple[Window, ...]:
     """Parse one day's list of ``[start, end]`` pairs, rejecting empty or overlapping ones."""
     if isinstance(raw_windows, str) or not isinstance(raw_windows, Sequence):
         raise CalendarError(
-            f"bad hours {raw_windows!r} for {day}: expected a list of [start, end] pairs"
+            gettext_noop("bad hours %(hours)s for %(day)s: expected a list of [start, end] pairs"),
+            hours=repr(raw_windows),
+            day=day,
         )
     windows: list[Window] = []
     for pair in raw_windows:
         if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
-            raise CalendarError(f"bad window {pair!r} on {day}: expected a [start, end] pair")
+            raise CalendarError(
+                gettext_noop("bad window %(window)s on %(day)s: expected a [start, end] pair"),
+                window=repr(pair),
+                day=day,
+            )
         opens = _parse_time(day, pair[0], is_end=False)
         closes = _parse_time(day, pair[1], is_end=True)
         if pair[1] != "24:00" and closes <= opens:
             raise CalendarError(
-                f"bad window {pair[0]}-{pair[1]} on {day}: the end must be after the start"
+                gettext_noop("bad window %(window)s on %(day)s: the end must be after the start"),
+                window=f"{pair[0]}-{pair[1]}",
+                day=day,
             )
         windows.append((opens, closes))
     windows.sort()
     for earlier, later in pairwise(windows):
         if _second_of_day(later[0], is_end=False) < _second_of_day(earlier[1], is_end=True):
             raise CalendarError(
-                f"overlapping windows on {day}: "
-                f"{_format_window(earlier)} and {_format_window(later)}"
+                gettext_noop("overlapping windows on %(day)s: %(first)s and %(second)s"),
+                day=day,
+                first=_format_window(earlier),
+                second=_format_window(later),
             )
     return tuple(windows)
 
@@ -178,11 +229,15 @@ def _parse_day(day: str, raw_windows: object) -> tuple[Window, ...]:
 def _parse_holiday(value: object) -> date:
     """Parse a strict ``YYYY-MM-DD`` date (``date.fromisoformat`` alone accepts more)."""
     if not isinstance(value, str) or _DATE_RE.fullmatch(value) is None:
-        raise CalendarError(f"bad holiday {value!r}: expected YYYY-MM-DD")
+        raise CalendarError(
+            gettext_noop("bad holiday %(value)s: expected YYYY-MM-DD"), value=repr(value)
+        )
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise CalendarError(f"bad holiday {value!r}: not a real calendar date") from exc
+        raise CalendarError(
+            gettext_noop("bad holiday %(value)s: not a real calendar date"), value=repr(value)
+        ) from exc
 
 
 def parse_calendar(
@@ -195,16 +250,26 @@ def parse_calendar(
     """
     _zone(tz)
     if not isinstance(hours, Mapping):
-        raise CalendarError(f"bad hours {hours!r}: expected a mapping of day names to windows")
+        raise CalendarError(
+            gettext_noop("bad hours %(hours)s: expected a mapping of day names to windows"),
+            hours=repr(hours),
+        )
     windows: dict[int, tuple[Window, ...]] = {}
     for key, raw_windows in hours.items():
         if not isinstance(key, str) or key not in DAY_KEYS:
-            raise CalendarError(f"unknown day {key!r}: expected one of {', '.join(DAY_KEYS)}")
+            raise CalendarError(
+                gettext_noop("unknown day %(day)s: expected one of %(days)s"),
+                day=repr(key),
+                days=", ".join(DAY_KEYS),
+            )
         windows[DAY_KEYS.index(key)] = _parse_day(key, raw_windows)
     if not any(windows.values()):
-        raise CalendarError("calendar has no opening hours on any day")
+        raise CalendarError(gettext_noop("calendar has no opening hours on any day"))
     if isinstance(holidays, str) or not isinstance(holidays, Sequence):
-        raise CalendarError(f"bad holidays {holidays!r}: expected a list of YYYY-MM-DD dates")
+        raise CalendarError(
+            gettext_noop("bad holidays %(holidays)s: expected a list of YYYY-MM-DD dates"),
+            holidays=repr(holidays),
+        )
     parsed = frozenset(_parse_holiday(value) for value in holidays)
     return BusinessCalendar(tz=tz, windows=windows, holidays=parsed)
 
@@ -303,8 +368,13 @@ def _open_spans(
             closed_days += 1
             if closed_days > _MAX_CLOSED_DAYS:
                 raise CalendarError(
-                    f"calendar {calendar.tz!r} has no open time within {_MAX_CLOSED_DAYS} days "
-                    f"after {origin.isoformat()} (are all dates holidays?)"
+                    gettext_noop(
+                        "calendar %(tz)s has no open time within %(days)s days after %(start)s "
+                        "(are all dates holidays?)"
+                    ),
+                    tz=repr(calendar.tz),
+                    days=_MAX_CLOSED_DAYS,
+                    start=origin.isoformat(),
                 )
         day += _ONE_DAY
 
@@ -331,7 +401,9 @@ def add_business_seconds(
     if calendar is None:
         return origin + timedelta(seconds=seconds)
     if not calendar.windows:
-        raise CalendarError(f"calendar {calendar.tz!r} has no open window on any weekday")
+        raise CalendarError(
+            gettext_noop("calendar %(tz)s has no open window on any weekday"), tz=repr(calendar.tz)
+        )
     if seconds == 0:
         return origin
     remaining = timedelta(seconds=seconds)

@@ -120,7 +120,10 @@ class RoutingRule(models.Model):
 
 class AgentProfile(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="agent_profile",
+        verbose_name=_("user"),
     )
     skills = models.JSONField(_("skills"), default=list, blank=True)
     capacity = models.PositiveIntegerField(_("capacity"), default=20)
@@ -151,6 +154,7 @@ class SlaPolicy(models.Model):
     )
     first_response_seconds = models.PositiveIntegerField(_("first response target (s)"))
     resolution_seconds = models.PositiveIntegerField(_("resolution target (s)"))
+    # xgettext:no-python-format
     warning_percent = models.PositiveSmallIntegerField(_("warning at (% of target)"), default=80)
     calendar = models.ForeignKey(
         BusinessCalendar,
@@ -179,11 +183,12 @@ class SlaPolicy(models.Model):
 class TicketCounter(models.Model):
     """Per-year sequence behind the human number T-YYYY-NNNNNN."""
 
-    year = models.PositiveIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
+    year = models.PositiveIntegerField(_("year"), primary_key=True)
+    last = models.PositiveIntegerField(_("last number"), default=0)
 
     class Meta:
         verbose_name = _("ticket counter")
+        verbose_name_plural = _("ticket counters")
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last}"
@@ -267,7 +272,7 @@ class Ticket(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
-        permissions = [("work_ticket", "Can work on tickets")]
+        permissions = [("work_ticket", _("Can work on tickets"))]
         indexes = [
             # queue_for: my open work, most urgent first
             models.Index(
@@ -305,12 +310,24 @@ class Ticket(models.Model):
 class TicketMessage(models.Model):
     """A public reply (seen by the customer) or an internal note."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
+    )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
     )
     contact = models.ForeignKey(
-        "customers.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "customers.Contact",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("contact"),
     )
     body = models.TextField(_("body"))
     internal = models.BooleanField(_("internal note"), default=False)
@@ -319,6 +336,8 @@ class TicketMessage(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("ticket message")
+        verbose_name_plural = _("ticket messages")
         indexes = [models.Index(fields=["ticket", "created_at"], name="ticketmessage_ticket_idx")]
 
     def __str__(self) -> str:
@@ -328,9 +347,16 @@ class TicketMessage(models.Model):
 class TicketEvent(models.Model):
     """Audit trail: who did what to a ticket, with the fields before and after."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     verb = models.CharField(_("verb"), max_length=20, choices=EventVerb.choices)
     before = models.JSONField(_("before"), default=dict, blank=True)
@@ -340,6 +366,8 @@ class TicketEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
         indexes = [models.Index(fields=["ticket", "created_at"], name="ticketevent_ticket_idx")]
 
     def __str__(self) -> str:
@@ -349,18 +377,30 @@ class TicketEvent(models.Model):
 class IdempotencyKey(models.Model):
     """Remembers an intake request's key so a retried POST returns the same ticket."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    key = models.CharField(_("key"), max_length=255)
     # Empty only inside the intake transaction that claims the key.
     ticket = models.ForeignKey(
-        Ticket, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("ticket"),
     )
-    request_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
         ]

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import F, Model, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from .errors import InvalidInput
 
@@ -48,7 +49,7 @@ def decode(cursor: str) -> Position:
             value = datetime.fromisoformat(value["dt"])
         return Position(value, int(data["i"]), bool(data.get("b", False)))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InvalidInput("Invalid cursor.", {"cursor": ["Invalid cursor."]}) from exc
+        raise InvalidInput(_("Invalid cursor."), {"cursor": [_("Invalid cursor.")]}) from exc
 
 
 def after(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:

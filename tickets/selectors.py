@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -44,7 +45,7 @@ def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
 def get_ticket_for(user: Any, ticket_id: int) -> Ticket:
     ticket = tickets_visible_to(user).filter(pk=ticket_id).first()
     if ticket is None:
-        raise NotFound("Ticket not found.")
+        raise NotFound(_("Ticket not found."))
     return ticket
 
 
@@ -96,7 +97,7 @@ def queue_for(
     open_tickets = Ticket.objects.filter(status__in=QUEUE_STATUSES)
     if everything or team_id is not None:
         if not permissions.is_supervisor(user):
-            raise NotFound("Not found.")
+            raise NotFound(_("Not found."))
         parts = [open_tickets if team_id is None else open_tickets.filter(team_id=team_id)]
     else:
         teams = permissions.team_ids_of(user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from customers.choices import CustomerTier
@@ -41,13 +42,14 @@ class CalendarSerializer(serializers.ModelSerializer):
         hours = attrs.get("hours", instance.hours if instance else {})
         holidays = attrs.get("holidays", instance.holidays if instance else [])
         if not isinstance(hours, dict):
-            raise serializers.ValidationError({"hours": ["Expected an object of weekdays."]})
+            raise serializers.ValidationError({"hours": [_("Expected an object of weekdays.")]})
         if not isinstance(holidays, list):
-            raise serializers.ValidationError({"holidays": ["Expected a list of dates."]})
+            raise serializers.ValidationError({"holidays": [_("Expected a list of dates.")]})
         try:
             parse_calendar(tz, hours, holidays)
         except CalendarError as exc:
-            raise serializers.ValidationError({"hours": [str(exc)]}) from exc
+            # calendars.py is pure, so its message is translated here, in the reader's language
+            raise serializers.ValidationError({"hours": [_(exc.template) % exc.params]}) from exc
         return attrs
 
 
@@ -61,7 +63,7 @@ class EscalationLevelSerializer(serializers.Serializer):
         if attrs["action"] == EscalationAction.REASSIGN:
             team = attrs.get("team")
             if team is None or not Team.objects.filter(pk=team).exists():
-                raise serializers.ValidationError({"team": ["reassign needs an existing team."]})
+                raise serializers.ValidationError({"team": [_("reassign needs an existing team.")]})
         else:
             attrs.pop("team", None)
         return attrs
@@ -103,7 +105,7 @@ class SlaPolicySerializer(serializers.ModelSerializer):
         res = attrs.get("resolution_seconds", getattr(self.instance, "resolution_seconds", 0))
         if fr and res and fr > res:
             raise serializers.ValidationError(
-                {"first_response_seconds": ["Must not exceed resolution_seconds."]}
+                {"first_response_seconds": [_("Must not exceed resolution_seconds.")]}
             )
         if "escalation" in attrs:
             attrs["escalation"] = [dict(level) for level in attrs["escalation"]]

@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.authtoken.models import Token
@@ -22,7 +24,7 @@ from . import admin_serializers as s
 
 
 class AdministratorsWriteSupervisorsRead(permissions.BasePermission):
-    message = "Administrators may change this; supervisors may read it."
+    message = gettext_lazy("Administrators may change this; supervisors may read it.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not request.user or not request.user.is_authenticated:
@@ -96,7 +98,7 @@ class TokenView(APIView):
     @extend_schema(request=s.TokenInput, responses=s.TokenOutput, auth=[])
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
-            raise InvalidInput("Expected a JSON object.")
+            raise InvalidInput(_("Expected a JSON object."))
         serializer = s.TokenInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(
@@ -106,8 +108,8 @@ class TokenView(APIView):
         )
         if user is None or not user.is_active:
             raise InvalidInput(
-                "Unable to log in with those credentials.",
-                {"non_field_errors": ["Wrong username or password."]},
+                _("Unable to log in with those credentials."),
+                {"non_field_errors": [_("Wrong username or password.")]},
             )
-        token, _ = Token.objects.get_or_create(user=user)
+        token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from ..choices import Channel, Priority
@@ -36,7 +37,7 @@ class TicketCreateInput(serializers.Serializer):
         has_contact, has_id = "contact" in attrs, "contact_id" in attrs
         if has_contact == has_id:
             raise serializers.ValidationError(
-                {"contact": ["Give exactly one of contact {email, name, phone} or contact_id."]}
+                {"contact": [_("Give exactly one of contact {email, name, phone} or contact_id.")]}
             )
         return attrs
 

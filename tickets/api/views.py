@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -35,7 +36,9 @@ PAGE_SIZE = 50
 
 def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise InvalidInput("Expected a JSON object.", {"non_field_errors": ["Expected an object."]})
+        raise InvalidInput(
+            _("Expected a JSON object."), {"non_field_errors": [_("Expected an object.")]}
+        )
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -52,9 +55,13 @@ def _int_param(request: Request, name: str) -> int | None:
     try:
         value = int(raw)
     except ValueError as exc:
-        raise InvalidInput(f"Invalid {name}.", {name: ["Must be an integer."]}) from exc
+        raise InvalidInput(
+            _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be an integer.")]}
+        ) from exc
     if value < 1:
-        raise InvalidInput(f"Invalid {name}.", {name: ["Must be a positive integer."]})
+        raise InvalidInput(
+            _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be a positive integer.")]}
+        )
     return value
 
 
@@ -67,7 +74,9 @@ def _bool_param(request: Request, name: str) -> bool | None:
         return True
     if lowered in ("0", "false", "no"):
         return False
-    raise InvalidInput(f"Invalid {name}.", {name: ["Must be true or false."]})
+    raise InvalidInput(
+        _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be true or false.")]}
+    )
 
 
 def _filtered(request: Request) -> QuerySet[Ticket]:
@@ -77,11 +86,14 @@ def _filtered(request: Request) -> QuerySet[Ticket]:
         wanted = status_value.split(",")
         unknown = [v for v in wanted if v not in TicketStatus.values]
         if unknown:
-            raise InvalidInput("Unknown status.", {"status": [f"Unknown: {', '.join(unknown)}."]})
+            raise InvalidInput(
+                _("Unknown status."),
+                {"status": [_("Unknown: %(values)s.") % {"values": ", ".join(unknown)}]},
+            )
         qs = qs.filter(status__in=wanted)
     if priority := params.get("priority"):
         if priority not in Priority.values:
-            raise InvalidInput("Unknown priority.", {"priority": ["Use P1, P2, P3 or P4."]})
+            raise InvalidInput(_("Unknown priority."), {"priority": [_("Use P1, P2, P3 or P4.")]})
         qs = qs.filter(priority=priority)
     if (team := _int_param(request, "team")) is not None:
         qs = qs.filter(team_id=team)
@@ -101,7 +113,10 @@ def _filtered(request: Request) -> QuerySet[Ticket]:
         qs = qs.filter(first_response_breached=False, resolution_breached=False)
     if q := params.get("q", "").strip():
         if len(q) > 200:
-            raise InvalidInput("Search text too long.", {"q": ["At most 200 characters."]})
+            raise InvalidInput(
+                _("Search text too long."),
+                {"q": [_("At most %(count)s characters.") % {"count": 200}]},
+            )
         qs = qs.filter(Q(number__iexact=q) | Q(subject__icontains=q))
     return qs
 
@@ -125,7 +140,8 @@ class TicketListView(APIView):
         ordering = request.query_params.get("ordering", "-created")
         if ordering not in ORDERINGS:
             raise InvalidInput(
-                "Unknown ordering.", {"ordering": [f"Use one of: {', '.join(ORDERINGS)}."]}
+                _("Unknown ordering."),
+                {"ordering": [_("Use one of: %(values)s.") % {"values": ", ".join(ORDERINGS)}]},
             )
         field, descending = ORDERINGS[ordering]
         page = paginate(
@@ -168,7 +184,8 @@ class TicketListView(APIView):
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (1 <= len(key) <= 255):
             raise InvalidInput(
-                "Invalid Idempotency-Key.", {"idempotency_key": ["1 to 255 characters."]}
+                _("Invalid Idempotency-Key."),
+                {"idempotency_key": [_("1 to 255 characters.")]},
             )
         fingerprint = hashlib.sha256(
             json.dumps(request.data, sort_keys=True, default=str).encode()
@@ -243,7 +260,7 @@ class TicketActionView(APIView):
             case "reopen":
                 services.reopen_ticket(ticket_id=pk, actor=user, reason=data["reason"])
             case _:  # pragma: no cover - urls only route the names above
-                raise InvalidInput("Unknown action.")
+                raise InvalidInput(_("Unknown action."))
         return _ticket_out(selectors.get_ticket_for(user, pk))
 
 

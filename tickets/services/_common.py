@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
@@ -48,13 +49,13 @@ def locked_ticket(ticket_id: int) -> Iterator[LockedTicket]:
         TicketProcess.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True).first()
     )
     if process_pk is None:
-        raise NotFound("Ticket not found.")
+        raise NotFound(_("Ticket not found."))
     try:
         with TicketFlow.lock(process_pk):
             ticket = Ticket.objects.select_related("customer", "team", "category").get(pk=ticket_id)
             yield LockedTicket(ticket, process_pk)
     except FlowLockFailed as exc:
-        raise Conflict("The ticket is being changed by someone else; retry.") from exc
+        raise Conflict(_("The ticket is being changed by someone else; retry.")) from exc
 
 
 def audit(

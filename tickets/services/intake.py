@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers.models import Contact, Customer
 from customers.services import find_or_create_contact
@@ -53,25 +54,32 @@ def open_ticket(
         category = Category.objects.filter(code=category_code).first()
         if category is None:
             raise InvalidInput(
-                "Unknown category.", {"category": [f"No category with code {category_code!r}."]}
+                _("Unknown category."),
+                {
+                    "category": [
+                        _("No category with code %(code)s.") % {"code": repr(category_code)}
+                    ]
+                },
             )
     customer = None
     if customer_id is not None:
         customer = Customer.objects.filter(pk=customer_id).first()
         if customer is None:
-            raise InvalidInput("Unknown customer.", {"customer_id": ["No such customer."]})
+            raise InvalidInput(_("Unknown customer."), {"customer_id": [_("No such customer.")]})
     contact = None
     if contact_id is not None:
         contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
         if contact is None:
-            raise InvalidInput("Unknown contact.", {"contact_id": ["No such contact."]})
+            raise InvalidInput(_("Unknown contact."), {"contact_id": [_("No such contact.")]})
         if customer is not None and contact.customer_id != customer.pk:
             raise InvalidInput(
-                "The contact does not belong to that customer.",
-                {"contact_id": ["The contact belongs to another customer."]},
+                _("The contact does not belong to that customer."),
+                {"contact_id": [_("The contact belongs to another customer.")]},
             )
     elif not contact_email:
-        raise InvalidInput("A contact is required.", {"contact": ["Give contact or contact_id."]})
+        raise InvalidInput(
+            _("A contact is required."), {"contact": [_("Give contact or contact_id.")]}
+        )
 
     number = allocate_ticket_number()
     try:
@@ -129,8 +137,8 @@ def _replayed(actor: Any, key: str, fingerprint: str) -> Ticket | None:
         return None
     if row.request_hash != fingerprint:
         raise Conflict(
-            "This Idempotency-Key was already used with a different request.",
-            {"idempotency_key": ["Reused with a different body."]},
+            _("This Idempotency-Key was already used with a different request."),
+            {"idempotency_key": [_("Reused with a different body.")]},
         )
     return row.ticket
 

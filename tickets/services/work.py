@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -23,7 +24,7 @@ from ._common import LockedTicket, audit, iso, locked_ticket, mark_closed, save_
 
 def _visible(locked: LockedTicket, actor: Any) -> Ticket:
     if not permissions.can_see(actor, locked.ticket):
-        raise NotFound("Ticket not found.")
+        raise NotFound(_("Ticket not found."))
     return locked.ticket
 
 
@@ -32,7 +33,7 @@ def _may_work(ticket: Ticket, actor: Any) -> None:
         return
     if ticket.assignee_id is None and ticket.team_id in permissions.team_ids_of(actor):
         return  # an unassigned ticket of my team: acting on it takes it
-    raise Forbidden("Only the assignee or a supervisor may do this.")
+    raise Forbidden(_("Only the assignee or a supervisor may do this."))
 
 
 def _node_name(task: Task | None) -> str | None:
@@ -43,7 +44,8 @@ def _work_task(locked: LockedTicket) -> Task:
     task = locked.current_task()
     if _node_name(task) != "work":
         raise Conflict(
-            f"The ticket is {locked.ticket.status}; this action needs it open.",
+            _("The ticket is %(status)s; this action needs it open.")
+            % {"status": locked.ticket.get_status_display()}
         )
     assert task is not None
     return task
@@ -110,11 +112,11 @@ def claim_ticket(*, ticket_id: int, actor: Any) -> Ticket:
         if not permissions.is_supervisor(actor) and ticket.team_id not in permissions.team_ids_of(
             actor
         ):
-            raise Forbidden("Only members of the ticket's team may claim it.")
+            raise Forbidden(_("Only members of the ticket's team may claim it."))
         task = _work_task(locked)
         activation = task.flow_task.activation_class(task)
         if not activation.assign.can_proceed():
-            raise Conflict("The ticket is already assigned.")
+            raise Conflict(_("The ticket is already assigned."))
         activation.assign(actor)
         _set_assignee(ticket, actor, via=EventVerb.CLAIMED, actor=actor)
         publish_ticket_event("assigned", ticket, task_id=task.pk)
@@ -126,12 +128,12 @@ def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
         if not permissions.is_supervisor(actor):
-            raise Forbidden("Only supervisors may assign tickets.")
+            raise Forbidden(_("Only supervisors may assign tickets."))
         if ticket.status == TicketStatus.CLOSED:
-            raise Conflict("A closed ticket cannot be assigned.")
+            raise Conflict(_("A closed ticket cannot be assigned."))
         assignee = get_user_model().objects.filter(pk=assignee_id, is_active=True).first()
         if assignee is None:
-            raise InvalidInput("Unknown assignee.", {"assignee": ["No such active user."]})
+            raise InvalidInput(_("Unknown assignee."), {"assignee": [_("No such active user.")]})
         if (
             ticket.team_id
             and not Team.members.through.objects.filter(
@@ -139,8 +141,8 @@ def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
             ).exists()
         ):
             raise InvalidInput(
-                "The assignee is not a member of the ticket's team.",
-                {"assignee": ["Not a member of the ticket's team."]},
+                _("The assignee is not a member of the ticket's team."),
+                {"assignee": [_("Not a member of the ticket's team.")]},
             )
         if ticket.assignee_id == assignee.pk:
             return ticket
@@ -169,11 +171,11 @@ def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
 def reply_to_ticket(*, ticket_id: int, actor: Any, body: str, internal: bool) -> TicketMessage:
     """A public reply (the first one meets the first-response target) or an internal note."""
     if not body.strip():
-        raise InvalidInput("The reply is empty.", {"body": ["This field may not be blank."]})
+        raise InvalidInput(_("The reply is empty."), {"body": [_("This field may not be blank.")]})
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
         if ticket.status == TicketStatus.CLOSED:
-            raise Conflict("A closed ticket takes no more messages; reopen it first.")
+            raise Conflict(_("A closed ticket takes no more messages; reopen it first."))
         message = TicketMessage.objects.create(
             ticket=ticket, author=actor, body=body, internal=internal
         )
@@ -227,7 +229,7 @@ def _resume(locked: LockedTicket, actor: Any) -> Ticket:
     ticket = locked.ticket
     task = locked.current_task()
     if ticket.status != TicketStatus.PENDING_CUSTOMER or _node_name(task) != "waiting":
-        raise Conflict("Only a ticket waiting on the customer can resume.")
+        raise Conflict(_("Only a ticket waiting on the customer can resume."))
     assert task is not None
     before = {"resolution_due": iso(ticket.resolution_due)}
     ticket.sla_paused_seconds += sla.pause_elapsed(ticket, timezone.now())
@@ -262,7 +264,7 @@ def record_customer_reply(*, ticket_id: int, body: str) -> TicketMessage:
     with locked_ticket(ticket_id) as locked:
         ticket = locked.ticket
         if ticket.status == TicketStatus.CLOSED:
-            raise Conflict("A closed ticket takes no more messages.")
+            raise Conflict(_("A closed ticket takes no more messages."))
         message = TicketMessage.objects.create(ticket=ticket, contact=ticket.contact, body=body)
         if ticket.status == TicketStatus.PENDING_CUSTOMER:
             _resume(locked, None)
@@ -277,7 +279,10 @@ def urge_ticket(*, ticket_id: int, actor: Any, note: str = "") -> Ticket:
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
         if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-            raise Conflict(f"A {ticket.status} ticket cannot be urged.")
+            raise Conflict(
+                _("The ticket is %(status)s; it cannot be urged.")
+                % {"status": ticket.get_status_display()}
+            )
         ticket.urge_count += 1
         save_changed(ticket, ["urge_count"])
         audit(ticket, actor, EventVerb.URGED, after={"note": note, "count": ticket.urge_count})
@@ -302,7 +307,7 @@ def resolve_ticket(*, ticket_id: int, actor: Any, resolution: str) -> Ticket:
     """Resolved: the clock stops; the customer may reopen until it auto-closes."""
     if not resolution.strip():
         raise InvalidInput(
-            "A resolution is required.", {"resolution": ["This field may not be blank."]}
+            _("A resolution is required."), {"resolution": [_("This field may not be blank.")]}
         )
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
@@ -337,7 +342,10 @@ def close_ticket(*, ticket_id: int, actor: Any) -> Ticket:
         task = locked.current_task()
         node = _node_name(task)
         if ticket.status == TicketStatus.CLOSED or node not in ("work", "waiting", "resolved"):
-            raise Conflict(f"A {ticket.status} ticket cannot be closed.")
+            raise Conflict(
+                _("The ticket is %(status)s; it cannot be closed.")
+                % {"status": ticket.get_status_display()}
+            )
         assert task is not None
         before = ticket.status
         mark_closed(ticket)
@@ -360,8 +368,11 @@ def reopen_ticket(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
         node = _node_name(task)
         if node not in ("resolved", "closed"):
             if ticket.status == TicketStatus.CLOSED:
-                raise Conflict("The reopen window of this ticket is over; open a new ticket.")
-            raise Conflict(f"A {ticket.status} ticket cannot be reopened.")
+                raise Conflict(_("The reopen window of this ticket is over; open a new ticket."))
+            raise Conflict(
+                _("The ticket is %(status)s; it cannot be reopened.")
+                % {"status": ticket.get_status_display()}
+            )
         assert task is not None
         before = ticket.status
         ticket.sla_paused_seconds += sla.pause_elapsed(ticket, timezone.now())
