@@ -1,0 +1,152 @@
+"""``manage.py serve [addrport]``: the one-command server of ``make run``.
+
+Embedded mode (no KEFU_REDIS_URL): Django's server with the timer dispatcher
+in a thread of the same process. With KEFU_REDIS_URL: the same server and a
+Celery worker with beat in a child process; beat fires the timers, so no
+dispatcher thread. The auto-reloader stays off: it would fork a second
+process, and with it a second dispatcher.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from flows import dispatcher
+
+DEFAULT_ADDRPORT = "127.0.0.1:8000"
+CELERY_STOP_SECONDS = 10
+CELERY_COMMAND = ["-m", "celery", "-A", "project", "worker", "-B"]
+CELERY_OPTIONS = ["--concurrency", "2", "--loglevel", "info"]
+
+
+class Command(BaseCommand):
+    help = "Serve Kefu on this machine: the web server plus the timer dispatcher (or Celery)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "addrport", nargs="?", default=DEFAULT_ADDRPORT, help="host:port or port"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        addrport: str = options["addrport"]
+        host, port = _split_addrport(addrport)
+        # Fail before starting anything: runserver leaves with os._exit on a busy
+        # port, which would skip the cleanup below and orphan a Celery worker.
+        _check_free(host, port)
+        _stop_on_sigterm()
+        url = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+        if settings.REDIS_URL:
+            self._serve_with_celery(addrport, url)
+        else:
+            self._serve_embedded(addrport, url)
+
+    def _serve_embedded(self, addrport: str, url: str) -> None:
+        interval = _timer_interval()
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=dispatcher.run_forever,
+            args=(interval, stop),
+            name="kefu-timer-dispatcher",
+            daemon=True,
+        )
+        thread.start()
+        self.stdout.write(
+            self.style.SUCCESS("Kefu embedded mode / 嵌入模式")
+            + f": {connection.vendor} database, in-process tasks, in-memory channel layer.\n"
+            f"Timer dispatcher thread {thread.name!r} running: due timers fired every "
+            f"{interval:g} s / 定时器线程已启动.\n"
+            f"Serving {url} (API docs: {url}api/docs/)"
+        )
+        try:
+            self._run_web_server(addrport)
+        finally:
+            stop.set()
+            thread.join(timeout=interval * 10)
+            self.stdout.write("Timer dispatcher stopped / 定时器线程已停止.")
+
+    def _serve_with_celery(self, addrport: str, url: str) -> None:
+        command = [sys.executable, *CELERY_COMMAND, *CELERY_OPTIONS]
+        worker = subprocess.Popen(command, env=os.environ.copy())  # noqa: S603 (fixed argv)
+        self.stdout.write(
+            self.style.SUCCESS("Kefu with Redis / Redis 模式")
+            + f": {connection.vendor} database, broker {_redacted(settings.REDIS_URL)}.\n"
+            f"Celery worker with beat started (pid {worker.pid}); beat fires due timers "
+            f"every {_timer_interval():g} s, no dispatcher thread.\n"
+            f"Serving {url} (API docs: {url}api/docs/)"
+        )
+        try:
+            self._run_web_server(addrport)
+        finally:
+            _stop_worker(worker)
+            self.stdout.write(f"Celery worker stopped (exit code {worker.returncode}).")
+
+    def _run_web_server(self, addrport: str) -> None:
+        call_command("runserver", addrport, use_reloader=False)
+
+
+def _split_addrport(addrport: str) -> tuple[str, int]:
+    host, _, port = addrport.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"{addrport!r} is not host:port or a port number.")
+    return host, int(port)
+
+
+def _check_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # The server sets SO_REUSEADDR too, so a socket in TIME_WAIT is not "busy".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from exc
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the server like CONTROL-C does, so the cleanup in ``finally`` runs."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(timeout=CELERY_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def _timer_interval() -> float:
+    """KEFU_TIMER_INTERVAL, as the beat schedule already read it."""
+    entry: dict[str, Any] = settings.CELERY_BEAT_SCHEDULE["dispatch-due-timers"]
+    return float(entry["schedule"])
+
+
+def _redacted(url: str) -> str:
+    """The broker URL without its password, fit for a console."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, location = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.partition(":")[0]
+    return f"{scheme}{sep}{user}:***@{location}" if user else f"{scheme}{sep}***@{location}"
