@@ -77,8 +77,11 @@ def before(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> Qu
 def ordered(
     qs: QuerySet[Any], field: str, descending: bool, reverse: bool = False
 ) -> QuerySet[Any]:
+    """``field`` then id, NULLs last; a NOT NULL field gets no NULLS clause so that a plain
+    (or DESC) index can serve the order without a sort."""
     desc = descending != reverse
-    nulls = {"nulls_first": True} if reverse else {"nulls_last": True}
+    nullable = qs.model._meta.get_field(field).null
+    nulls = ({"nulls_first": True} if reverse else {"nulls_last": True}) if nullable else {}
     expr = F(field).desc(**nulls) if desc else F(field).asc(**nulls)
     return qs.order_by(expr, "-id" if desc else "id")
 

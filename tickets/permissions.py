@@ -44,7 +44,7 @@ def team_ids_of(user: Any) -> list[int]:
         return list(cached)
     if not user.is_authenticated:
         return []
-    ids = sorted(user.kefu_teams.values_list("id", flat=True))
+    ids = sorted(user.kefu_teams.order_by().values_list("id", flat=True))
     user._kefu_team_ids = ids
     return list(ids)
 

@@ -68,7 +68,7 @@ def current_task_ids(ticket_ids: list[int]) -> dict[int, int]:
         flow_task_type="HUMAN",
         status__in=(STATUS.NEW, STATUS.ASSIGNED),
     ).values_list("process__ticketprocess__ticket_id", "pk")
-    return dict(rows)
+    return dict(rows.order_by())
 
 
 # --- the queue -------------------------------------------------------------------
@@ -101,9 +101,9 @@ def queue_for(
         parts = [open_tickets if team_id is None else open_tickets.filter(team_id=team_id)]
     else:
         teams = permissions.team_ids_of(user)
+        # One range scan of a partial index per part (an IN list would need a sort).
         parts = [open_tickets.filter(assignee_id=user.pk)]
-        if teams:
-            parts.append(open_tickets.filter(team_id__in=teams, assignee_id__isnull=True))
+        parts += [open_tickets.filter(team_id=t, assignee_id__isnull=True) for t in teams]
     fetched = [
         list(
             pagination.ordered(
@@ -149,4 +149,4 @@ def _tiers(customer_ids: list[int | None]) -> dict[int, str]:
     ids = {c for c in customer_ids if c is not None}
     if not ids:
         return {}
-    return dict(Customer.objects.filter(pk__in=ids).values_list("id", "tier"))
+    return dict(Customer.objects.filter(pk__in=ids).order_by().values_list("id", "tier"))
