@@ -1,7 +1,7 @@
 """The process of a service work order, as a supervisor would draw it.
 
     opened -> apply SLA and route -> auto-assign -> work the ticket
-    work the ticket --(SLA checkpoint: warning, breach, escalation level)--> escalate -> auto-assign
+    work the ticket --(SLA checkpoint: warning, breach, escalation level)--> escalate -> work
     work the ticket -> waiting on customer (SLA paused; auto-close timer) -> auto-assign
     work the ticket -> resolved (auto-close timer; reopen) -> closed (reopen window) -> archived
 
@@ -58,7 +58,7 @@ class TicketFlow(flow.Flow):
     escalate = (
         flow.Function(this.run_sla_checkpoint)
         .Annotation(title=_("Warn, mark breach, escalate"))
-        .Next(this.assign)
+        .Next(this.work)
     )
     after_work = (
         flow.Switch()

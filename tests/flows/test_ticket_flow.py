@@ -350,3 +350,21 @@ def test_ticket_numbers_are_sequential_per_year(desk: Any) -> None:
 
     serials = [int(n.rsplit("-", 1)[1]) for n in numbers]
     assert serials == [serials[0], serials[0] + 1, serials[0] + 2]
+
+
+def test_an_unassigned_ticket_is_offered_again_at_its_next_checkpoint(desk: Any) -> None:
+    for agent in (desk.agent1, desk.agent2):
+        agent.agent_profile.presence = "away"
+        agent.agent_profile.save()
+    ticket = open_ticket(desk)
+    assert ticket.assignee is None
+    desk.agent2.agent_profile.presence = "online"
+    desk.agent2.agent_profile.save()
+
+    make_due(ticket, started_ago=timedelta(minutes=50))
+    dispatcher.drain()
+
+    ticket.refresh_from_db()
+    assert ticket.assignee == desk.agent2
+    assert ticket.status == "open"
+    assert live_nodes(ticket) == [("work", STATUS.ASSIGNED), ("work__timeout", STATUS.SCHEDULED)]

@@ -15,6 +15,7 @@ from ..events import publish_ticket_event
 from ..models import Team, Ticket
 from ..permissions import ROLE_SUPERVISOR
 from ._common import audit, mark_closed, save_changed
+from .intake import auto_assign_ticket
 
 RAISED = {Priority.P4: Priority.P3, Priority.P3: Priority.P2, Priority.P2: Priority.P1}
 
@@ -40,8 +41,14 @@ def run_sla_checkpoint(*, ticket: Ticket) -> None:
     """Handles every SLA checkpoint that is due (a flow step after the checkpoint timer)."""
     now = timezone.now()
     due = sla.due_checkpoints(ticket, now)
-    if not due:
-        return
+    if due:
+        _handle_checkpoints(ticket, due)
+    if ticket.assignee_id is None:
+        # nobody had it, or a reassign level moved it to another team: offer it again
+        auto_assign_ticket(ticket=ticket)
+
+
+def _handle_checkpoints(ticket: Ticket, due: list[sla.Checkpoint]) -> None:
     fields: set[str] = set()
     done = list(ticket.sla_done)
     announcements: list[str] = []
