@@ -308,4 +308,6 @@ class QueueView(APIView):
             everything=bool(_bool_param(request, "all")),
             cursor=request.query_params.get("cursor"),
         )
-        return Response(s.QueueOutput({"results": page.rows, "cursor": page.cursor}).data)
+        # The rows are already plain values: the renderer encodes them (QueueOutput documents
+        # the shape); re-serialising 50 rows field by field cost a quarter of the request.
+        return Response({"results": page.rows, "cursor": page.cursor})
