@@ -1,0 +1,188 @@
+"""The benchmark environment: a dedicated database and Redis db, the settings every
+process of the run shares, Django in this process, and the subprocesses it starts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DB_NAME = "kefu_bench"
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+REDIS_URL = "redis://127.0.0.1:6379/5"
+HOST = "127.0.0.1"
+
+# What the production processes (gunicorn, celery) and this process run with.
+BENCH_ENV = {
+    "DJANGO_SETTINGS_MODULE": "project.settings",
+    "KEFU_ENV": "production",
+    "KEFU_SECRET_KEY": "bench",
+    "KEFU_ALLOWED_HOSTS": HOST,
+    "KEFU_DATABASE_URL": DATABASE_URL,
+    "KEFU_REDIS_URL": REDIS_URL,
+    "KEFU_LOG_LEVEL": "WARNING",
+}
+
+LOG_DIR = Path(tempfile.gettempdir()) / "kefu-bench"
+
+
+def apply_env() -> None:
+    """Makes this process a production-configured Kefu process on the bench database."""
+    os.environ.update(BENCH_ENV)
+    os.environ.pop("KEFU_DEBUG", None)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(BENCH_ENV)
+    env.pop("KEFU_DEBUG", None)
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def setup_django() -> None:
+    """``django.setup()`` once, after the bench variables are in the environment."""
+    apply_env()
+    import django
+    from django.apps import apps
+
+    if not apps.ready:
+        django.setup()
+
+
+def close_db_connections() -> None:
+    from django.apps import apps
+
+    if apps.ready:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def reset_database() -> None:
+    """Drops and recreates ``kefu_bench`` (and nothing else), migrates it, flushes Redis db 5."""
+    import psycopg
+    import redis
+
+    close_db_connections()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=child_env(),
+        check=True,
+    )
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def sql(statement: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Runs one statement on the bench database through Django's connection."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """A subprocess of the run (gunicorn, uvicorn, a Celery worker), logs in a temp file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.argv = argv
+        self.log_path = LOG_DIR / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env or child_env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Graceful: SIGTERM to the main process only (gunicorn and Celery then stop their
+        own workers); whatever is left of the process group it started gets SIGKILL."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        deadline = time.monotonic() + 5
+        while _group_alive(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _group_alive(self.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self._log.close()
+
+    def log_problems(self) -> list[str]:
+        """Lines of the log that report an error (tracebacks, ERROR/CRITICAL records)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        markers = ("Traceback", "ERROR", "CRITICAL", "Error:")
+        return [line for line in text.splitlines() if any(m in line for m in markers)]
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def wait_for_port(port: int, service: Service, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not service.alive():
+            raise RuntimeError(f"{service.name} exited early:\n{service.tail()}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{service.name} did not listen on {port} within {timeout} s")
