@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
+from tests.concurrency import run_together
 from tests.conftest import client_for
 from tests.factories import open_ticket
 from tickets.models import Ticket, TicketEvent
@@ -153,27 +153,15 @@ def test_idempotency_key_reused_with_another_body_conflicts(desk: Any) -> None:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_with_one_key_create_one_ticket(desk: Any) -> None:
-    barrier = threading.Barrier(4)
-    statuses: list[int] = []
-    ids: list[int] = []
+    def post() -> tuple[int, int]:
+        response = client_for(desk.admin).post(
+            "/api/tickets/", intake(), format="json", HTTP_IDEMPOTENCY_KEY="same"
+        )
+        return response.status_code, response.json()["id"]
 
-    def post() -> None:
-        try:
-            client = client_for(desk.admin)
-            barrier.wait()
-            response = client.post(
-                "/api/tickets/", intake(), format="json", HTTP_IDEMPOTENCY_KEY="same"
-            )
-            statuses.append(response.status_code)
-            ids.append(response.json()["id"])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_together(*[post] * 4)
+    statuses = [status for status, _ in results]
+    ids = [ticket_id for _, ticket_id in results]
 
     assert sorted(statuses) == [200, 200, 200, 201]
     assert len(set(ids)) == 1
@@ -429,22 +417,12 @@ def test_concurrent_claims_exactly_one_wins(desk: Any) -> None:
     desk.team.assignment = "manual"
     desk.team.save()
     ticket = open_ticket(desk)
-    barrier = threading.Barrier(2)
-    results: dict[str, int] = {}
 
-    def claim(user: Any) -> None:
-        try:
-            client = client_for(user)
-            barrier.wait()
-            results[user.username] = client.post(f"/api/tickets/{ticket.pk}/claim/").status_code
-        finally:
-            connection.close()
+    def claim(user: Any) -> Callable[[], int]:
+        return lambda: client_for(user).post(f"/api/tickets/{ticket.pk}/claim/").status_code
 
-    threads = [threading.Thread(target=claim, args=(u,)) for u in (desk.agent1, desk.agent2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    codes = run_together(claim(desk.agent1), claim(desk.agent2))
+    results = {"agent1": codes[0], "agent2": codes[1]}
 
     assert sorted(results.values()) == [200, 409]
     winner = next(name for name, code in results.items() if code == 200)

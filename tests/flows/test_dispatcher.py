@@ -14,6 +14,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from flows import boundaries, dispatcher
+from tests.concurrency import run_together
 from tests.factories import open_ticket
 from tests.probe.flows import BoundaryProbeFlow
 from tickets.models import Ticket
@@ -102,21 +103,7 @@ def test_two_dispatchers_fire_each_timer_exactly_once(desk: Any, settings: Any) 
     tickets = [open_ticket(desk) for _ in range(40)]
     _clock_back(tickets, 50)
     _due_now()
-    barrier = threading.Barrier(2)
-    fired: list[int] = []
-
-    def sweep() -> None:
-        try:
-            barrier.wait()
-            fired.append(dispatcher.drain())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    fired = run_together(dispatcher.drain, dispatcher.drain)
 
     assert sum(fired) == 40
     for ticket in tickets:
