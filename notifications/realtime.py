@@ -11,11 +11,13 @@ best-effort by design: a client that missed one resyncs through
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
+from contextlib import suppress
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -58,6 +60,7 @@ class _Publisher:
         self._queue: asyncio.Queue[tuple[Any, list[str], QueueEvent, Future[None]]] | None = None
         self._pid = 0
         self._drainer: asyncio.Task[None] | None = None
+        self._last: Future[None] | None = None
 
     def _start(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]:
         with self._lock:
@@ -91,10 +94,30 @@ class _Publisher:
         loop, queue = self._start()
         done: Future[None] = Future()
         loop.call_soon_threadsafe(queue.put_nowait, (layer, groups, event, done))
+        self._last = done
         return done
+
+    def wait(self, timeout: float) -> None:
+        """Blocks until every push submitted so far has left (the queue is FIFO)."""
+        last = self._last
+        if last is not None and self._pid == os.getpid():
+            last.result(timeout=timeout)
 
 
 _publisher = _Publisher()
+
+
+def wait_for_pending(timeout: float = 5.0) -> None:
+    """Waits for this process's queued pushes: at exit, and where a test needs a quiet layer."""
+    _publisher.wait(timeout)
+
+
+def _deliver_before_exit() -> None:
+    with suppress(Exception):
+        wait_for_pending(2.0)
+
+
+atexit.register(_deliver_before_exit)
 
 
 def push(groups: Iterable[str], event: QueueEvent) -> Future[None] | None:

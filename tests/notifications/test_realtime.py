@@ -8,12 +8,19 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from notifications.realtime import SUPERVISORS_GROUP, agent_group, team_group
+from notifications.realtime import (
+    SUPERVISORS_GROUP,
+    agent_group,
+    team_group,
+    wait_for_pending,
+)
 from notifications.schema import EVENT_NAMES, QueueEvent, QueueRow
 from tests.factories import open_ticket
 
 
 def _subscribe(*groups: str) -> tuple[Any, str]:
+    """A fresh channel in ``groups``, after earlier pushes of this process have left."""
+    wait_for_pending()
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     for group in groups:
