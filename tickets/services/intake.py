@@ -18,6 +18,7 @@ from ..choices import EventVerb, TicketStatus
 from ..errors import Conflict, InvalidInput
 from ..events import publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
+from ..selectors import current_task_ids
 from ._common import allocate_ticket_number, audit, iso, save_changed
 
 
@@ -115,7 +116,9 @@ def open_ticket(
             if key_row is not None:
                 key_row.ticket = ticket
                 key_row.save(update_fields=["ticket", "updated_at"])
-            publish_ticket_event("created", ticket, task_id=_work_task_id(ticket))
+            publish_ticket_event(
+                "created", ticket, task_id=current_task_ids([ticket.pk]).get(ticket.pk)
+            )
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -141,21 +144,6 @@ def _replayed(actor: Any, key: str, fingerprint: str) -> Ticket | None:
             {"idempotency_key": [_("Reused with a different body.")]},
         )
     return row.ticket
-
-
-def _work_task_id(ticket: Ticket) -> int | None:
-    from viewflow.workflow.models import Task
-    from viewflow.workflow.status import STATUS
-
-    return (
-        Task.objects.filter(
-            process__ticketprocess__ticket=ticket,
-            flow_task_type="HUMAN",
-            status__in=(STATUS.NEW, STATUS.ASSIGNED),
-        )
-        .values_list("pk", flat=True)
-        .first()
-    )
 
 
 def apply_sla_and_route(*, ticket: Ticket) -> None:
