@@ -16,7 +16,7 @@ import time
 from contextlib import suppress
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.lock import SelectForUpdateLock, lock_scope
@@ -71,8 +71,6 @@ def _fire(task: Task) -> bool:
             return True
     except FlowLockFailed:
         logger.info("Timer %s: its process is busy; next sweep", task.pk)
-    except DatabaseError:
-        logger.exception("Timer %s failed to fire", task.pk)
     except Exception:  # one broken flow must not stop the sweep
         logger.exception("Timer %s failed to fire", task.pk)
     return False

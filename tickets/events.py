@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.utils import timezone
 
 from notifications.realtime import (
@@ -12,27 +14,19 @@ from notifications.realtime import (
 )
 from notifications.schema import EventName, QueueEvent, QueueRow
 
+from . import selectors
 from .models import Ticket
+from .selectors import QUEUE_FIELDS
 
 
 def queue_row(ticket: Ticket, task_id: int | None) -> QueueRow:
+    """The queue row of ``ticket`` with its times as ISO 8601 text, fit for the channel layer."""
     tier = ticket.customer.tier if ticket.customer_id and ticket.customer else None
-    return {
-        "task_id": task_id,
-        "kind": "ticket",
-        "object_id": ticket.pk,
-        "number": ticket.number,
-        "title": ticket.subject,
-        "priority": ticket.priority,
-        "status": ticket.status,
-        "assignee": ticket.assignee_id,
-        "team": ticket.team_id,
-        "due": ticket.sla_due.isoformat() if ticket.sla_due else None,
-        "breached": ticket.first_response_breached or ticket.resolution_breached,
-        "customer_tier": tier,
-        "created": ticket.created_at.isoformat(),
-        "version": ticket.version,
-    }
+    values = {field: getattr(ticket, field) for field in QUEUE_FIELDS}
+    row = selectors.queue_row(values, task_id=task_id, customer_tier=tier)
+    row["due"] = ticket.sla_due.isoformat() if ticket.sla_due else None
+    row["created"] = ticket.created_at.isoformat()
+    return cast(QueueRow, row)
 
 
 def publish_ticket_event(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,28 @@ QUEUE_FIELDS = (
     "created_at",
     "version",
 )
+
+
+def queue_row(
+    values: Mapping[str, Any], *, task_id: int | None, customer_tier: str | None
+) -> dict[str, Any]:
+    """The one shape of a queue row (API.md), from a ticket's ``QUEUE_FIELDS`` values."""
+    return {
+        "task_id": task_id,
+        "kind": "ticket",
+        "object_id": values["id"],
+        "number": values["number"],
+        "title": values["subject"],
+        "priority": values["priority"],
+        "status": values["status"],
+        "assignee": values["assignee_id"],
+        "team": values["team_id"],
+        "due": values["sla_due"],
+        "breached": values["first_response_breached"] or values["resolution_breached"],
+        "customer_tier": customer_tier,
+        "created": values["created_at"],
+        "version": values["version"],
+    }
 
 
 def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
@@ -119,22 +142,7 @@ def queue_for(
     tiers = _tiers([r["customer_id"] for r in page])
     tasks = current_task_ids([r["id"] for r in page])
     rows = [
-        {
-            "task_id": tasks.get(r["id"]),
-            "kind": "ticket",
-            "object_id": r["id"],
-            "number": r["number"],
-            "title": r["subject"],
-            "priority": r["priority"],
-            "status": r["status"],
-            "assignee": r["assignee_id"],
-            "team": r["team_id"],
-            "due": r["sla_due"],
-            "breached": r["first_response_breached"] or r["resolution_breached"],
-            "customer_tier": tiers.get(r["customer_id"]),
-            "created": r["created_at"],
-            "version": r["version"],
-        }
+        queue_row(r, task_id=tasks.get(r["id"]), customer_tier=tiers.get(r["customer_id"]))
         for r in page
     ]
     cursor_out = None

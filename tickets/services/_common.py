@@ -14,6 +14,8 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from .. import sla
+from ..assignment import note_assignment
 from ..choices import TicketStatus
 from ..errors import Conflict, NotFound
 from ..models import Ticket, TicketCounter, TicketEvent
@@ -79,6 +81,37 @@ def save_changed(ticket: Ticket, fields: list[str]) -> None:
     """Saves the named fields and bumps the version that real-time clients order by."""
     ticket.version += 1
     ticket.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def set_assignee(ticket: Ticket, user: Any, *, verb: str, actor: Any) -> None:
+    """Gives the ticket to ``user`` (a new ticket becomes open), noted for round-robin, audited."""
+    before = ticket.assignee_id
+    ticket.assignee = user
+    fields = ["assignee"]
+    if ticket.status == TicketStatus.NEW:
+        ticket.status = TicketStatus.OPEN
+        fields.append("status")
+    save_changed(ticket, fields)
+    note_assignment(user.pk, timezone.now())
+    audit(ticket, actor, verb, before={"assignee": before}, after={"assignee": user.pk})
+
+
+def restart_clock(ticket: Ticket) -> list[str]:
+    """Back to open: the paused business time is banked and every due moment moves by it.
+
+    Returns the changed fields; the caller saves them with its own."""
+    ticket.sla_paused_seconds += sla.pause_elapsed(ticket, timezone.now())
+    ticket.sla_paused_at = None
+    ticket.status = TicketStatus.OPEN
+    sla.refresh_due_times(ticket)
+    return [
+        "status",
+        "sla_paused_at",
+        "sla_paused_seconds",
+        "first_response_due",
+        "resolution_due",
+        "sla_due",
+    ]
 
 
 def mark_closed(ticket: Ticket) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Contact, Customer
@@ -13,13 +12,13 @@ from customers.services import find_or_create_contact
 from notifications.services import notify_users
 
 from .. import sla
-from ..assignment import choose_agent, note_assignment, route_team
-from ..choices import EventVerb, TicketStatus
+from ..assignment import choose_agent, route_team
+from ..choices import EventVerb
 from ..errors import Conflict, InvalidInput
 from ..events import publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
 from ..selectors import current_task_ids
-from ._common import allocate_ticket_number, audit, iso, save_changed
+from ._common import allocate_ticket_number, audit, iso, save_changed, set_assignee
 
 
 def open_ticket(
@@ -189,15 +188,7 @@ def auto_assign_ticket(*, ticket: Ticket) -> None:
     agent = choose_agent(ticket)
     if agent is None:
         return
-    now = timezone.now()
-    ticket.assignee = agent
-    fields = ["assignee"]
-    if ticket.status == TicketStatus.NEW:
-        ticket.status = TicketStatus.OPEN
-        fields.append("status")
-    save_changed(ticket, fields)
-    note_assignment(agent.pk, now)
-    audit(ticket, None, EventVerb.ASSIGNED, before={"assignee": None}, after={"assignee": agent.pk})
+    set_assignee(ticket, agent, verb=EventVerb.ASSIGNED, actor=None)
     notify_users(
         recipient_ids=[agent.pk],
         kind="assigned",

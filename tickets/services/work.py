@@ -14,12 +14,20 @@ from viewflow.workflow.status import STATUS
 from notifications.services import notify_users
 
 from .. import permissions, sla
-from ..assignment import note_assignment
 from ..choices import EventVerb, TicketStatus
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..events import publish_ticket_event
 from ..models import Team, Ticket, TicketMessage
-from ._common import LockedTicket, audit, iso, locked_ticket, mark_closed, save_changed
+from ._common import (
+    LockedTicket,
+    audit,
+    iso,
+    locked_ticket,
+    mark_closed,
+    restart_clock,
+    save_changed,
+    set_assignee,
+)
 
 
 def _visible(locked: LockedTicket, actor: Any) -> Ticket:
@@ -56,20 +64,8 @@ def _take(locked: LockedTicket, task: Task, actor: Any) -> Any:
     activation = task.flow_task.activation_class(task)
     if task.status == STATUS.NEW:
         activation.assign(actor)
-        _set_assignee(locked.ticket, actor, via=EventVerb.CLAIMED, actor=actor)
+        set_assignee(locked.ticket, actor, verb=EventVerb.CLAIMED, actor=actor)
     return activation
-
-
-def _set_assignee(ticket: Ticket, user: Any, *, via: str, actor: Any) -> None:
-    before = ticket.assignee_id
-    ticket.assignee = user
-    fields = ["assignee"]
-    if ticket.status == TicketStatus.NEW:
-        ticket.status = TicketStatus.OPEN
-        fields.append("status")
-    save_changed(ticket, fields)
-    note_assignment(user.pk, timezone.now())
-    audit(ticket, actor, via, before={"assignee": before}, after={"assignee": user.pk})
 
 
 def _complete(activation: Any) -> None:
@@ -83,7 +79,7 @@ def _run_handle(task: Task) -> None:
     activation.execute()
 
 
-def _mark_late_breaches(ticket: Ticket, now: Any) -> list[str]:
+def _mark_late_breaches(ticket: Ticket) -> list[str]:
     """A target met after its due moment is breached even if the timer has not fired yet."""
     fields: list[str] = []
     if (
@@ -118,7 +114,7 @@ def claim_ticket(*, ticket_id: int, actor: Any) -> Ticket:
         if not activation.assign.can_proceed():
             raise Conflict(_("The ticket is already assigned."))
         activation.assign(actor)
-        _set_assignee(ticket, actor, via=EventVerb.CLAIMED, actor=actor)
+        set_assignee(ticket, actor, verb=EventVerb.CLAIMED, actor=actor)
         publish_ticket_event("assigned", ticket, task_id=task.pk)
         return ticket
 
@@ -157,7 +153,7 @@ def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
             else:
                 activation.reassign(assignee)
             task_id = task.pk
-        _set_assignee(ticket, assignee, via=EventVerb.ASSIGNED, actor=actor)
+        set_assignee(ticket, assignee, verb=EventVerb.ASSIGNED, actor=actor)
         notify_users(
             recipient_ids=[assignee.pk],
             kind="assigned",
@@ -183,7 +179,7 @@ def reply_to_ticket(*, ticket_id: int, actor: Any, body: str, internal: bool) ->
         if not internal and ticket.first_responded_at is None:
             ticket.first_responded_at = message.created_at
             ticket.sla_due = sla.queue_due(ticket)
-            fields += ["first_responded_at", "sla_due", *_mark_late_breaches(ticket, None)]
+            fields += ["first_responded_at", "sla_due", *_mark_late_breaches(ticket)]
         save_changed(ticket, fields)
         audit(
             ticket,
@@ -232,21 +228,7 @@ def _resume(locked: LockedTicket, actor: Any) -> Ticket:
         raise Conflict(_("Only a ticket waiting on the customer can resume."))
     assert task is not None
     before = {"resolution_due": iso(ticket.resolution_due)}
-    ticket.sla_paused_seconds += sla.pause_elapsed(ticket, timezone.now())
-    ticket.sla_paused_at = None
-    ticket.status = TicketStatus.OPEN
-    sla.refresh_due_times(ticket)
-    save_changed(
-        ticket,
-        [
-            "status",
-            "sla_paused_at",
-            "sla_paused_seconds",
-            "first_response_due",
-            "resolution_due",
-            "sla_due",
-        ],
-    )
+    save_changed(ticket, restart_clock(ticket))
     audit(
         ticket,
         actor,
@@ -321,7 +303,7 @@ def resolve_ticket(*, ticket_id: int, actor: Any, resolution: str) -> Ticket:
         ticket.sla_paused_at = now
         ticket.sla_due = None
         fields = ["status", "resolution", "resolved_at", "sla_paused_at", "sla_due"]
-        save_changed(ticket, fields + _mark_late_breaches(ticket, now))
+        save_changed(ticket, fields + _mark_late_breaches(ticket))
         audit(
             ticket,
             actor,
@@ -375,25 +357,9 @@ def reopen_ticket(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
             )
         assert task is not None
         before = ticket.status
-        ticket.sla_paused_seconds += sla.pause_elapsed(ticket, timezone.now())
-        ticket.sla_paused_at = None
-        ticket.status = TicketStatus.OPEN
-        ticket.resolved_at = None
+        ticket.resolved_at = None  # before the clock restarts: the queue due depends on it
         ticket.closed_at = None
-        sla.refresh_due_times(ticket)
-        save_changed(
-            ticket,
-            [
-                "status",
-                "sla_paused_at",
-                "sla_paused_seconds",
-                "resolved_at",
-                "closed_at",
-                "first_response_due",
-                "resolution_due",
-                "sla_due",
-            ],
-        )
+        save_changed(ticket, ["resolved_at", "closed_at", *restart_clock(ticket)])
         audit(
             ticket,
             actor,
