@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-DB_NAME = "kefu_bench"
+# Parallel checkouts on one machine pick their own with KEFU_BENCH_DB / KEFU_BENCH_REDIS_DB.
+DB_NAME = os.environ.get("KEFU_BENCH_DB", "kefu_bench")
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-REDIS_URL = "redis://127.0.0.1:6379/5"
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('KEFU_BENCH_REDIS_DB', '5')}"
 HOST = "127.0.0.1"
 
 # What the production processes (gunicorn, celery) and this process run with.

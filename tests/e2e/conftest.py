@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-E2E_REDIS_DB = 7
+# Parallel checkouts on one machine pick their own db with KEFU_E2E_REDIS_DB.
+E2E_REDIS_DB = int(os.environ.get("KEFU_E2E_REDIS_DB", "7"))
 
 
 def _redis_url(db: int) -> str:
