@@ -34,6 +34,7 @@ SOURCE_PACKAGES = (
     "complaints",
     "surveys",
     "notifications",
+    "web",
 )
 MARKERS = {"_", "gettext", "gettext_lazy", "gettext_noop"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdir]")

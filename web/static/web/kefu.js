@@ -1,0 +1,884 @@
+// Kefu browser screens: the agent queue, a ticket, the supervisor board.
+// Every change goes through the REST API; /ws/queue/ keeps the screens live.
+import { LiveSocket, RowStore, byDue } from "./live.js";
+
+const config = JSON.parse(document.getElementById("kefu-config").textContent);
+const T = JSON.parse(document.getElementById("kefu-strings").textContent);
+const OPEN_STATUSES = new Set(["new", "open"]);
+const PRIORITY_UP = { P4: "P3", P3: "P2", P2: "P1" };
+
+// --- small helpers --------------------------------------------------------------
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function fmt(text, params = {}) {
+  return text.replace(/%\((\w+)\)s/g, (_, key) => String(params[key] ?? ""));
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value == null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+function cookie(name) {
+  const match = document.cookie.match(new RegExp(`(?:^|; )${name}=([^;]*)`));
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+/** fetch() with the session cookie and CSRF header; errors carry the API's {"detail"}. */
+async function api(method, url, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") {
+    headers["Content-Type"] = "application/json";
+    headers["X-CSRFToken"] = cookie("csrftoken");
+  }
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, T.network_error);
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, data?.detail || fmt(T.error, { status: response.status }));
+  }
+  return data;
+}
+
+let toastTimer = null;
+function toast(message, kind = "info") {
+  const box = $("#toast");
+  box.textContent = message;
+  box.dataset.kind = kind;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (box.hidden = true), 4000);
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+const userName = (id) => (id == null ? T.unassigned : config.directory.users[id] ?? `#${id}`);
+const teamName = (id) => (id == null ? "—" : config.directory.teams[id] ?? `#${id}`);
+
+// --- SLA and age ----------------------------------------------------------------
+function duration(ms) {
+  const total = Math.floor(Math.abs(ms) / 1000);
+  const d = Math.floor(total / 86400);
+  const h = Math.floor((total % 86400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  const clock = `${pad(h)}:${pad(m)}:${pad(s)}`;
+  return d ? `${d}d ${clock}` : clock;
+}
+
+function age(ms) {
+  const minutes = Math.floor(ms / 60000);
+  if (minutes < 1) return `${Math.max(0, Math.floor(ms / 1000))}s`;
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h ${minutes % 60}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+/** The SLA state of a row now: its text and level ("ok", "warning", "breached", "paused"). */
+export function slaState(row, now = Date.now()) {
+  if (row.paused) return { text: T.paused, level: "paused" };
+  if (!row.due) return { text: "—", level: row.breached ? "breached" : "ok" };
+  const due = Date.parse(row.due);
+  const left = due - now;
+  if (row.breached || left < 0) {
+    return { text: left < 0 ? `−${duration(left)}` : T.overdue, level: "breached" };
+  }
+  const budget = due - Date.parse(row.created);
+  const near = row.warning || (budget > 0 && left < budget * 0.2);
+  return { text: duration(left), level: near ? "warning" : "ok" };
+}
+
+function paintSla(cell, row, now) {
+  const state = slaState(row, now);
+  if (cell.textContent !== state.text) cell.textContent = state.text;
+  if (cell.dataset.level !== state.level) {
+    cell.dataset.level = state.level;
+    return true;
+  }
+  return false;
+}
+
+// --- connection indicator and notifications ---------------------------------------
+function showConnection(state) {
+  const box = $("#connection");
+  if (!box) return;
+  box.dataset.state = state;
+  $(".label", box).textContent = { live: T.live, connecting: T.connecting, offline: T.offline }[
+    state
+  ];
+}
+
+const bell = {
+  unread: 0,
+  setUnread(count) {
+    this.unread = Math.max(0, Number(count) || 0);
+    const badge = $("#unread");
+    badge.textContent = String(this.unread);
+    badge.hidden = this.unread === 0;
+  },
+  init() {
+    const button = $("#bell");
+    const panel = $("#notifications");
+    button.addEventListener("click", async () => {
+      const open = panel.hidden;
+      panel.hidden = !open;
+      button.setAttribute("aria-expanded", String(open));
+      if (open) await this.load();
+    });
+    $("#read-all").addEventListener("click", async () => {
+      try {
+        const data = await api("POST", "/api/notifications/read-all/", {});
+        this.setUnread(data.unread);
+        await this.load();
+      } catch (error) {
+        toast(error.message, "error");
+      }
+    });
+    document.addEventListener("click", (event) => {
+      if (!panel.hidden && !event.target.closest(".bell-wrap")) {
+        panel.hidden = true;
+        button.setAttribute("aria-expanded", "false");
+      }
+    });
+  },
+  async load() {
+    const list = $("#notification-list");
+    try {
+      const data = await api("GET", "/api/notifications/");
+      this.setUnread(data.unread);
+      list.replaceChildren(...data.results.map((n) => this.item(n)));
+      if (!data.results.length) list.append(el("li", { class: "empty", text: T.empty_notifications }));
+    } catch (error) {
+      list.replaceChildren(el("li", { class: "error", text: error.message }));
+    }
+  },
+  item(n) {
+    const open = async () => {
+      if (!n.read) {
+        try {
+          const data = await api("POST", `/api/notifications/${n.id}/read/`, {});
+          this.setUnread(data.unread);
+        } catch (error) {
+          toast(error.message, "error");
+        }
+      }
+      if (n.ticket) location.href = `/tickets/${n.ticket}/`;
+      else this.load();
+    };
+    return el(
+      "li",
+      { class: n.read ? "read" : "unread" },
+      el("button", { type: "button", class: "link", onclick: open, text: n.title }),
+      el("time", { datetime: n.created, text: new Date(n.created).toLocaleString() }),
+    );
+  },
+  received(message) {
+    this.setUnread(message.unread);
+    const panel = $("#notifications");
+    if (!panel.hidden && message.notification) {
+      $("#notification-list").prepend(this.item(message.notification));
+    }
+    if (message.notification?.title) toast(message.notification.title);
+  },
+};
+
+// --- the queue table (agent queue and board) ---------------------------------------
+class QueueTable {
+  constructor(id, { belongs, compare = byDue, board = false, url = "/api/queue/" }) {
+    this.table = document.getElementById(id);
+    this.tbody = $("tbody", this.table);
+    this.empty = document.getElementById(`${id}-empty`);
+    this.more = document.getElementById(`${id}-more`);
+    this.store = new RowStore(belongs);
+    this.compare = compare;
+    this.board = board;
+    this.url = url;
+    this.trs = new Map();
+    this.selected = null;
+    this.cursor = config.cursor;
+    this.listeners = [];
+    this.store.replace(config.rows || []);
+    this.more.addEventListener("click", () => this.loadMore());
+    this.render();
+    setInterval(() => this.tick(), 1000);
+  }
+
+  onChange(fn) {
+    this.listeners.push(fn);
+  }
+
+  apply(message) {
+    if (this.store.apply(message)) this.render();
+  }
+
+  /** Replace the list with the server's (after a reconnect); events meanwhile are replayed. */
+  async resync() {
+    this.store.beginResync();
+    try {
+      const data = await api("GET", this.url);
+      this.cursor = data.cursor;
+      this.store.replace(data.results);
+    } catch (error) {
+      this.store.abortResync();
+      toast(error.message, "error");
+    }
+    this.render();
+  }
+
+  async loadMore() {
+    if (!this.cursor) return;
+    const sep = this.url.includes("?") ? "&" : "?";
+    try {
+      const data = await api("GET", `${this.url}${sep}cursor=${encodeURIComponent(this.cursor)}`);
+      this.cursor = data.cursor;
+      this.store.extend(data.results);
+      this.render();
+    } catch (error) {
+      toast(error.message, "error");
+    }
+  }
+
+  rowsInOrder() {
+    return this.store.sorted(this.compare);
+  }
+
+  render() {
+    const now = Date.now();
+    const rows = this.rowsInOrder();
+    const wanted = new Set(rows.map((r) => r.object_id));
+    for (const [id, tr] of this.trs) {
+      if (!wanted.has(id)) {
+        tr.remove();
+        this.trs.delete(id);
+      }
+    }
+    rows.forEach((row, index) => {
+      let tr = this.trs.get(row.object_id);
+      if (!tr) {
+        tr = this.createRow(row);
+        this.trs.set(row.object_id, tr);
+      }
+      if (Number(tr.dataset.version) !== row.version) this.fillRow(tr, row, now);
+      // Move only the rows that are out of place: no re-insertion, no flicker.
+      const current = this.tbody.children[index];
+      if (current !== tr) this.tbody.insertBefore(tr, current ?? null);
+    });
+    if (this.selected != null && !wanted.has(this.selected)) this.selected = null;
+    this.paintSelection();
+    this.empty.textContent = T.empty_queue;
+    this.empty.hidden = rows.length > 0;
+    this.more.hidden = !this.cursor;
+    for (const fn of this.listeners) fn(rows);
+  }
+
+  createRow(row) {
+    const tr = el("tr", { dataset: { id: row.object_id }, tabindex: "-1" });
+    const link = el("a", { href: `/tickets/${row.object_id}/`, class: "number" });
+    tr.append(
+      el("td", {}, link),
+      el("td", { class: "title" }),
+      el("td", { class: "priority" }),
+      el("td", { class: "tier" }),
+      el("td", { class: "status" }),
+      el("td", { class: "assignee" }),
+      el("td", { class: "team" }),
+      el("td", { class: "sla" }),
+      el("td", { class: "age" }),
+    );
+    if (this.board) {
+      tr.draggable = true;
+      tr.addEventListener("dragstart", (event) => {
+        event.dataTransfer.setData("text/x-kefu-ticket", String(row.object_id));
+        event.dataTransfer.effectAllowed = "move";
+        tr.classList.add("dragging");
+      });
+      tr.addEventListener("dragend", () => tr.classList.remove("dragging"));
+      tr.append(el("td", { class: "row-actions" }));
+    }
+    tr.addEventListener("click", (event) => {
+      if (event.target.closest("a, button, select")) return;
+      this.select(row.object_id);
+    });
+    tr.addEventListener("dblclick", () => (location.href = `/tickets/${row.object_id}/`));
+    return tr;
+  }
+
+  fillRow(tr, row, now) {
+    tr.dataset.version = String(row.version);
+    tr.dataset.number = row.number;
+    const cells = tr.children;
+    cells[0].firstChild.textContent = row.number;
+    cells[1].textContent = row.title;
+    cells[2].replaceChildren(
+      el("span", { class: `prio prio-${row.priority}`, title: T.priority[row.priority] ?? row.priority, text: row.priority }),
+    );
+    cells[3].replaceChildren(
+      row.customer_tier
+        ? el("span", { class: `tier tier-${row.customer_tier}`, text: T.tier[row.customer_tier] ?? row.customer_tier })
+        : "—",
+    );
+    cells[4].textContent = T.status[row.status] ?? row.status;
+    cells[5].textContent = userName(row.assignee);
+    cells[6].textContent = teamName(row.team);
+    tr._row = row;
+    paintSla(cells[7], row, now);
+    cells[8].textContent = age(now - Date.parse(row.created));
+    tr.classList.toggle("breached", cells[7].dataset.level === "breached");
+    tr.classList.toggle("warning", cells[7].dataset.level === "warning");
+    tr.classList.toggle("escalated", (row.escalation_level ?? 0) > 0 && !row.acknowledged);
+    if (this.board) this.fillActions(cells[9], row);
+  }
+
+  fillActions(cell, row) {
+    const select = el(
+      "select",
+      { "aria-label": `${T.agent} ${row.number}`, class: "assign" },
+      el("option", { value: "", text: `${T.agent}…` }),
+    );
+    for (const agent of board.agents) {
+      select.append(
+        el("option", { value: agent.id, selected: agent.id === row.assignee, text: agent.name || agent.username }),
+      );
+    }
+    select.addEventListener("change", () => {
+      if (select.value) assignTicket(row.object_id, Number(select.value));
+    });
+    const raise = PRIORITY_UP[row.priority]
+      ? el("button", {
+          type: "button",
+          class: "small",
+          title: T.priority[PRIORITY_UP[row.priority]],
+          text: `↑ ${PRIORITY_UP[row.priority]}`,
+          onclick: () => raisePriority(row),
+        })
+      : null;
+    const ack =
+      (row.escalation_level ?? 0) > 0 && !row.acknowledged
+        ? el("button", { type: "button", class: "small", text: "✓", title: T.acknowledged, onclick: () => acknowledge(row) })
+        : null;
+    cell.replaceChildren(select, raise ?? "", ack ?? "");
+  }
+
+  tick() {
+    const now = Date.now();
+    let moved = false;
+    for (const tr of this.trs.values()) {
+      const row = tr._row;
+      if (!row) continue;
+      const cells = tr.children;
+      if (paintSla(cells[7], row, now)) {
+        moved = true;
+        tr.classList.toggle("breached", cells[7].dataset.level === "breached");
+        tr.classList.toggle("warning", cells[7].dataset.level === "warning");
+      }
+      cells[8].textContent = age(now - Date.parse(row.created));
+    }
+    if (moved && this.board) this.render();
+  }
+
+  // selection and keyboard
+  select(id) {
+    this.selected = id;
+    this.paintSelection();
+    const tr = this.trs.get(id);
+    if (tr) {
+      tr.focus({ preventScroll: true });
+      tr.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  paintSelection() {
+    for (const [id, tr] of this.trs) {
+      const on = id === this.selected;
+      tr.classList.toggle("selected", on);
+      tr.setAttribute("aria-selected", String(on));
+    }
+  }
+
+  move(step) {
+    const ids = [...this.tbody.children].map((tr) => Number(tr.dataset.id));
+    if (!ids.length) return;
+    const at = ids.indexOf(this.selected);
+    const next = at < 0 ? (step > 0 ? 0 : ids.length - 1) : Math.min(ids.length - 1, Math.max(0, at + step));
+    this.select(ids[next]);
+  }
+
+  selectedRow() {
+    return this.selected == null ? null : this.store.rows.get(this.selected) ?? null;
+  }
+}
+
+async function claimTicket(row) {
+  try {
+    await api("POST", `/api/tickets/${row.object_id}/claim/`, {});
+    toast(fmt(T.claimed, { number: row.number }));
+  } catch (error) {
+    toast(error.message, "error");
+  }
+}
+
+function bindQueueKeys(table) {
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    if ($("#help").open) return;
+    switch (event.key) {
+      case "j":
+        table.move(1);
+        break;
+      case "k":
+        table.move(-1);
+        break;
+      case "Enter": {
+        const row = table.selectedRow();
+        if (!row) return;
+        location.href = `/tickets/${row.object_id}/`;
+        break;
+      }
+      case "c": {
+        const row = table.selectedRow();
+        if (row) claimTicket(row);
+        else toast(T.no_selection);
+        break;
+      }
+      default:
+        return;
+    }
+    event.preventDefault();
+  });
+}
+
+// --- the supervisor board ----------------------------------------------------------
+const board = { agents: [], teams: [] };
+
+function boardRank(row, now = Date.now()) {
+  const level = slaState(row, now).level;
+  return level === "breached" ? 0 : level === "warning" ? 1 : 2;
+}
+
+async function assignTicket(ticketId, agentId) {
+  try {
+    const ticket = await api("POST", `/api/tickets/${ticketId}/assign/`, { assignee: agentId });
+    toast(fmt(T.assigned, { number: ticket.number, name: userName(agentId) }));
+  } catch (error) {
+    toast(error.message, "error");
+  }
+}
+
+async function raisePriority(row) {
+  const priority = PRIORITY_UP[row.priority];
+  try {
+    await api("POST", `/api/tickets/${row.object_id}/priority/`, { priority });
+    toast(fmt(T.priority_raised, { number: row.number, priority }));
+  } catch (error) {
+    toast(error.message, "error");
+  }
+}
+
+async function acknowledge(row) {
+  try {
+    await api("POST", `/api/tickets/${row.object_id}/acknowledge/`, {});
+    toast(T.acknowledged);
+  } catch (error) {
+    toast(error.message, "error");
+  }
+}
+
+function renderAgents() {
+  const list = $("#agent-list");
+  list.replaceChildren(
+    ...board.agents.map((agent) => {
+      const item = el(
+        "li",
+        { class: "agent", dataset: { agent: agent.id, presence: agent.presence }, title: T.drop_here },
+        el("span", { class: "presence-dot", "aria-hidden": "true" }),
+        el("span", { class: "agent-name", text: agent.name || agent.username }),
+        el("span", { class: "presence", text: T.presence[agent.presence] ?? agent.presence }),
+        el("span", { class: "load", text: `${agent.load}/${agent.capacity ?? "∞"}` }),
+      );
+      item.addEventListener("dragover", (event) => {
+        if (![...event.dataTransfer.types].includes("text/x-kefu-ticket")) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = "move";
+        item.classList.add("drop");
+      });
+      item.addEventListener("dragleave", () => item.classList.remove("drop"));
+      item.addEventListener("drop", (event) => {
+        event.preventDefault();
+        item.classList.remove("drop");
+        const id = Number(event.dataTransfer.getData("text/x-kefu-ticket"));
+        if (id) assignTicket(id, agent.id);
+      });
+      return item;
+    }),
+  );
+}
+
+function renderCounters() {
+  const body = $("#team-counters tbody");
+  body.replaceChildren(
+    ...board.teams.map((team) =>
+      el(
+        "tr",
+        { dataset: { team: team.id } },
+        el("th", { scope: "row", text: team.name }),
+        el("td", { class: "open", text: String(team.open) }),
+        el("td", { class: "unassigned", text: String(team.unassigned) }),
+        el("td", { class: team.near_breach ? "near warning" : "near", text: String(team.near_breach) }),
+        el("td", { class: team.breached ? "breached-count breached" : "breached-count", text: String(team.breached) }),
+        el("td", { class: "oldest", text: team.oldest ? age(Date.now() - Date.parse(team.oldest)) : "—" }),
+      ),
+    ),
+  );
+}
+
+/** Counters computed from the rows on screen, while /api/board/ cannot be read. */
+function countersFromRows(rows) {
+  const teams = new Map();
+  const now = Date.now();
+  for (const row of rows) {
+    const key = row.team ?? 0;
+    const team = teams.get(key) ?? { id: key, name: teamName(row.team), open: 0, unassigned: 0, near_breach: 0, breached: 0, oldest: null };
+    team.open += 1;
+    if (row.assignee == null) team.unassigned += 1;
+    const level = slaState(row, now).level;
+    if (level === "breached") team.breached += 1;
+    if (level === "warning") team.near_breach += 1;
+    if (!team.oldest || Date.parse(row.created) < Date.parse(team.oldest)) team.oldest = row.created;
+    teams.set(key, team);
+  }
+  return [...teams.values()];
+}
+
+async function loadBoard(table) {
+  try {
+    const data = await api("GET", "/api/board/");
+    board.teams = data.teams;
+    board.agents = data.agents;
+    for (const agent of data.agents) config.directory.users[agent.id] = agent.name || agent.username;
+    for (const team of data.teams) config.directory.teams[team.id] = team.name;
+  } catch {
+    board.teams = countersFromRows(table.rowsInOrder());
+  }
+  renderCounters();
+  renderAgents();
+  for (const tr of table.trs.values()) tr.dataset.version = ""; // refill names and selects
+  table.render();
+}
+
+// --- the ticket page -----------------------------------------------------------------
+function ticketPage() {
+  const id = config.ticket;
+  let version = config.version;
+  let connectedOnce = false;
+
+  const authorOf = (m) => (m.author ? userName(m.author) : m.contact ? T.customer : T.system);
+
+  async function loadMessages() {
+    const list = $("#messages");
+    try {
+      const messages = await api("GET", `/api/tickets/${id}/messages/`);
+      list.replaceChildren(
+        ...messages.map((m) =>
+          el(
+            "li",
+            { class: m.internal ? "message internal" : m.contact ? "message customer" : "message public" },
+            el(
+              "div",
+              { class: "meta" },
+              el("strong", { text: authorOf(m) }),
+              el("span", { class: "kind", text: m.internal ? T.internal_note : T.public_reply }),
+              el("time", { datetime: m.created, text: new Date(m.created).toLocaleString() }),
+            ),
+            el("p", { class: "body", text: m.body }),
+          ),
+        ),
+      );
+      if (!messages.length) list.append(el("li", { class: "empty", text: T.no_messages }));
+    } catch (error) {
+      list.replaceChildren(el("li", { class: "error", text: error.message }));
+    }
+  }
+
+  async function loadHistory() {
+    const list = $("#history");
+    try {
+      const events = await api("GET", `/api/tickets/${id}/history/`);
+      list.replaceChildren(
+        ...events.map((e) => {
+          const changes = Object.keys(e.after || {})
+            .map((key) => `${key}: ${JSON.stringify(e.before?.[key] ?? null)} → ${JSON.stringify(e.after[key])}`)
+            .join("; ");
+          return el(
+            "li",
+            {},
+            el("time", { datetime: e.at, text: new Date(e.at).toLocaleString() }),
+            " ",
+            el("strong", { text: e.actor ? userName(e.actor) : T.system }),
+            " ",
+            el("span", { class: "verb", text: e.verb }),
+            changes ? el("span", { class: "changes", text: ` — ${changes}` }) : null,
+          );
+        }),
+      );
+      if (!events.length) list.append(el("li", { class: "empty", text: T.no_history }));
+    } catch (error) {
+      list.replaceChildren(el("li", { class: "error", text: error.message }));
+    }
+  }
+
+  async function loadOtherTickets() {
+    const list = $("#other-tickets");
+    if (!list || !config.customer) return;
+    try {
+      const data = await api("GET", `/api/tickets/?customer=${config.customer}`);
+      const others = data.results.filter((t) => t.id !== id);
+      list.replaceChildren(
+        ...others.map((t) =>
+          el(
+            "li",
+            {},
+            el("a", { href: `/tickets/${t.id}/`, text: t.number }),
+            ` ${t.subject} `,
+            el("span", { class: `status status-${t.status}`, text: T.status[t.status] ?? t.status }),
+          ),
+        ),
+      );
+      if (!others.length) list.append(el("li", { class: "empty", text: T.no_other_tickets }));
+    } catch (error) {
+      list.replaceChildren(el("li", { class: "error", text: error.message }));
+    }
+  }
+
+  /** Re-read the server-rendered parts (header, process) and the lists. */
+  async function refresh() {
+    try {
+      const response = await fetch(location.href, { credentials: "same-origin" });
+      if (response.ok) {
+        const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const fresh of doc.querySelectorAll("[data-live]")) {
+          const old = document.getElementById(fresh.id);
+          if (old) old.replaceWith(document.importNode(fresh, true));
+        }
+        version = Number($("#ticket-head").dataset.version) || version;
+        bindActions();
+        paintHeaderSla();
+      }
+    } catch {
+      /* the next event or reconnect refreshes again */
+    }
+    await Promise.all([loadMessages(), loadHistory()]);
+  }
+
+  function showError(message) {
+    const box = $("#action-error");
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  async function act(name, body = {}) {
+    showError("");
+    try {
+      await api("POST", `/api/tickets/${id}/${name}/`, body);
+      toast(T.saved);
+      await refresh();
+    } catch (error) {
+      showError(error.message);
+    }
+  }
+
+  function bindActions() {
+    for (const button of document.querySelectorAll("#actions [data-act]")) {
+      button.addEventListener("click", () => {
+        const name = button.dataset.act;
+        if (name === "resolve") {
+          const resolution = window.prompt(T.resolution_prompt);
+          if (resolution) act("resolve", { resolution });
+        } else if (name === "hold" || name === "reopen") {
+          const reason = window.prompt(T.reason_prompt);
+          if (reason !== null) act(name, { reason });
+        } else if (name === "close") {
+          if (window.confirm(T.confirm_close)) act("close");
+        } else {
+          act(name);
+        }
+      });
+    }
+  }
+
+  function paintHeaderSla() {
+    const cell = $("#ticket-head .sla");
+    if (!cell) return;
+    const row = {
+      due: cell.dataset.due || null,
+      created: cell.dataset.created,
+      breached: cell.dataset.breached === "1",
+      paused: cell.dataset.paused === "1",
+    };
+    paintSla(cell, row, Date.now());
+  }
+
+  $("#reply-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = $("#reply-body").value.trim();
+    if (!body) return;
+    const internal = $("#reply-internal").checked;
+    showError("");
+    try {
+      await api("POST", `/api/tickets/${id}/reply/`, { body, internal });
+      $("#reply-body").value = "";
+      await refresh();
+    } catch (error) {
+      showError(error.message);
+    }
+  });
+  $("#reply-internal").addEventListener("change", (event) => {
+    $("#reply-form").classList.toggle("internal", event.target.checked);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey) return;
+    if (event.key === "c") {
+      event.preventDefault();
+      act("claim");
+    }
+  });
+
+  bindActions();
+  paintHeaderSla();
+  setInterval(paintHeaderSla, 1000);
+  loadMessages();
+  loadHistory();
+  loadOtherTickets();
+
+  return {
+    event(message) {
+      if (message.object?.object_id === id && Number(message.version) > version) {
+        version = Number(message.version);
+        refresh();
+      }
+    },
+    resync() {
+      // The first hello follows the page's own loads; later ones follow a drop.
+      if (connectedOnce) refresh();
+      connectedOnce = true;
+    },
+  };
+}
+
+// --- wiring --------------------------------------------------------------------------
+function start() {
+  bell.init();
+  const help = $("#help");
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "?" && !event.target.closest("input, textarea, select")) {
+      event.preventDefault();
+      if (!help.open) help.showModal();
+    }
+  });
+  for (const button of document.querySelectorAll("[data-action=help]")) {
+    button.addEventListener("click", () => help.showModal());
+  }
+
+  let onEvent = () => {};
+  let onHello = () => {};
+  let onPresence = () => {};
+
+  if (config.page === "queue") {
+    const mine = (row) =>
+      OPEN_STATUSES.has(row.status) &&
+      (row.assignee === config.me || (row.assignee == null && config.teams.includes(row.team)));
+    const table = new QueueTable("queue", { belongs: mine });
+    bindQueueKeys(table);
+    onEvent = (m) => table.apply(m);
+    onHello = () => table.resync();
+    window.kefu = { table };
+  } else if (config.page === "board") {
+    const compare = (a, b) => boardRank(a) - boardRank(b) || byDue(a, b);
+    const table = new QueueTable("board-queue", {
+      belongs: (row) => OPEN_STATUSES.has(row.status),
+      compare,
+      board: true,
+      url: "/api/queue/?all=1",
+    });
+    bindQueueKeys(table);
+    const refreshBoard = debounce(() => loadBoard(table), 500);
+    loadBoard(table);
+    onEvent = (m) => {
+      table.apply(m);
+      refreshBoard();
+    };
+    onHello = async () => {
+      await table.resync();
+      refreshBoard();
+    };
+    onPresence = (m) => {
+      const agent = board.agents.find((a) => a.id === m.agent.id);
+      if (agent) Object.assign(agent, m.agent);
+      else board.agents.push({ ...m.agent });
+      renderAgents();
+    };
+    window.kefu = { table };
+  } else if (config.page === "ticket") {
+    const page = ticketPage();
+    onEvent = (m) => page.event(m);
+    onHello = () => page.resync();
+  }
+
+  const socket = new LiveSocket(config.ws, {
+    state: showConnection,
+    hello(message) {
+      bell.setUnread(message.unread);
+      onHello(message);
+    },
+    message(message) {
+      if (message.type === "queue.event") onEvent(message);
+      else if (message.type === "notification") bell.received(message);
+      else if (message.type === "presence") onPresence(message);
+    },
+    refused(code) {
+      if (code === 4401) location.href = `/login/?next=${encodeURIComponent(location.pathname)}`;
+    },
+  });
+  socket.connect();
+  window.kefuSocket = socket;
+}
+
+start();

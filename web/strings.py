@@ -1,0 +1,47 @@
+"""Every text the JavaScript module shows, translated on the server and handed to the page
+as one ``json_script`` dictionary: no second catalogue, no extra request."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from customers.choices import CustomerTier
+from tickets.choices import Presence, Priority, TicketStatus
+
+
+def js_strings() -> dict[str, object]:
+    return {
+        "priority": {value: str(label) for value, label in Priority.choices},
+        "status": {value: str(label) for value, label in TicketStatus.choices},
+        "tier": {value: str(label) for value, label in CustomerTier.choices},
+        "presence": {value: str(label) for value, label in Presence.choices},
+        "paused": _("paused"),
+        "overdue": _("overdue"),
+        "unassigned": _("Unassigned"),
+        "live": _("Live"),
+        "connecting": _("Connecting…"),
+        "offline": _("Offline — reconnecting"),
+        "empty_queue": _("Nothing in your queue. Well done."),
+        "empty_notifications": _("No notifications."),
+        "claimed": _("Claimed %(number)s."),
+        "assigned": _("%(number)s assigned to %(name)s."),
+        "saved": _("Saved."),
+        "error": _("Something went wrong (%(status)s)."),
+        "network_error": _("The server could not be reached."),
+        "no_selection": _("Select a ticket first (j / k)."),
+        "drop_here": _("Drop a ticket here to assign it"),
+        "confirm_close": _("Close this ticket?"),
+        "resolution_prompt": _("Resolution (what fixed it):"),
+        "reason_prompt": _("Reason (optional):"),
+        "internal_note": _("Internal note"),
+        "public_reply": _("Public reply"),
+        "customer": _("Customer"),
+        "agent": _("Agent"),
+        "system": _("System"),
+        "load_more": _("Load more"),
+        "acknowledged": _("Escalation acknowledged."),
+        "priority_raised": _("Priority of %(number)s is now %(priority)s."),
+        "no_other_tickets": _("No other tickets."),
+        "no_history": _("No history yet."),
+        "no_messages": _("No messages yet."),
+    }

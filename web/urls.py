@@ -1,0 +1,15 @@
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from . import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.ThrottledLoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(next_page="web:login"), name="logout"),
+    path("queue/", views.queue, name="queue"),
+    path("board/", views.board, name="board"),
+    path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
+]

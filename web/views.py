@@ -1,0 +1,179 @@
+"""The browser screens: login, the agent queue, a ticket, the supervisor board.
+
+Pages are rendered by Django and read through the same selectors as the REST API;
+the JavaScript module (static/web/kefu.js) keeps them live over ``/ws/queue/`` and
+performs every change through the REST actions, so the browser has no write path of
+its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from viewflow.workflow.models import Task
+
+from customers.models import Contact, Customer
+from tickets import permissions, selectors
+from tickets.errors import NotFound
+from tickets.models import Team, Ticket
+
+from . import throttle
+from .strings import js_strings
+
+HEARTBEAT_SECONDS = 25
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("web:login")
+    if permissions.is_supervisor(request.user):
+        return redirect("web:board")
+    return redirect("web:queue")
+
+
+class ThrottledLoginView(LoginView):
+    """Django's session login with failed attempts counted per address and user name."""
+
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = request.POST.get("username", "")
+        if throttle.is_blocked(request, username):
+            form = self.get_form()
+            form.errors.clear()
+            return self.render_to_response(
+                self.get_context_data(
+                    form=form,
+                    throttled=_("Too many failed attempts. Wait a minute and try again."),
+                ),
+                status=429,
+            )
+        response: HttpResponse = super().post(request, *args, **kwargs)
+        return response
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        throttle.record_failure(self.request, self.request.POST.get("username", ""))
+        return super().form_invalid(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        throttle.forget(self.request, self.request.POST.get("username", ""))
+        return super().form_valid(form)
+
+
+def _directory(user: Any) -> dict[str, dict[int, str]]:
+    """Names for the ids a queue row carries (assignee, team)."""
+    teams = Team.objects.order_by("name")
+    if not permissions.is_supervisor(user):
+        teams = teams.filter(pk__in=permissions.team_ids_of(user))
+    team_names = dict(teams.values_list("id", "name"))
+    team_ids = list(team_names)
+    people = get_user_model().objects.filter(
+        Q(kefu_teams__in=team_ids) | Q(supervised_teams__in=team_ids) | Q(pk=user.pk)
+    )
+    names = {
+        row["id"]: (f"{row['first_name']} {row['last_name']}".strip() or row["username"])
+        for row in people.values("id", "username", "first_name", "last_name").distinct()
+    }
+    return {"users": names, "teams": team_names}
+
+
+def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    user: Any = request.user
+    return {
+        "me": user.pk,
+        "teams": permissions.team_ids_of(user),
+        "supervisor": permissions.is_supervisor(user),
+        "ws": "/ws/queue/",
+        "heartbeat": HEARTBEAT_SECONDS,
+        "directory": _directory(user),
+        **extra,
+    }
+
+
+def _render(request: HttpRequest, template: str, config: dict[str, Any], **context: Any) -> Any:
+    return render(
+        request,
+        template,
+        {
+            "config": config,
+            "strings": js_strings(),
+            "is_supervisor": config["supervisor"],
+            **context,
+        },
+    )
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    page = selectors.queue_for(request.user)
+    config = _page_config(request, page="queue", rows=page.rows, cursor=page.cursor)
+    return _render(request, "web/queue.html", config)
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    if not permissions.is_supervisor(request.user):
+        raise PermissionDenied(_("Only supervisors see the board."))
+    page = selectors.queue_for(request.user, everything=True)
+    config = _page_config(request, page="board", rows=page.rows, cursor=page.cursor)
+    return _render(request, "web/board.html", config)
+
+
+def _process_tasks(ticket: Ticket) -> list[dict[str, Any]]:
+    """Where the ticket is in its flow: the process's tasks, newest last."""
+    tasks = (
+        Task.objects.filter(process__ticketprocess__ticket_id=ticket.pk)
+        .select_related("owner")
+        .order_by("created", "pk")
+    )
+    return [
+        {
+            "title": task.title,
+            "status": task.status,
+            "status_label": task.get_status_display(),
+            "owner": task.owner.get_username() if task.owner else "",
+            "created": task.created,
+            "finished": task.finished,
+            "process_id": task.process_id,
+        }
+        for task in tasks
+    ]
+
+
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
+    try:
+        ticket = selectors.get_ticket_for(request.user, pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    contact = Contact.objects.filter(pk=ticket.contact_id).first()
+    customer = (
+        Customer.objects.filter(pk=ticket.customer_id).first() if ticket.customer_id else None
+    )
+    tasks = _process_tasks(ticket)
+    config = _page_config(
+        request,
+        page="ticket",
+        ticket=ticket.pk,
+        customer=ticket.customer_id,
+        version=ticket.version,
+    )
+    return _render(
+        request,
+        "web/ticket.html",
+        config,
+        ticket=ticket,
+        contact=contact,
+        customer=customer,
+        tasks=tasks,
+        process_id=tasks[0]["process_id"] if tasks else None,
+    )
