@@ -6,7 +6,16 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-KINDS = ("assigned", "sla_warning", "sla_breached", "escalated", "urged")
+KINDS = (
+    "assigned",
+    "sla_warning",
+    "sla_breached",
+    "escalated",
+    "urged",
+    "mentioned",
+    "priority_changed",
+    "acknowledged",
+)
 
 
 def render_title(kind: str, data: dict[str, Any]) -> str:
@@ -24,4 +33,18 @@ def render_title(kind: str, data: dict[str, Any]) -> str:
         }
     if kind == "urged":
         return _("Ticket %(number)s was urged") % {"number": number}
+    if kind == "mentioned":
+        return _("%(user)s mentioned you on ticket %(number)s") % {
+            "user": data.get("by", ""),
+            "number": number,
+        }
+    if kind == "priority_changed":
+        return _("Ticket %(number)s is now %(priority)s") % {
+            "number": number,
+            "priority": data.get("priority", ""),
+        }
+    if kind == "acknowledged":
+        return _("A supervisor acknowledged the escalation of ticket %(number)s") % {
+            "number": number
+        }
     return _("Notification about %(number)s") % {"number": number}

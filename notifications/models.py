@@ -49,3 +49,33 @@ class Notification(models.Model):
         from .messages import render_title
 
         return render_title(self.kind, self.data)
+
+
+class Connection(models.Model):
+    """One open WebSocket of a user; an agent's presence is derived from their live ones."""
+
+    class Status(models.TextChoices):
+        ONLINE = "online", _("Online")
+        AWAY = "away", _("Away")
+
+    channel_name = models.CharField(_("channel name"), max_length=200, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="socket_connections",
+        verbose_name=_("user"),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.ONLINE
+    )
+    connected_at = models.DateTimeField(_("connected at"), auto_now_add=True)
+    # Refreshed by the client's heartbeat; a socket silent for too long counts as dead.
+    last_seen = models.DateTimeField(_("last seen"), db_index=True)
+
+    class Meta:
+        ordering = ["user_id", "id"]
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.channel_name} ({self.status})"

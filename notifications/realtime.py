@@ -39,13 +39,32 @@ def team_group(team_id: int) -> str:
     return f"team.{team_id}"
 
 
-async def _send_to_groups(layer: Any, groups: list[str], event: QueueEvent) -> None:
+# Any message for consumers: a dict whose "type" names the consumer's handler.
+Message = QueueEvent | dict[str, Any]
+
+
+def _label(message: Message) -> str:
+    return str(message.get("event") or message.get("type"))
+
+
+async def _send_to_groups(layer: Any, groups: list[str], event: Message) -> None:
     results = await asyncio.gather(
         *(layer.group_send(group, event) for group in groups), return_exceptions=True
     )
     for group, result in zip(groups, results, strict=True):
         if isinstance(result, BaseException):
-            logger.error("Could not push %s to %s: %r", event["event"], group, result)
+            logger.error("Could not push %s to %s: %r", _label(event), group, result)
+
+
+# In the embedded mode the in-memory layer lives in the serving process's event loop;
+# pushes from other threads (the timer dispatcher, sync views) are handed to that loop.
+_serving_loop: asyncio.AbstractEventLoop | None = None
+
+
+def register_serving_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by consumers: the loop whose in-memory queues the sockets read."""
+    global _serving_loop
+    _serving_loop = loop
 
 
 class _Publisher:
@@ -57,7 +76,7 @@ class _Publisher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[tuple[Any, list[str], QueueEvent, Future[None]]] | None = None
+        self._queue: asyncio.Queue[tuple[Any, list[str], Message, Future[None]]] | None = None
         self._pid = 0
         self._drainer: asyncio.Task[None] | None = None
         self._last: Future[None] | None = None
@@ -90,7 +109,7 @@ class _Publisher:
             finally:
                 done.set_result(None)
 
-    def submit(self, layer: Any, groups: list[str], event: QueueEvent) -> Future[None]:
+    def submit(self, layer: Any, groups: list[str], event: Message) -> Future[None]:
         loop, queue = self._start()
         done: Future[None] = Future()
         loop.call_soon_threadsafe(queue.put_nowait, (layer, groups, event, done))
@@ -120,23 +139,43 @@ def _deliver_before_exit() -> None:
 atexit.register(_deliver_before_exit)
 
 
-def push(groups: Iterable[str], event: QueueEvent) -> Future[None] | None:
+def push(groups: Iterable[str], event: Message) -> Future[None] | None:
     """Sends ``event`` to ``groups`` now; returns the pending send if it runs in the background."""
     layer = get_channel_layer()
     if layer is None:
         return None
     targets = sorted(set(groups))
     if isinstance(layer, InMemoryChannelLayer):
-        # The in-memory layer's queues belong to the serving loop: send from this thread.
+        loop = _serving_loop
+        if loop is not None and loop.is_running():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                # Thread-safe hand-over to the loop that owns the layer's queues.
+                return asyncio.run_coroutine_threadsafe(
+                    _send_to_groups(layer, targets, event), loop
+                )
         try:
             async_to_sync(_send_to_groups)(layer, targets, event)
         except Exception:  # a push must never break the write that caused it
-            logger.exception("Could not push %s", event["event"])
+            logger.exception("Could not push %s", _label(event))
         return None
     return _publisher.submit(layer, targets, event)
 
 
-def send_event_on_commit(groups: Iterable[str], event: QueueEvent) -> None:
+def send_event_on_commit(groups: Iterable[str], event: Message) -> None:
     """Push ``event`` to ``groups`` once the surrounding transaction commits."""
     targets = list(groups)
     transaction.on_commit(lambda: push(targets, event))
+
+
+def notification_message(notification_id: int) -> dict[str, Any]:
+    """Tells a user's sockets that notification ``notification_id`` exists (they render it)."""
+    return {"type": "notification.created", "id": notification_id}
+
+
+def presence_message(agent: dict[str, Any]) -> dict[str, Any]:
+    """Tells supervisors' sockets an agent's presence or load changed."""
+    return {"type": "presence.changed", "agent": agent}

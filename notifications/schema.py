@@ -30,6 +30,10 @@ class QueueRow(TypedDict):
     team: int | None
     due: str | None
     breached: bool
+    warning: bool
+    paused: bool
+    escalation_level: int
+    acknowledged: bool
     customer_tier: str | None
     created: str
     version: int

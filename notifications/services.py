@@ -1,19 +1,51 @@
-"""Writes of in-app notifications (escalations, assignments, urges)."""
+"""Writes of in-app notifications (escalations, assignments, mentions) and of presence."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils import timezone
+
 from .models import Notification
+from .realtime import agent_group, notification_message, send_event_on_commit
+from .selectors import unread_count
 
 
 def notify_users(
     *, recipient_ids: Iterable[int], kind: str, data: dict[str, Any], ticket_id: int | None
 ) -> list[Notification]:
-    """One in-app notification per distinct recipient, in the caller's transaction."""
+    """One in-app notification per distinct recipient, in the caller's transaction;
+    each recipient's open sockets hear of it after commit."""
     rows = [
         Notification(recipient_id=uid, kind=kind, data=data, ticket_id=ticket_id)
         for uid in sorted(set(recipient_ids))
     ]
-    return Notification.objects.bulk_create(rows)
+    created = Notification.objects.bulk_create(rows)
+    for row in created:
+        send_event_on_commit([agent_group(row.recipient_id)], notification_message(row.pk))
+    return created
+
+
+def mark_read(*, user: Any, notification_id: int) -> int:
+    """Marks one of ``user``'s notifications read; returns the unread count (404 if not theirs)."""
+    from tickets.errors import NotFound
+
+    updated = Notification.objects.filter(
+        pk=notification_id, recipient_id=user.pk, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    if (
+        not updated
+        and not Notification.objects.filter(pk=notification_id, recipient_id=user.pk).exists()
+    ):
+        from django.utils.translation import gettext as _
+
+        raise NotFound(_("Notification not found."))
+    return unread_count(user.pk)
+
+
+def mark_all_read(*, user: Any) -> int:
+    Notification.objects.filter(recipient_id=user.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return 0

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the ASGI server itself (uvicorn serves no files of its own).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -139,17 +141,30 @@ if REDIS_URL:
             "KEY_PREFIX": "kefu",
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000},
+    # KEFU_CHANNEL_LAYER picks channels_redis' core (lists, the default) or pub/sub layer;
+    # docs/realtime.md has the measurements behind the default.
+    if os.environ.get("KEFU_CHANNEL_LAYER", "core") == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL]},
+            }
         }
-    }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                # A burst fills a slow socket's channel; the default 100 drops silently.
+                "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000},
+            }
+        }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
     CELERY_BROKER_URL = "memory://"
     # Embedded mode: tasks run in-process, right after the transaction commits.
     CELERY_TASK_ALWAYS_EAGER = True
@@ -164,6 +179,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "flows.tasks.dispatch_due_timers",
         "schedule": float(os.environ.get("KEFU_TIMER_INTERVAL", "1.0")),
         "options": {"expires": 5},
+    },
+    "sweep-dead-connections": {
+        "task": "notifications.tasks.sweep_dead_connections",
+        "schedule": float(os.environ.get("KEFU_WS_HEARTBEAT", "25")),
+        "options": {"expires": 20},
     },
 }
 
@@ -201,6 +221,10 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside production WhiteNoise serves straight from the apps' static folders, so
+# `make run` needs no collectstatic; production runs collectstatic at deploy time.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env_bool("KEFU_SECURE_COOKIES", True)
@@ -245,6 +269,9 @@ KEFU_IDEMPOTENCY_TTL_HOURS = 24
 # The embedded server fires due timers from a thread; production uses beat.
 KEFU_TIMER_BATCH = int(os.environ.get("KEFU_TIMER_BATCH", "50"))
 KEFU_TIMER_WORKERS = int(os.environ.get("KEFU_TIMER_WORKERS", "4"))
+
+# WebSocket clients ping every KEFU_WS_HEARTBEAT seconds; three missed pings = dead socket.
+KEFU_WS_HEARTBEAT = int(os.environ.get("KEFU_WS_HEARTBEAT", "25"))
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("tickets.api.urls")),
+    path("api/", include("notifications.api")),
     path("workflow/", include("flows.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),

@@ -69,3 +69,5 @@ class EventVerb(models.TextChoices):
     SLA_WARNING = "sla_warning", _("SLA warning")
     SLA_BREACHED = "sla_breached", _("SLA breached")
     ESCALATED = "escalated", _("escalated")
+    PRIORITY_CHANGED = "priority_changed", _("changed the priority")
+    ACKNOWLEDGED = "acknowledged", _("acknowledged the escalation")

@@ -261,6 +261,10 @@ class Ticket(models.Model):
     # Keys of the SLA checkpoints already handled ("resolution:warning", "level:2", ...).
     sla_done = models.JSONField(_("SLA checkpoints done"), default=list, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    # The highest escalation level a supervisor has acknowledged (0: none).
+    escalation_acknowledged = models.PositiveSmallIntegerField(
+        _("escalation level acknowledged"), default=0
+    )
     # The due moment that orders the queue: the nearest unmet target.
     sla_due = models.DateTimeField(_("next SLA due"), null=True, blank=True)
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from . import pagination, permissions
 from .choices import QUEUE_STATUSES
-from .errors import NotFound
-from .models import Ticket, TicketEvent, TicketMessage
+from .errors import Forbidden, NotFound
+from .models import AgentProfile, Team, Ticket, TicketEvent, TicketMessage
 
 QUEUE_FIELDS = (
     "id",
@@ -32,6 +32,11 @@ QUEUE_FIELDS = (
     "customer_id",
     "created_at",
     "version",
+    "first_responded_at",
+    "sla_done",
+    "sla_paused_at",
+    "escalation_level",
+    "escalation_acknowledged",
 )
 
 
@@ -39,6 +44,7 @@ def queue_row(
     values: Mapping[str, Any], *, task_id: int | None, customer_tier: str | None
 ) -> dict[str, Any]:
     """The one shape of a queue row (API.md), from a ticket's ``QUEUE_FIELDS`` values."""
+    target = "first_response" if values["first_responded_at"] is None else "resolution"
     return {
         "task_id": task_id,
         "kind": "ticket",
@@ -51,6 +57,10 @@ def queue_row(
         "team": values["team_id"],
         "due": values["sla_due"],
         "breached": values["first_response_breached"] or values["resolution_breached"],
+        "warning": f"{target}:warning" in values["sla_done"],
+        "paused": values["sla_paused_at"] is not None,
+        "escalation_level": values["escalation_level"],
+        "acknowledged": values["escalation_acknowledged"] >= values["escalation_level"] > 0,
         "customer_tier": customer_tier,
         "created": values["created_at"],
         "version": values["version"],
@@ -158,3 +168,85 @@ def _tiers(customer_ids: list[int | None]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(Customer.objects.filter(pk__in=ids).order_by().values_list("id", "tier"))
+
+
+# --- the supervisor board ----------------------------------------------------------
+NEAR_BREACH = timedelta(hours=1)
+
+
+def _load_by_agent(user_ids: list[int] | None = None) -> dict[int, int]:
+    qs = Ticket.objects.filter(status__in=QUEUE_STATUSES, assignee_id__isnull=False)
+    if user_ids is not None:
+        qs = qs.filter(assignee_id__in=user_ids)
+    rows = qs.order_by().values("assignee_id").annotate(n=Count("id"))
+    return {r["assignee_id"]: r["n"] for r in rows}
+
+
+def _agent_rows(profiles: list[AgentProfile], loads: dict[int, int]) -> list[dict[str, Any]]:
+    teams: dict[int, list[int]] = {}
+    for user_id, team_id in Team.members.through.objects.filter(
+        user_id__in=[p.user_id for p in profiles]
+    ).values_list("user_id", "team_id"):
+        teams.setdefault(user_id, []).append(team_id)
+    return [
+        {
+            "id": p.user_id,
+            "username": p.user.username,
+            "name": p.user.get_full_name() or p.user.username,
+            "presence": p.presence,
+            "load": loads.get(p.user_id, 0),
+            "capacity": p.capacity,
+            "teams": sorted(teams.get(p.user_id, [])),
+        }
+        for p in profiles
+    ]
+
+
+def agent_summary(user_id: int) -> dict[str, Any]:
+    """One agent as the board shows them (pushed to supervisors when presence changes)."""
+    profile = AgentProfile.objects.select_related("user").get(user_id=user_id)
+    return _agent_rows([profile], _load_by_agent([user_id]))[0]
+
+
+def board_for(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """Per-team counters and every agent's load and presence (supervisors only)."""
+    if not permissions.is_supervisor(user):
+        raise Forbidden(_("Only supervisors may see the board."))
+    now = now or datetime.now(UTC)
+    late = Q(first_response_breached=True) | Q(resolution_breached=True)
+    counters = (
+        Ticket.objects.filter(status__in=QUEUE_STATUSES)
+        .order_by()
+        .values("team_id")
+        .annotate(
+            open=Count("id"),
+            unassigned=Count("id", filter=Q(assignee_id__isnull=True)),
+            late=Count("id", filter=late),
+            near_breach=Count(
+                "id",
+                filter=~late & Q(sla_paused_at__isnull=True, sla_due__lte=now + NEAR_BREACH),
+            ),
+            oldest=Min("created_at"),
+        )
+    )
+    by_team: dict[int | None, dict[str, Any]] = {row["team_id"]: dict(row) for row in counters}
+    teams = []
+    for team in Team.objects.order_by("name"):
+        row = by_team.get(team.pk, {})
+        teams.append(
+            {
+                "id": team.pk,
+                "name": team.name,
+                "open": row.get("open", 0),
+                "unassigned": row.get("unassigned", 0),
+                "near_breach": row.get("near_breach", 0),
+                "breached": row.get("late", 0),
+                "oldest": row.get("oldest"),
+            }
+        )
+    profiles = list(
+        AgentProfile.objects.select_related("user")
+        .filter(user__is_active=True)
+        .order_by("user__username")
+    )
+    return {"teams": teams, "agents": _agent_rows(profiles, _load_by_agent())}

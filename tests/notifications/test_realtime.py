@@ -77,8 +77,10 @@ def test_events_reach_the_assignee_and_team_groups(desk: Any) -> None:
     layer, channel = _subscribe(agent_group(ticket.assignee_id), team_group(desk.team.pk))
     services.urge_ticket(ticket_id=ticket.pk, actor=desk.supervisor, note="VIP")
 
-    (event,) = _receive(layer, channel, 1)  # one delivery per channel, even in two groups
+    # The assignee's notification, then the event: one delivery each, though in two groups.
+    notice, event = _receive(layer, channel, 2)
 
+    assert notice["type"] == "notification.created"
     _matches_schema(event)
     assert event["event"] == "updated"
     assert event["object"]["version"] == type(ticket).objects.get(pk=ticket.pk).version

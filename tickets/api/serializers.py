@@ -69,6 +69,10 @@ class EmptyInput(serializers.Serializer):
     pass
 
 
+class PriorityInput(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+
+
 # --- outputs ------------------------------------------------------------------
 class SlaOutput(serializers.Serializer):
     policy = serializers.IntegerField(allow_null=True)
@@ -190,9 +194,40 @@ class QueueRowOutput(serializers.Serializer):
     team = serializers.IntegerField(allow_null=True)
     due = serializers.DateTimeField(allow_null=True)
     breached = serializers.BooleanField()
+    warning = serializers.BooleanField(help_text="The current target's SLA warning has fired.")
+    paused = serializers.BooleanField(help_text="The SLA clock is paused (waiting on customer).")
+    escalation_level = serializers.IntegerField()
+    acknowledged = serializers.BooleanField(
+        help_text="A supervisor has acknowledged the current escalation level."
+    )
     customer_tier = serializers.CharField(allow_null=True)
     created = serializers.DateTimeField()
     version = serializers.IntegerField()
+
+
+class BoardTeamOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    open = serializers.IntegerField(help_text="Tickets in the queue (new or open).")
+    unassigned = serializers.IntegerField()
+    near_breach = serializers.IntegerField(help_text="Not breached, due within the hour.")
+    breached = serializers.IntegerField()
+    oldest = serializers.DateTimeField(allow_null=True)
+
+
+class BoardAgentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+    presence = serializers.CharField()
+    load = serializers.IntegerField(help_text="Tickets assigned in the queue (new or open).")
+    capacity = serializers.IntegerField()
+    teams = serializers.ListField(child=serializers.IntegerField())
+
+
+class BoardOutput(serializers.Serializer):
+    teams = BoardTeamOutput(many=True)
+    agents = BoardAgentOutput(many=True)
 
 
 class QueueOutput(serializers.Serializer):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("auth/token/", admin_views.TokenView.as_view(), name="auth-token"),
     path("me/", admin_views.MeView.as_view(), name="me"),
     path("queue/", views.QueueView.as_view(), name="queue"),
+    path("board/", views.BoardView.as_view(), name="board"),
     path("tickets/", views.TicketListView.as_view(), name="ticket-list"),
     path("tickets/<int:pk>/", views.TicketDetailView.as_view(), name="ticket-detail"),
     path("tickets/<int:pk>/messages/", views.TicketMessagesView.as_view(), name="ticket-messages"),

@@ -259,6 +259,10 @@ class TicketActionView(APIView):
                 services.close_ticket(ticket_id=pk, actor=user)
             case "reopen":
                 services.reopen_ticket(ticket_id=pk, actor=user, reason=data["reason"])
+            case "priority":
+                services.change_priority(ticket_id=pk, actor=user, priority=data["priority"])
+            case "acknowledge":
+                services.acknowledge_escalation(ticket_id=pk, actor=user)
             case _:  # pragma: no cover - urls only route the names above
                 raise InvalidInput(_("Unknown action."))
         return _ticket_out(selectors.get_ticket_for(user, pk))
@@ -274,6 +278,8 @@ ACTIONS: dict[str, type[serializers.Serializer]] = {
     "resolve": s.ResolveInput,
     "close": s.EmptyInput,
     "reopen": s.ReasonInput,
+    "priority": s.PriorityInput,
+    "acknowledge": s.EmptyInput,
 }
 
 
@@ -311,3 +317,9 @@ class QueueView(APIView):
         # The rows are already plain values: the renderer encodes them (QueueOutput documents
         # the shape); re-serialising 50 rows field by field cost a quarter of the request.
         return Response({"results": page.rows, "cursor": page.cursor})
+
+
+class BoardView(APIView):
+    @extend_schema(responses=s.BoardOutput)
+    def get(self, request: Request) -> Response:
+        return Response(s.BoardOutput(selectors.board_for(request.user)).data)

@@ -4,6 +4,7 @@ events on commit). Views, tasks and flow nodes call these; nothing else writes t
 from ._common import allocate_ticket_number, locked_ticket
 from .escalation import archive_ticket, auto_close_ticket, run_sla_checkpoint
 from .intake import apply_sla_and_route, auto_assign_ticket, open_ticket
+from .supervision import acknowledge_escalation, change_priority
 from .work import (
     assign_ticket,
     claim_ticket,
@@ -18,12 +19,14 @@ from .work import (
 )
 
 __all__ = [
+    "acknowledge_escalation",
     "allocate_ticket_number",
     "apply_sla_and_route",
     "archive_ticket",
     "assign_ticket",
     "auto_assign_ticket",
     "auto_close_ticket",
+    "change_priority",
     "claim_ticket",
     "close_ticket",
     "locked_ticket",

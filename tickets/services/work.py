@@ -3,6 +3,7 @@ through viewflow's activation API under the ticket's flow lock."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -187,8 +188,28 @@ def reply_to_ticket(*, ticket_id: int, actor: Any, body: str, internal: bool) ->
             EventVerb.NOTED if internal else EventVerb.REPLIED,
             after={"message": message.pk},
         )
+        mentioned = _mentioned_staff(ticket, body, exclude=actor.pk)
+        if mentioned:
+            notify_users(
+                recipient_ids=mentioned,
+                kind="mentioned",
+                data={"number": ticket.number, "by": actor.get_username()},
+                ticket_id=ticket.pk,
+            )
         publish_ticket_event("updated", ticket)
         return message
+
+
+MENTION = re.compile(r"(?<![\w@.])@([\w.+-]{1,150})")
+
+
+def _mentioned_staff(ticket: Ticket, body: str, *, exclude: int) -> list[int]:
+    """Users named as ``@username`` in a message who may see the ticket (never the author)."""
+    names = {m.rstrip(".") for m in MENTION.findall(body)}
+    if not names:
+        return []
+    users = get_user_model().objects.filter(username__in=names, is_active=True).exclude(pk=exclude)
+    return [u.pk for u in users if permissions.can_see(u, ticket)]
 
 
 def put_on_hold(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:

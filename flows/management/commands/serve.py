@@ -1,10 +1,12 @@
 """``manage.py serve [addrport]``: the one-command server of ``make run``.
 
-Embedded mode (no KEFU_REDIS_URL): Django's server with the timer dispatcher
-in a thread of the same process. With KEFU_REDIS_URL: the same server and a
-Celery worker with beat in a child process; beat fires the timers, so no
-dispatcher thread. The auto-reloader stays off: it would fork a second
-process, and with it a second dispatcher.
+The web server is uvicorn running the ASGI application, so HTTP and the
+``/ws/queue/`` WebSocket share one port. Embedded mode (no KEFU_REDIS_URL):
+the timer dispatcher and the dead-socket sweep run in threads of the same
+process, and the in-memory channel layer lives in uvicorn's event loop. With
+KEFU_REDIS_URL: the same server and a Celery worker with beat in a child
+process; beat fires the timers and the sweep. There is no auto-reloader: it
+would fork a second process, and with it a second dispatcher.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from types import FrameType
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
@@ -62,6 +63,13 @@ class Command(BaseCommand):
             daemon=True,
         )
         thread.start()
+        sweeper = threading.Thread(
+            target=_sweep_connections_forever,
+            args=(stop,),
+            name="kefu-presence-sweep",
+            daemon=True,
+        )
+        sweeper.start()
         self.stdout.write(
             self.style.SUCCESS("Kefu embedded mode / 嵌入模式")
             + f": {connection.vendor} database, in-process tasks, in-memory channel layer.\n"
@@ -93,7 +101,36 @@ class Command(BaseCommand):
             self.stdout.write(f"Celery worker stopped (exit code {worker.returncode}).")
 
     def _run_web_server(self, addrport: str) -> None:
-        call_command("runserver", addrport, use_reloader=False)
+        import uvicorn
+
+        host, port = _split_addrport(addrport)
+        config = uvicorn.Config(
+            "project.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level=os.environ.get("KEFU_SERVER_LOG_LEVEL", "info"),
+            ws_ping_interval=20.0,
+            ws_ping_timeout=20.0,
+        )
+        uvicorn.Server(config).run()
+
+
+def _sweep_connections_forever(stop: threading.Event) -> None:
+    """Embedded mode's stand-in for the beat entry that removes dead sockets."""
+    from django.db import close_old_connections
+
+    from notifications import presence
+
+    while not stop.wait(presence.heartbeat_seconds()):
+        try:
+            presence.sweep_dead_connections()
+        except Exception:  # keep sweeping; the next round retries
+            import logging
+
+            logging.getLogger(__name__).exception("Presence sweep failed")
+        finally:
+            close_old_connections()
 
 
 def _split_addrport(addrport: str) -> tuple[str, int]:

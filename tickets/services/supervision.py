@@ -1,0 +1,91 @@
+"""What supervisors do from the board besides assigning: set the priority, acknowledge
+an escalation. Each is one transaction under the ticket's flow lock, audited, and
+pushed to every screen that shows the ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from notifications.services import notify_users
+
+from .. import permissions
+from ..choices import EventVerb, Priority, TicketStatus
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..events import publish_ticket_event
+from ..models import Ticket
+from ._common import audit, locked_ticket, save_changed
+
+
+def _supervised(ticket_id: int, actor: Any) -> Any:
+    if not permissions.is_supervisor(actor):
+        # Agents learn nothing about tickets they cannot see.
+        raise Forbidden(_("Only supervisors may do this."))
+    return locked_ticket(ticket_id)
+
+
+def change_priority(*, ticket_id: int, actor: Any, priority: str) -> Ticket:
+    """Sets the priority. The SLA terms stay those the ticket opened with (docs/tickets.md)."""
+    if priority not in Priority.values:
+        choices = ", ".join(Priority.values)
+        raise InvalidInput(
+            _("Unknown priority."),
+            {"priority": [_("Choose one of %(choices)s.") % {"choices": choices}]},
+        )
+    with _supervised(ticket_id, actor) as locked:
+        ticket = locked.ticket
+        if ticket.status == TicketStatus.CLOSED:
+            raise Conflict(_("A closed ticket keeps its priority."))
+        if ticket.priority == priority:
+            return ticket
+        before = ticket.priority
+        ticket.priority = priority
+        save_changed(ticket, ["priority"])
+        audit(
+            ticket,
+            actor,
+            EventVerb.PRIORITY_CHANGED,
+            before={"priority": before},
+            after={"priority": priority},
+        )
+        if ticket.assignee_id and ticket.assignee_id != actor.pk:
+            notify_users(
+                recipient_ids=[ticket.assignee_id],
+                kind="priority_changed",
+                data={"number": ticket.number, "priority": priority},
+                ticket_id=ticket.pk,
+            )
+        publish_ticket_event("updated", ticket)
+        return ticket
+
+
+def acknowledge_escalation(*, ticket_id: int, actor: Any) -> Ticket:
+    """Marks the ticket's current escalation level as seen by a supervisor."""
+    with _supervised(ticket_id, actor) as locked:
+        ticket = locked.ticket
+        if not permissions.can_see(actor, ticket):
+            raise NotFound(_("Ticket not found."))
+        if ticket.escalation_level == 0:
+            raise Conflict(_("The ticket has not been escalated."))
+        if ticket.escalation_acknowledged >= ticket.escalation_level:
+            raise Conflict(_("This escalation is already acknowledged."))
+        before = ticket.escalation_acknowledged
+        ticket.escalation_acknowledged = ticket.escalation_level
+        save_changed(ticket, ["escalation_acknowledged"])
+        audit(
+            ticket,
+            actor,
+            EventVerb.ACKNOWLEDGED,
+            before={"escalation_acknowledged": before},
+            after={"escalation_acknowledged": ticket.escalation_level},
+        )
+        if ticket.assignee_id and ticket.assignee_id != actor.pk:
+            notify_users(
+                recipient_ids=[ticket.assignee_id],
+                kind="acknowledged",
+                data={"number": ticket.number, "level": ticket.escalation_level},
+                ticket_id=ticket.pk,
+            )
+        publish_ticket_event("updated", ticket)
+        return ticket
