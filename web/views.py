@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
@@ -27,8 +28,6 @@ from tickets.models import Team, Ticket
 
 from . import throttle
 from .strings import js_strings
-
-HEARTBEAT_SECONDS = 25
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -93,7 +92,7 @@ def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "teams": permissions.team_ids_of(user),
         "supervisor": permissions.is_supervisor(user),
         "ws": "/ws/queue/",
-        "heartbeat": HEARTBEAT_SECONDS,
+        "heartbeat": settings.KEFU_WS_HEARTBEAT,
         "directory": _directory(user),
         **extra,
     }

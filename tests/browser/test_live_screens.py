@@ -1,0 +1,246 @@
+"""Two agents and a supervisor in three browser contexts, against a real ASGI server."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from tests.browser.conftest import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
+
+# "Within a second" once the API call has returned; a little slack for a 2-core machine.
+AT_ONCE_MS = 1500
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+@pytest.fixture
+def desk(transactional_db: Any) -> Any:
+    from tests.factories import build_desk
+
+    return build_desk()
+
+
+@pytest.fixture
+def api(server: str, desk: Any) -> Any:
+    """The REST API as the administrator (token), outside every browser context."""
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=desk.admin)
+    return _Api(server, token.key)
+
+
+class _Api:
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base, token
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.base}{path}",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            data: dict[str, Any] = json.loads(response.read())
+            return data
+
+    def open_ticket(self, desk: Any, subject: str, priority: str = "P2") -> dict[str, Any]:
+        return self.post(
+            "/api/tickets/",
+            {"subject": subject, "priority": priority, "contact_id": desk.contact.pk},
+        )
+
+
+def row(page: Any, ticket_id: int) -> Any:
+    return page.locator(f"tbody tr[data-id='{ticket_id}']")
+
+
+def live(page: Any) -> None:
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+
+
+def test_new_ticket_reaches_its_agent_and_moves_when_the_supervisor_reassigns_it(
+    browser: Any, server: str, desk: Any, api: _Api
+) -> None:
+    pages = {
+        desk.agent1.pk: login(browser, server, "agent1", "pw"),
+        desk.agent2.pk: login(browser, server, "agent2", "pw"),
+    }
+    board = login(browser, server, "supervisor", "pw")
+    for page in (*pages.values(), board):
+        live(page)
+    assert board.url.endswith("/board/")
+
+    ticket = api.open_ticket(desk, "VPN drops every hour")
+
+    owner, other = ticket["assignee"], next(pk for pk in pages if pk != ticket["assignee"])
+    expect(row(pages[owner], ticket["id"])).to_be_visible(timeout=AT_ONCE_MS)
+    expect(row(pages[owner], ticket["id"]).locator(".title")).to_have_text("VPN drops every hour")
+    expect(row(board, ticket["id"])).to_be_visible(timeout=AT_ONCE_MS)
+    expect(row(pages[other], ticket["id"])).to_have_count(0)
+
+    # The supervisor picks the other agent in the row's select…
+    board.locator(f"tbody tr[data-id='{ticket['id']}'] select.assign").select_option(str(other))
+
+    expect(row(pages[other], ticket["id"])).to_be_visible(timeout=AT_ONCE_MS + 1000)
+    expect(row(pages[owner], ticket["id"])).to_have_count(0, timeout=AT_ONCE_MS + 1000)
+
+    # …and drags it back onto the first agent.
+    board.drag_and_drop(
+        f"tbody tr[data-id='{ticket['id']}']", f"#agent-list li[data-agent='{owner}']"
+    )
+
+    expect(row(pages[owner], ticket["id"])).to_be_visible(timeout=AT_ONCE_MS + 1000)
+    expect(row(pages[other], ticket["id"])).to_have_count(0, timeout=AT_ONCE_MS + 1000)
+    expect(row(board, ticket["id"]).locator(".assignee")).to_have_text(
+        desk.agent1.username if owner == desk.agent1.pk else desk.agent2.username
+    )
+    # The board's counters follow the events.
+    expect(board.locator(f"#team-counters tr[data-team='{desk.team.pk}'] .open")).to_have_text("1")
+
+
+def test_a_breach_turns_the_row_red(browser: Any, server: str, desk: Any, api: _Api) -> None:
+    from django.utils import timezone
+
+    from tickets.models import Ticket
+    from tickets.services import run_sla_checkpoint
+
+    page = login(browser, server, "agent1", "pw")
+    live(page)
+    created = api.open_ticket(desk, "Invoice missing")
+    assert created["assignee"] == desk.agent1.pk
+    line = row(page, created["id"])
+    expect(line).to_be_visible(timeout=AT_ONCE_MS)
+    expect(line).not_to_have_class("breached")
+    unread_before = page.locator("#unread").text_content()
+
+    ticket = Ticket.objects.get(pk=created["id"])
+    assert ticket.first_response_due is not None
+    later = ticket.first_response_due + timedelta(seconds=1)
+    with mock.patch.object(timezone, "now", return_value=later):
+        run_sla_checkpoint(ticket=ticket)
+
+    expect(line).to_have_class("breached", timeout=AT_ONCE_MS)
+    expect(line.locator(".sla")).to_have_attribute("data-level", "breached")
+    expect(page.locator("#unread")).not_to_have_text(unread_before or "", timeout=AT_ONCE_MS)
+
+
+def test_a_dropped_connection_resyncs(browser: Any, server: str, desk: Any, api: _Api) -> None:
+    desk.team.assignment = "manual"  # the new ticket waits in the team's queue
+    desk.team.save(update_fields=["assignment"])
+    page = login(browser, server, "agent1", "pw")
+    live(page)
+
+    page.context.set_offline(True)
+    expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
+    created = api.open_ticket(desk, "Printer offline while we were offline")
+    expect(row(page, created["id"])).to_have_count(0)
+
+    page.context.set_offline(False)
+
+    live(page)
+    expect(row(page, created["id"])).to_be_visible()
+
+
+def test_keyboard_moves_claims_and_opens(browser: Any, server: str, desk: Any, api: _Api) -> None:
+    desk.team.assignment = "manual"
+    desk.team.save(update_fields=["assignment"])
+    first = api.open_ticket(desk, "Urgent one", priority="P1")
+    second = api.open_ticket(desk, "Normal one", priority="P3")
+    assert first["assignee"] is None and second["assignee"] is None
+    page = login(browser, server, "agent1", "pw")
+    live(page)
+    rows = page.locator("#queue tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-id", str(first["id"]))  # most urgent first
+
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(row(page, second["id"])).to_have_class("selected")
+    page.keyboard.press("k")
+    expect(row(page, first["id"])).to_have_class("selected")
+    page.keyboard.press("c")
+    expect(row(page, first["id"]).locator(".assignee")).to_have_text("agent1")
+
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#help")).to_be_hidden()
+
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/tickets/{first['id']}/")
+    expect(page.locator("h1")).to_contain_text("Urgent one")
+    expect(page.locator("#process")).to_contain_text("Work the ticket")
+
+    page.fill("#reply-body", "Checked the logs, nothing yet.")
+    page.check("#reply-internal")
+    page.click("#reply-submit")
+    expect(page.locator("#messages .message.internal")).to_contain_text("Checked the logs")
+    expect(page.locator("#history")).to_contain_text("noted")
+
+    page.click("#actions [data-act=resume]")
+    expect(page.locator("#action-error")).to_contain_text("waiting on the customer")
+
+
+def test_screens_in_chinese_and_screenshots(
+    browser: Any, server: str, desk: Any, api: _Api, tmp_path: Path
+) -> None:
+    """Demo-like data on each screen; KEFU_SCREENSHOTS=docs/screenshots keeps the images."""
+    from tests.factories import ContactFactory, CustomerFactory
+
+    platinum: Any = ContactFactory(
+        customer=CustomerFactory(name="上海云帆科技", tier="platinum"), name="王芳"
+    )
+    subjects = [
+        ("VPN drops every hour / VPN 每小时断线", "P1", desk.contact.pk),
+        ("Invoice 2026-11 missing / 发票缺失", "P2", platinum.pk),
+        ("Password reset for new hire", "P3", desk.contact.pk),
+        ("打印机无法连接", "P2", platinum.pk),
+        ("Export of call records", "P4", desk.contact.pk),
+    ]
+    ids = [
+        api.post(
+            "/api/tickets/",
+            {"subject": subject, "priority": priority, "contact_id": contact},
+        )["id"]
+        for subject, priority, contact in subjects
+    ]
+    out = Path(os.environ.get("KEFU_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+
+    agent = login(browser, server, "agent1", "pw")
+    live(agent)
+    expect(agent.locator("#queue tbody tr").first).to_be_visible()
+    agent.keyboard.press("j")
+    agent.screenshot(path=str(out / "queue.png"))
+
+    board = login(browser, server, "supervisor", "pw", language="zh-CN")
+    live(board)
+    expect(board.locator("h1")).to_have_text("主管看板")
+    expect(board.locator("#board-queue tbody tr")).to_have_count(len(ids))
+    expect(board.locator("#agent-list li")).not_to_have_count(0)
+    board.screenshot(path=str(out / "board.png"))
+
+    agent.goto(f"/tickets/{ids[0]}/")
+    agent.fill("#reply-body", "We are looking into it.")
+    agent.click("#reply-submit")
+    expect(agent.locator("#messages .message.public")).to_have_count(1)
+    agent.fill("#reply-body", "Looks like the gateway firmware; asking network team.")
+    agent.check("#reply-internal")
+    agent.click("#reply-submit")
+    expect(agent.locator("#messages .message.internal")).to_have_count(1)
+    agent.screenshot(path=str(out / "ticket.png"), full_page=True)
