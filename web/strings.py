@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from customers.choices import CustomerTier
-from tickets.choices import Presence, Priority, TicketStatus
+from tickets.choices import EventVerb, Presence, Priority, TicketStatus
 
 
 def js_strings() -> dict[str, object]:
@@ -15,6 +15,7 @@ def js_strings() -> dict[str, object]:
         "status": {value: str(label) for value, label in TicketStatus.choices},
         "tier": {value: str(label) for value, label in CustomerTier.choices},
         "presence": {value: str(label) for value, label in Presence.choices},
+        "verb": {value: str(label) for value, label in EventVerb.choices},
         "paused": _("paused"),
         "overdue": _("overdue"),
         "unassigned": _("Unassigned"),

@@ -190,7 +190,7 @@ def test_keyboard_moves_claims_and_opens(browser: Any, server: str, desk: Any, a
     page.check("#reply-internal")
     page.click("#reply-submit")
     expect(page.locator("#messages .message.internal")).to_contain_text("Checked the logs")
-    expect(page.locator("#history")).to_contain_text("noted")
+    expect(page.locator("#history")).to_contain_text("added an internal note")
 
     page.click("#actions [data-act=resume]")
     expect(page.locator("#action-error")).to_contain_text("waiting on the customer")

@@ -654,7 +654,7 @@ function ticketPage() {
             " ",
             el("strong", { text: e.actor ? userName(e.actor) : T.system }),
             " ",
-            el("span", { class: "verb", text: e.verb }),
+            el("span", { class: "verb", text: T.verb[e.verb] ?? e.verb }),
             changes ? el("span", { class: "changes", text: ` — ${changes}` }) : null,
           );
         }),
