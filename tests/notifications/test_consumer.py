@@ -96,10 +96,11 @@ def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Awaitable[An
 # --- refusals -----------------------------------------------------------------------
 def test_anonymous_socket_is_closed_with_4401(desk: Any) -> None:
     async def body() -> None:
-        ws = socket()
-        connected, _ = await ws.connect(timeout=5)
-        assert connected  # accepted only to say why it closes
-        assert await closed_with(ws) == 4401
+        for origin in (ORIGIN, None, b"https://evil.example"):
+            ws = socket(origin=origin)
+            connected, _ = await ws.connect(timeout=5)
+            assert connected  # accepted only to say why it closes
+            assert await closed_with(ws) == 4401
 
     run(body)
     assert not Connection.objects.exists()
@@ -259,6 +260,31 @@ def test_every_event_type_reaches_a_supervisor_socket_from_its_service(desk: Any
     assert breached["object"]["breached"] is True
     warned = next(m for m in received if m["event"] == "sla_warning")
     assert warned["object"]["warning"] is True and warned["object"]["escalation_level"] >= 0
+
+
+def test_a_socket_in_two_groups_of_an_event_gets_it_once(desk: Any) -> None:
+    """The assignee is in both the agent and the team group of their ticket's events."""
+    from tickets import services
+
+    async def body() -> None:
+        ticket = await in_thread(open_ticket, desk)
+        assignee = desk.agent1 if ticket.assignee_id == desk.agent1.pk else desk.agent2
+        ws, hello = await connect(assignee)
+        assert {f"agent.{assignee.pk}", f"team.{desk.team.pk}"} <= set(hello["groups"])
+        for body_text in ("one", "two"):
+            await in_thread(
+                services.reply_to_ticket,
+                ticket_id=ticket.pk,
+                actor=desk.supervisor,
+                body=body_text,
+                internal=True,
+            )
+        first = await next_message(ws, "queue.event")
+        second = await next_message(ws, "queue.event")
+        assert second["version"] == first["version"] + 1  # not the first one's copy
+        await ws.disconnect()
+
+    run(body)
 
 
 def test_reassignment_reaches_both_agents(desk: Any) -> None:
