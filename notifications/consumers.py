@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -29,6 +30,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 # channels_redis forgets group members after a day (group_expiry); re-join well before.
 REJOIN_SECONDS = 3600.0
+# How many recent pushes a socket remembers to drop the copies of (see _first_time).
+RECENT_KEYS = 512
 
 
 def _groups_of(user: Any) -> list[str]:
@@ -71,12 +74,13 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.joined = []
-        if not origin_allowed(self.scope):
-            await self._refuse(CLOSE_FORBIDDEN_ORIGIN)
-            return
+        self.recent: OrderedDict[tuple[Any, ...], None] = OrderedDict()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             await self._refuse(CLOSE_UNAUTHENTICATED)
+            return
+        if not origin_allowed(self.scope):
+            await self._refuse(CLOSE_FORBIDDEN_ORIGIN)
             return
         self.user = user
         self.language = _language(self.scope)
@@ -144,10 +148,24 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
             await self.receive_json(None)
 
     # --- messages from the channel layer (the "type" names the handler) -------------
+    def _first_time(self, key: tuple[Any, ...]) -> bool:
+        """A push goes to every group that shows it, so a socket in two of those groups
+        (its agent's and its team's) gets it twice: only the first copy goes out."""
+        if key in self.recent:
+            return False
+        self.recent[key] = None
+        if len(self.recent) > RECENT_KEYS:
+            self.recent.popitem(last=False)
+        return True
+
     async def queue_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message)
+        key = ("q", message["event"], message["object"]["object_id"], message["version"])
+        if self._first_time(key):
+            await self.send_json(message)
 
     async def notification_created(self, message: dict[str, Any]) -> None:
+        if not self._first_time(("n", message["id"])):
+            return
         found = await database_sync_to_async(self._notification)(int(message["id"]))
         if found is not None:
             row, unread = found

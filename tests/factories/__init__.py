@@ -183,3 +183,19 @@ def open_ticket(desk: Desk, **overrides: Any) -> Any:
     ticket, _ = services.open_ticket(**params)
     ticket.refresh_from_db()
     return ticket
+
+
+def make_due(ticket: Any, *, started_ago: Any) -> None:
+    """Moves the SLA clock's start back and makes the armed checkpoint due now."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    from tickets.models import Ticket
+
+    Ticket.objects.filter(pk=ticket.pk).update(sla_started_at=timezone.now() - started_ago)
+    Task.objects.filter(
+        process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
+    ).update(scheduled=timezone.now() - timedelta(seconds=1))

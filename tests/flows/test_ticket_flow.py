@@ -12,7 +12,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 
 from flows import dispatcher
 from flows.models import TicketProcess
-from tests.factories import AgentFactory, SlaPolicyFactory, TeamFactory, open_ticket
+from tests.factories import AgentFactory, SlaPolicyFactory, TeamFactory, make_due, open_ticket
 from tickets import services
 from tickets.errors import Conflict, Forbidden, NotFound
 from tickets.models import Ticket
@@ -26,14 +26,6 @@ def live_nodes(ticket: Ticket) -> list[tuple[str, str]]:
         status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED],
     ).order_by("id")
     return [(t.flow_task.name, t.status) for t in tasks]
-
-
-def make_due(ticket: Ticket, *, started_ago: timedelta) -> None:
-    """Moves the SLA clock's start back and makes the armed checkpoint due now."""
-    Ticket.objects.filter(pk=ticket.pk).update(sla_started_at=timezone.now() - started_ago)
-    Task.objects.filter(
-        process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
-    ).update(scheduled=timezone.now() - timedelta(seconds=1))
 
 
 def test_open_ticket_routes_applies_sla_and_assigns(desk: Any) -> None:
