@@ -261,6 +261,9 @@ class Ticket(models.Model):
     # Keys of the SLA checkpoints already handled ("resolution:warning", "level:2", ...).
     sla_done = models.JSONField(_("SLA checkpoints done"), default=list, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    # The SLA warning of the target due next has fired (kept by save_changed; the board's
+    # "near breach" and the queue row's amber colour).
+    sla_warning = models.BooleanField(_("SLA warning fired"), default=False)
     # The highest escalation level a supervisor has acknowledged (0: none).
     escalation_acknowledged = models.PositiveSmallIntegerField(
         _("escalation level acknowledged"), default=0

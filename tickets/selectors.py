@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
@@ -32,8 +32,7 @@ QUEUE_FIELDS = (
     "customer_id",
     "created_at",
     "version",
-    "first_responded_at",
-    "sla_done",
+    "sla_warning",
     "sla_paused_at",
     "escalation_level",
     "escalation_acknowledged",
@@ -44,7 +43,6 @@ def queue_row(
     values: Mapping[str, Any], *, task_id: int | None, customer_tier: str | None
 ) -> dict[str, Any]:
     """The one shape of a queue row (API.md), from a ticket's ``QUEUE_FIELDS`` values."""
-    target = "first_response" if values["first_responded_at"] is None else "resolution"
     return {
         "task_id": task_id,
         "kind": "ticket",
@@ -57,7 +55,7 @@ def queue_row(
         "team": values["team_id"],
         "due": values["sla_due"],
         "breached": values["first_response_breached"] or values["resolution_breached"],
-        "warning": f"{target}:warning" in values["sla_done"],
+        "warning": values["sla_warning"],
         "paused": values["sla_paused_at"] is not None,
         "escalation_level": values["escalation_level"],
         "acknowledged": values["escalation_acknowledged"] >= values["escalation_level"] > 0,
@@ -171,9 +169,6 @@ def _tiers(customer_ids: list[int | None]) -> dict[int, str]:
 
 
 # --- the supervisor board ----------------------------------------------------------
-NEAR_BREACH = timedelta(hours=1)
-
-
 def _load_by_agent(user_ids: list[int] | None = None) -> dict[int, int]:
     qs = Ticket.objects.filter(status__in=QUEUE_STATUSES, assignee_id__isnull=False)
     if user_ids is not None:
@@ -208,11 +203,10 @@ def agent_summary(user_id: int) -> dict[str, Any]:
     return _agent_rows([profile], _load_by_agent([user_id]))[0]
 
 
-def board_for(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
+def board_for(user: Any) -> dict[str, Any]:
     """Per-team counters and every agent's load and presence (supervisors only)."""
     if not permissions.is_supervisor(user):
         raise Forbidden(_("Only supervisors may see the board."))
-    now = now or datetime.now(UTC)
     late = Q(first_response_breached=True) | Q(resolution_breached=True)
     counters = (
         Ticket.objects.filter(status__in=QUEUE_STATUSES)
@@ -224,7 +218,7 @@ def board_for(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
             late=Count("id", filter=late),
             near_breach=Count(
                 "id",
-                filter=~late & Q(sla_paused_at__isnull=True, sla_due__lte=now + NEAR_BREACH),
+                filter=~late & Q(sla_warning=True),
             ),
             oldest=Min("created_at"),
         )

@@ -124,6 +124,14 @@ def queue_due(ticket: Ticket) -> datetime | None:
     return None
 
 
+def warning_fired(ticket: Ticket) -> bool:
+    """The warning of the target due next has fired (and the target is still open)."""
+    if ticket.resolved_at is not None:
+        return False
+    target = "first_response" if ticket.first_responded_at is None else "resolution"
+    return f"{target}:warning" in ticket.sla_done
+
+
 def _target_met(ticket: Ticket, target: str) -> bool:
     if target == "first_response":
         return ticket.first_responded_at is not None or ticket.resolved_at is not None

@@ -258,6 +258,8 @@ def test_every_event_type_reaches_a_supervisor_socket_from_its_service(desk: Any
     assert {m["event"] for m in received} == set(EVENT_NAMES)
     breached = next(m for m in received if m["event"] == "sla_breached")
     assert breached["object"]["breached"] is True
+    resolved = [m for m in received if m["event"] == "updated"][-1]
+    assert resolved["object"]["warning"] is False  # the target is met: no longer amber
     warned = next(m for m in received if m["event"] == "sla_warning")
     assert warned["object"]["warning"] is True and warned["object"]["escalation_level"] >= 0
 

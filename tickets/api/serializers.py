@@ -210,7 +210,9 @@ class BoardTeamOutput(serializers.Serializer):
     name = serializers.CharField()
     open = serializers.IntegerField(help_text="Tickets in the queue (new or open).")
     unassigned = serializers.IntegerField()
-    near_breach = serializers.IntegerField(help_text="Not breached, due within the hour.")
+    near_breach = serializers.IntegerField(
+        help_text="Not breached, and the SLA warning of the target due next has fired."
+    )
     breached = serializers.IntegerField()
     oldest = serializers.DateTimeField(allow_null=True)
 

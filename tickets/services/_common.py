@@ -80,7 +80,12 @@ def audit(
 def save_changed(ticket: Ticket, fields: list[str]) -> None:
     """Saves the named fields and bumps the version that real-time clients order by."""
     ticket.version += 1
-    ticket.save(update_fields=[*fields, "version", "updated_at"])
+    extra = ["version", "updated_at"]
+    warning = sla.warning_fired(ticket)
+    if warning != ticket.sla_warning:
+        ticket.sla_warning = warning
+        extra.append("sla_warning")
+    ticket.save(update_fields=[*dict.fromkeys([*fields, *extra])])
 
 
 def set_assignee(ticket: Ticket, user: Any, *, verb: str, actor: Any) -> None:
