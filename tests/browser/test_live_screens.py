@@ -6,7 +6,6 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 
@@ -114,10 +113,10 @@ def test_new_ticket_reaches_its_agent_and_moves_when_the_supervisor_reassigns_it
 
 
 def test_a_breach_turns_the_row_red(browser: Any, server: str, desk: Any, api: _Api) -> None:
-    from django.utils import timezone
-
+    from flows import dispatcher
+    from notifications.realtime import wait_for_pending
+    from tests.factories import make_due
     from tickets.models import Ticket
-    from tickets.services import run_sla_checkpoint
 
     page = login(browser, server, "agent1", "pw")
     live(page)
@@ -128,11 +127,10 @@ def test_a_breach_turns_the_row_red(browser: Any, server: str, desk: Any, api: _
     expect(line).not_to_have_class("breached")
     unread_before = page.locator("#unread").text_content()
 
-    ticket = Ticket.objects.get(pk=created["id"])
-    assert ticket.first_response_due is not None
-    later = ticket.first_response_due + timedelta(seconds=1)
-    with mock.patch.object(timezone, "now", return_value=later):
-        run_sla_checkpoint(ticket=ticket)
+    # The first-response target (1 h) is over: its armed checkpoint fires as in production.
+    make_due(Ticket.objects.get(pk=created["id"]), started_ago=timedelta(minutes=61))
+    dispatcher.drain()
+    wait_for_pending()
 
     expect(line).to_have_class("breached", timeout=AT_ONCE_MS)
     expect(line.locator(".sla")).to_have_attribute("data-level", "breached")
@@ -219,6 +217,17 @@ def test_screens_in_chinese_and_screenshots(
         )["id"]
         for subject, priority, contact in subjects
     ]
+    # Some colour: one breached, one past its warning (the checkpoints fire as in production).
+
+    from flows import dispatcher
+    from notifications.realtime import wait_for_pending
+    from tests.factories import make_due
+    from tickets.models import Ticket
+
+    for index, started_ago in ((1, timedelta(minutes=75)), (3, timedelta(minutes=52))):
+        make_due(Ticket.objects.get(pk=ids[index]), started_ago=started_ago)
+        dispatcher.drain()
+    wait_for_pending()
     out = Path(os.environ.get("KEFU_SCREENSHOTS") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
 

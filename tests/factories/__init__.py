@@ -195,7 +195,20 @@ def make_due(ticket: Any, *, started_ago: Any) -> None:
 
     from tickets.models import Ticket
 
-    Ticket.objects.filter(pk=ticket.pk).update(sla_started_at=timezone.now() - started_ago)
+    row = Ticket.objects.get(pk=ticket.pk)
+    start = timezone.now() - started_ago
+    # The due moments move with the clock's start, as if the ticket had opened then.
+    shift = start - row.sla_started_at if row.sla_started_at else timedelta(0)
+
+    def moved(value: Any) -> Any:
+        return value + shift if value is not None else None
+
+    Ticket.objects.filter(pk=ticket.pk).update(
+        sla_started_at=start,
+        first_response_due=moved(row.first_response_due),
+        resolution_due=moved(row.resolution_due),
+        sla_due=moved(row.sla_due),
+    )
     Task.objects.filter(
         process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
     ).update(scheduled=timezone.now() - timedelta(seconds=1))
