@@ -269,15 +269,22 @@ def _ok(results: list[Round], layer: str) -> bool:
 
 
 def _choice(results: list[Round]) -> tuple[str, str]:
-    core, pubsub = _pooled(results, "core"), _pooled(results, "pubsub")
-    better = "pubsub" if pubsub.p95 < core.p95 else "core"
-    worse = "core" if better == "pubsub" else "pubsub"
+    """A layer that loses events fails the contract whatever its latency; among layers
+    that lose none (or if both lose some), the lower pooled p95 wins."""
+    lost = {layer: _sum(results, layer, "lost") for layer in LAYERS}
+    clean = [layer for layer in LAYERS if lost[layer] == 0]
+    if len(clean) == 1:
+        better = clean[0]
+        worse = next(layer for layer in LAYERS if layer != better)
+        reason = f"the only layer that lost no event (`{worse}` lost {lost[worse]} deliveries)"
+    else:
+        better = min(LAYERS, key=lambda layer: _pooled(results, layer).p95)
+        worse = next(layer for layer in LAYERS if layer != better)
+        reason = "the lower p95"
     b, w = _pooled(results, better), _pooled(results, worse)
     text = (
-        f"**{better}** (p50 {ms(b.p50)} vs {ms(w.p50)}, p95 {ms(b.p95)} vs {ms(w.p95)}: "
-        f"{w.p95 / b.p95:.1f} times lower p95, {w.p50 / b.p50:.1f} times lower p50)"
-        if b.p95 > 0
-        else f"**{better}**"
+        f"**{better}**: {reason}; latency `{better}` vs `{worse}`: p50 {ms(b.p50)} vs "
+        f"{ms(w.p50)}, p95 {ms(b.p95)} vs {ms(w.p95)}"
     )
     return better, text
 
