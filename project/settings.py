@@ -141,9 +141,9 @@ if REDIS_URL:
             "KEY_PREFIX": "kefu",
         }
     }
-    # KEFU_CHANNEL_LAYER picks channels_redis' core (lists, the default) or pub/sub layer;
+    # KEFU_CHANNEL_LAYER picks channels_redis' pub/sub layer (the default) or the core layer;
     # docs/realtime.md has the measurements behind the default.
-    if os.environ.get("KEFU_CHANNEL_LAYER", "core") == "pubsub":
+    if os.environ.get("KEFU_CHANNEL_LAYER", "pubsub") == "pubsub":
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",

@@ -1,5 +1,5 @@
-"""``python -m tests.bench [intake|queue|timers ...] [--quick]``: run the benchmarks, print
-the figures and write them to docs/benchmarks.md.
+"""``python -m tests.bench [intake|queue|timers|push|sockets ...] [--quick]``: run the
+benchmarks, print the figures and write them to docs/benchmarks.md.
 
 Without names every benchmark runs, in order. ``--quick`` shrinks every sample
 for a smoke test of the harness; its figures are not meant for the report.
@@ -14,8 +14,14 @@ import time
 
 from . import env
 
-NAMES = ("intake", "queue", "timers")
-MODULES = {"intake": "intake", "queue": "queue_reads", "timers": "timers"}
+NAMES = ("intake", "queue", "timers", "push", "sockets")
+MODULES = {
+    "intake": "intake",
+    "queue": "queue_reads",
+    "timers": "timers",
+    "push": "push",
+    "sockets": "sockets",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
