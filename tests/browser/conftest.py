@@ -8,6 +8,7 @@ service called from a test (an SLA checkpoint, say) reaches the browsers.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import signal
@@ -103,12 +104,10 @@ def live_layer(settings: Any) -> Iterator[str]:
     client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [url], "capacity": 1000},
-        }
-    }
+    # The server subprocess reads the same KEFU_CHANNEL_LAYER, so both ends use one layer kind.
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    layers["default"]["CONFIG"]["hosts"] = [url]
+    settings.CHANNEL_LAYERS = layers
     channel_layers.backends = {}
     yield url
     from notifications.realtime import wait_for_pending

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 
 from notifications.realtime import (
@@ -18,26 +20,32 @@ from notifications.schema import EVENT_NAMES, QueueEvent, QueueRow
 from tests.factories import open_ticket
 
 
-def _subscribe(*groups: str) -> tuple[Any, str]:
-    """A fresh channel in ``groups``, after earlier pushes of this process have left."""
-    wait_for_pending()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    for group in groups:
-        async_to_sync(layer.group_add)(group, channel)
-    return layer, channel
+def _listen(groups: list[str], action: Callable[[], Any], count: int) -> tuple[Any, list[Any]]:
+    """Subscribes a fresh channel to ``groups``, runs ``action`` (sync, in a thread) and
+    returns its result with the next ``count`` messages. One event loop holds the channel
+    throughout: the pub/sub layer keeps its subscriptions per loop."""
 
+    async def body() -> tuple[Any, list[Any]]:
+        await sync_to_async(wait_for_pending)()  # earlier pushes of this process have left
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        for group in groups:
+            await layer.group_add(group, channel)
+        try:
 
-def _receive(layer: Any, channel: str, count: int) -> list[dict[str, Any]]:
-    async def read() -> list[dict[str, Any]]:
-        import asyncio
+            def act() -> Any:
+                result = action()
+                wait_for_pending()
+                return result
 
-        out = []
-        for _ in range(count):
-            out.append(await asyncio.wait_for(layer.receive(channel), timeout=10))
-        return out
+            result = await sync_to_async(act)()
+            out = [await asyncio.wait_for(layer.receive(channel), timeout=10) for _ in range(count)]
+        finally:
+            for group in groups:
+                await layer.group_discard(group, channel)
+        return result, out
 
-    return async_to_sync(read)()
+    return async_to_sync(body)()
 
 
 def _matches_schema(event: dict[str, Any]) -> None:
@@ -51,12 +59,7 @@ def _matches_schema(event: dict[str, Any]) -> None:
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_intake_pushes_assigned_then_created_through_redis(desk: Any) -> None:
-    layer, channel = _subscribe(SUPERVISORS_GROUP)
-    try:
-        ticket = open_ticket(desk)
-        events = _receive(layer, channel, 2)
-    finally:
-        async_to_sync(layer.group_discard)(SUPERVISORS_GROUP, channel)
+    ticket, events = _listen([SUPERVISORS_GROUP], lambda: open_ticket(desk), 2)
 
     assert [e["event"] for e in events] == ["assigned", "created"]
     for event in events:
@@ -74,11 +77,11 @@ def test_events_reach_the_assignee_and_team_groups(desk: Any) -> None:
     from tickets import services
 
     ticket = open_ticket(desk)
-    layer, channel = _subscribe(agent_group(ticket.assignee_id), team_group(desk.team.pk))
-    services.urge_ticket(ticket_id=ticket.pk, actor=desk.supervisor, note="VIP")
-
-    # The assignee's notification, then the event: one delivery each, though in two groups.
-    notice, event = _receive(layer, channel, 2)
+    _, (notice, event) = _listen(
+        [agent_group(ticket.assignee_id), team_group(desk.team.pk)],
+        lambda: services.urge_ticket(ticket_id=ticket.pk, actor=desk.supervisor, note="VIP"),
+        2,
+    )
 
     assert notice["type"] == "notification.created"
     _matches_schema(event)
@@ -93,13 +96,15 @@ def test_nothing_is_pushed_when_the_transaction_rolls_back(desk: Any) -> None:
     from tickets import services
 
     ticket = open_ticket(desk)
-    layer, channel = _subscribe(SUPERVISORS_GROUP)
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        services.urge_ticket(ticket_id=ticket.pk, actor=desk.supervisor)
-        raise RuntimeError("abort")
-    services.reply_to_ticket(ticket_id=ticket.pk, actor=desk.supervisor, body="x", internal=True)
+    def abort_then_note() -> None:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.urge_ticket(ticket_id=ticket.pk, actor=desk.supervisor)
+            raise RuntimeError("abort")
+        services.reply_to_ticket(
+            ticket_id=ticket.pk, actor=desk.supervisor, body="x", internal=True
+        )
 
-    (event,) = _receive(layer, channel, 1)
+    _, (event,) = _listen([SUPERVISORS_GROUP], abort_then_note, 1)
     assert event["event"] == "updated"
     assert event["object"]["version"] == ticket.version + 1  # the urge never happened
