@@ -9,5 +9,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("tickets.api.urls")),
+    path("api/", include("surveys.api.urls")),
+    path("s/", include("surveys.urls")),
     path("workflow/", include("flows.urls")),
 ]
