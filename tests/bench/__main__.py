@@ -1,4 +1,4 @@
-"""``python -m tests.bench [intake|queue|timers ...] [--quick]``: run the benchmarks, print
+"""``python -m tests.bench [intake|queue|timers|surveys ...] [--quick]``: run the benchmarks, print
 the figures and write them to docs/benchmarks.md.
 
 Without names every benchmark runs, in order. ``--quick`` shrinks every sample
@@ -14,8 +14,13 @@ import time
 
 from . import env
 
-NAMES = ("intake", "queue", "timers")
-MODULES = {"intake": "intake", "queue": "queue_reads", "timers": "timers"}
+NAMES = ("intake", "queue", "timers", "surveys")
+MODULES = {
+    "intake": "intake",
+    "queue": "queue_reads",
+    "timers": "timers",
+    "surveys": "surveys",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

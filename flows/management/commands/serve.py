@@ -9,12 +9,15 @@ process, and with it a second dispatcher.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -24,6 +27,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from flows import dispatcher
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
 CELERY_STOP_SECONDS = 10
@@ -62,6 +67,13 @@ class Command(BaseCommand):
             daemon=True,
         )
         thread.start()
+        periodic = threading.Thread(
+            target=_run_periodic_tasks,
+            args=(stop,),
+            name="kefu-periodic-tasks",
+            daemon=True,
+        )
+        periodic.start()  # beat's other entries: the outbox sweep, survey reminders
         self.stdout.write(
             self.style.SUCCESS("Kefu embedded mode / 嵌入模式")
             + f": {connection.vendor} database, in-process tasks, in-memory channel layer.\n"
@@ -94,6 +106,32 @@ class Command(BaseCommand):
 
     def _run_web_server(self, addrport: str) -> None:
         call_command("runserver", addrport, use_reloader=False)
+
+
+def _run_periodic_tasks(stop: threading.Event) -> None:
+    """The embedded mode's beat for everything but the timers: each CELERY_BEAT_SCHEDULE
+    entry runs in-process at its interval (tasks are eager here)."""
+    from celery import current_app
+
+    schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    entries = [
+        (str(e["task"]), float(e["schedule"]))
+        for name, e in schedule.items()
+        if name != "dispatch-due-timers"
+    ]
+    due = dict.fromkeys((task for task, _ in entries), 0.0)
+    while not stop.wait(1.0):
+        for task, interval in entries:
+            if time.monotonic() < due[task]:
+                continue
+            due[task] = time.monotonic() + interval
+            try:
+                current_app.tasks[task].apply()
+            except Exception:  # one failing job must not stop the others
+                logger.exception("Periodic task %s failed", task)
+            finally:
+                with contextlib.suppress(Exception):
+                    connection.close()
 
 
 def _split_addrport(addrport: str) -> tuple[str, int]:
