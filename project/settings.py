@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "flows",
     "complaints",
     "surveys",
+    "outbox",
     "notifications",
     "web",
 ]
@@ -185,6 +186,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("KEFU_WS_HEARTBEAT", "25")),
         "options": {"expires": 20},
     },
+    # survey invitations and other outbox emails left undelivered (docs/surveys.md)
+    "sweep-outbox": {
+        "task": "outbox.tasks.sweep_outbox",
+        "schedule": float(os.environ.get("KEFU_OUTBOX_SWEEP_SECONDS", "30")),
+        "options": {"expires": 60},
+    },
+    "queue-survey-reminders": {
+        "task": "surveys.tasks.queue_survey_reminders",
+        "schedule": 300.0,
+        "options": {"expires": 600},
+    },
 }
 
 # --- email ---------------------------------------------------------------------
@@ -272,6 +284,21 @@ KEFU_TIMER_WORKERS = int(os.environ.get("KEFU_TIMER_WORKERS", "4"))
 
 # WebSocket clients ping every KEFU_WS_HEARTBEAT seconds; three missed pings = dead socket.
 KEFU_WS_HEARTBEAT = int(os.environ.get("KEFU_WS_HEARTBEAT", "25"))
+
+# Satisfaction surveys (docs/surveys.md). Days may be fractions; 0 turns a rule off.
+KEFU_SURVEY_PUBLIC_URL = os.environ.get("KEFU_SURVEY_PUBLIC_URL", SITE_URL).rstrip("/")
+KEFU_SURVEY_SUPPRESSION_DAYS = float(os.environ.get("KEFU_SURVEY_SUPPRESSION_DAYS", "30"))
+KEFU_SURVEY_FATIGUE_DAYS = float(os.environ.get("KEFU_SURVEY_FATIGUE_DAYS", "30"))
+KEFU_SURVEY_REMINDER_DAYS = float(os.environ.get("KEFU_SURVEY_REMINDER_DAYS", "3"))
+KEFU_SURVEY_EXPIRY_DAYS = float(os.environ.get("KEFU_SURVEY_EXPIRY_DAYS", "14"))
+KEFU_SURVEY_THROTTLE = os.environ.get("KEFU_SURVEY_THROTTLE", "30/min")
+# The outbox: rows claimed per batch, the lease a drain holds them for, retries.
+KEFU_OUTBOX_BATCH = int(os.environ.get("KEFU_OUTBOX_BATCH", "200"))
+KEFU_OUTBOX_LEASE_SECONDS = float(os.environ.get("KEFU_OUTBOX_LEASE_SECONDS", "60"))
+KEFU_OUTBOX_SWEEP_SECONDS = float(os.environ.get("KEFU_OUTBOX_SWEEP_SECONDS", "30"))
+KEFU_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("KEFU_OUTBOX_MAX_ATTEMPTS", "12"))
+KEFU_OUTBOX_DRAIN_SECONDS = 20.0
+KEFU_OUTBOX_WORKERS = 2
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("tickets.api.urls")),
     path("api/", include("notifications.api")),
+    path("api/", include("surveys.api.urls")),
+    path("s/", include("surveys.urls")),
     path("workflow/", include("flows.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),

@@ -33,6 +33,7 @@ SOURCE_PACKAGES = (
     "flows",
     "complaints",
     "surveys",
+    "outbox",
     "notifications",
     "web",
 )

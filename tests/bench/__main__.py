@@ -1,5 +1,5 @@
-"""``python -m tests.bench [intake|queue|timers|push|sockets ...] [--quick]``: run the
-benchmarks, print the figures and write them to docs/benchmarks.md.
+"""``python -m tests.bench [intake|queue|timers|push|sockets|surveys ...] [--quick]``: run
+the benchmarks, print the figures and write them to docs/benchmarks.md.
 
 Without names every benchmark runs, in order. ``--quick`` shrinks every sample
 for a smoke test of the harness; its figures are not meant for the report.
@@ -14,13 +14,14 @@ import time
 
 from . import env
 
-NAMES = ("intake", "queue", "timers", "push", "sockets")
+NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys")
 MODULES = {
     "intake": "intake",
     "queue": "queue_reads",
     "timers": "timers",
     "push": "push",
     "sockets": "sockets",
+    "surveys": "surveys",
 }
 
 

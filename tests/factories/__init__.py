@@ -9,6 +9,7 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from customers.models import Contact, Customer
+from surveys.models import SurveyTemplate
 from tickets.models import (
     AgentProfile,
     BusinessCalendar,
@@ -132,6 +133,16 @@ class ContactFactory(factory.django.DjangoModelFactory[Contact]):
     customer: Any = factory.SubFactory(CustomerFactory)
     email = factory.Sequence(lambda n: f"contact{n}@example.com")
     name = factory.Sequence(lambda n: f"Contact {n}")
+
+
+class SurveyTemplateFactory(factory.django.DjangoModelFactory[SurveyTemplate]):
+    class Meta:
+        model = SurveyTemplate
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"survey {n}")
+    scale = "csat"
+    questions = factory.LazyFunction(list)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from surveys.services import invite_after_ticket_closed
+
 from .. import sla
 from ..assignment import note_assignment
 from ..choices import TicketStatus
@@ -120,7 +122,8 @@ def restart_clock(ticket: Ticket) -> list[str]:
 
 
 def mark_closed(ticket: Ticket) -> None:
-    """Closed now; the SLA clock stops if it was still running."""
+    """Closed now; the SLA clock stops if it was still running; the customer is invited to
+    a survey in the same transaction (surveys decide whether to ask, docs/surveys.md)."""
     now = timezone.now()
     ticket.status = TicketStatus.CLOSED
     ticket.closed_at = now
@@ -128,6 +131,7 @@ def mark_closed(ticket: Ticket) -> None:
         ticket.sla_paused_at = now
     ticket.sla_due = None
     save_changed(ticket, ["status", "closed_at", "sla_paused_at", "sla_due"])
+    invite_after_ticket_closed(ticket=ticket)
 
 
 def iso(value: Any) -> str | None:

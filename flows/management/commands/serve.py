@@ -2,21 +2,25 @@
 
 The web server is uvicorn running the ASGI application, so HTTP and the
 ``/ws/queue/`` WebSocket share one port. Embedded mode (no KEFU_REDIS_URL):
-the timer dispatcher and the dead-socket sweep run in threads of the same
-process, and the in-memory channel layer lives in uvicorn's event loop. With
-KEFU_REDIS_URL: the same server and a Celery worker with beat in a child
-process; beat fires the timers and the sweep. There is no auto-reloader: it
+the timer dispatcher runs in a thread of the same process, another thread
+runs beat's other entries (dead sockets, the outbox, reminders), and the
+in-memory channel layer lives in uvicorn's event loop. With KEFU_REDIS_URL:
+the same server and a Celery worker with beat in a child process; beat runs
+every periodic entry. There is no auto-reloader: it
 would fork a second process, and with it a second dispatcher.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -25,6 +29,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from flows import dispatcher
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_ADDRPORT = "127.0.0.1:8000"
 CELERY_STOP_SECONDS = 10
@@ -63,13 +69,13 @@ class Command(BaseCommand):
             daemon=True,
         )
         thread.start()
-        sweeper = threading.Thread(
-            target=_sweep_connections_forever,
+        periodic = threading.Thread(
+            target=_run_periodic_tasks,
             args=(stop,),
-            name="kefu-presence-sweep",
+            name="kefu-periodic-tasks",
             daemon=True,
         )
-        sweeper.start()
+        periodic.start()  # beat's other entries: the outbox sweep, survey reminders
         self.stdout.write(
             self.style.SUCCESS("Kefu embedded mode / 嵌入模式")
             + f": {connection.vendor} database, in-process tasks, in-memory channel layer.\n"
@@ -116,21 +122,30 @@ class Command(BaseCommand):
         uvicorn.Server(config).run()
 
 
-def _sweep_connections_forever(stop: threading.Event) -> None:
-    """Embedded mode's stand-in for the beat entry that removes dead sockets."""
-    from django.db import close_old_connections
+def _run_periodic_tasks(stop: threading.Event) -> None:
+    """The embedded mode's beat for everything but the timers: each CELERY_BEAT_SCHEDULE
+    entry runs in-process at its interval (tasks are eager here)."""
+    from celery import current_app
 
-    from notifications import presence
-
-    while not stop.wait(presence.heartbeat_seconds()):
-        try:
-            presence.sweep_dead_connections()
-        except Exception:  # keep sweeping; the next round retries
-            import logging
-
-            logging.getLogger(__name__).exception("Presence sweep failed")
-        finally:
-            close_old_connections()
+    schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    entries = [
+        (str(e["task"]), float(e["schedule"]))
+        for name, e in schedule.items()
+        if name != "dispatch-due-timers"
+    ]
+    due = dict.fromkeys((task for task, _ in entries), 0.0)
+    while not stop.wait(1.0):
+        for task, interval in entries:
+            if time.monotonic() < due[task]:
+                continue
+            due[task] = time.monotonic() + interval
+            try:
+                current_app.tasks[task].apply()
+            except Exception:  # one failing job must not stop the others
+                logger.exception("Periodic task %s failed", task)
+            finally:
+                with contextlib.suppress(Exception):
+                    connection.close()
 
 
 def _split_addrport(addrport: str) -> tuple[str, int]:
