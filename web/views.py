@@ -124,7 +124,29 @@ def board(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("Only supervisors see the board."))
     page = selectors.queue_for(request.user, everything=True)
     config = _page_config(request, page="board", rows=page.rows, cursor=page.cursor)
-    return _render(request, "web/board.html", config)
+    return _render(request, "web/board.html", config, satisfaction=_satisfaction(request.user))
+
+
+SATISFACTION_DAYS = 30
+
+
+def _satisfaction(user: Any) -> dict[str, Any]:
+    """The last 30 days of survey results per team, for the board's satisfaction panel."""
+    from datetime import UTC, timedelta
+
+    from django.utils import timezone
+
+    from surveys import selectors as survey_selectors
+
+    now = timezone.now()
+    rows, total = survey_selectors.csat_report(
+        user,
+        group_by="team",
+        since=now - timedelta(days=SATISFACTION_DAYS),
+        until=None,
+        tz=UTC,
+    )
+    return {"days": SATISFACTION_DAYS, "rows": rows, "total": total}
 
 
 def _process_tasks(ticket: Ticket) -> list[dict[str, Any]]:
