@@ -27,7 +27,7 @@ def test_board_shows_csat_nps_and_response_rate_per_team(desk: Any) -> None:
     panel = html[html.index('id="satisfaction"') :]
     panel = panel[: panel.index("</table>")]
     assert "Customer satisfaction, last 30 days" in panel
-    assert "<th scope=\"row\">Support</th><td>4</td><td>3</td>" in panel
+    assert '<th scope="row">Support</th><td>4</td><td>3</td>' in panel
     assert "75.0 %" in panel  # response rate 3 of 4
     assert "66.7 %" in panel  # CSAT: 2 of 3 scored 4 or 5
 
