@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from project.api_params import page_link
 from tickets.pagination import paginate
 
 from . import selectors, services
@@ -55,18 +56,11 @@ class NotificationListView(APIView):
             limit=PAGE_SIZE,
         )
 
-        def link(cursor: str | None) -> str | None:
-            if cursor is None:
-                return None
-            query = request.query_params.copy()
-            query["cursor"] = cursor
-            return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-
         return Response(
             {
                 "results": [selectors.as_row(n) for n in page.items],
-                "next": link(page.next),
-                "previous": link(page.previous),
+                "next": page_link(request, page.next),
+                "previous": page_link(request, page.previous),
                 "unread": selectors.unread_count(request.user.pk or 0),
             }
         )

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from project.api_params import int_param, page_link
 from tickets import selectors as ticket_selectors
 from tickets.errors import InvalidInput, NotFound
 from tickets.pagination import paginate
@@ -22,23 +23,6 @@ from .. import selectors
 from . import serializers as s
 
 PAGE_SIZE = 50
-
-
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise InvalidInput(
-            _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be an integer.")]}
-        ) from exc
-    if value < 1:
-        raise InvalidInput(
-            _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be a positive integer.")]}
-        )
-    return value
 
 
 def _tz(request: Request) -> tzinfo:
@@ -102,12 +86,12 @@ class ResponseListView(APIView):
     )
     def get(self, request: Request) -> Response:
         qs = selectors.responses_visible_to(request.user)
-        if (ticket := _int_param(request, "ticket")) is not None:
+        if (ticket := int_param(request, "ticket")) is not None:
             ticket_selectors.get_ticket_for(request.user, ticket)  # 404 if not visible
             qs = qs.filter(invitation__ticket_id=ticket)
-        if (team := _int_param(request, "team")) is not None:
+        if (team := int_param(request, "team")) is not None:
             qs = qs.filter(invitation__team_id=team)
-        if (agent := _int_param(request, "agent")) is not None:
+        if (agent := int_param(request, "agent")) is not None:
             qs = qs.filter(invitation__agent_id=agent)
         since, until = _period(request, timezone.get_current_timezone())
         if since is not None:
@@ -122,17 +106,10 @@ class ResponseListView(APIView):
             limit=PAGE_SIZE,
         )
 
-        def link(cursor: str | None) -> str | None:
-            if cursor is None:
-                return None
-            query = request.query_params.copy()
-            query["cursor"] = cursor
-            return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-
         return Response(
             {
-                "next": link(page.next),
-                "previous": link(page.previous),
+                "next": page_link(request, page.next),
+                "previous": page_link(request, page.previous),
                 "results": s.ResponseOutput(page.items, many=True).data,
             }
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.conftest import REQUIRE_SERVICES
+from tests.processes import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium")
@@ -158,12 +158,7 @@ def server(transactional_db: Any, live_layer: str) -> Iterator[str]:
         _wait_until_serving(base, process, log_path)
         yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
         log.close()
         connection.close()
 

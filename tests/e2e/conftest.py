@@ -17,6 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.processes import terminate
+
 ROOT = Path(__file__).resolve().parents[2]
 # Parallel checkouts on one machine pick their own db with KEFU_E2E_REDIS_DB.
 E2E_REDIS_DB = int(os.environ.get("KEFU_E2E_REDIS_DB", "7"))
@@ -74,12 +76,7 @@ def celery_worker_process(transactional_db: Any) -> Iterator[subprocess.Popen[by
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
         log.close()
         connection.close()
 

@@ -14,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from project.api_params import bool_param, int_param, page_link
+
 from .. import selectors, services
 from ..choices import Priority, TicketStatus
 from ..errors import InvalidInput
@@ -48,37 +50,6 @@ def _ticket_out(ticket: Ticket, status_code: int = status.HTTP_200_OK) -> Respon
     return Response(s.TicketOutput(ticket).data, status=status_code)
 
 
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise InvalidInput(
-            _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be an integer.")]}
-        ) from exc
-    if value < 1:
-        raise InvalidInput(
-            _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be a positive integer.")]}
-        )
-    return value
-
-
-def _bool_param(request: Request, name: str) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    lowered = raw.lower()
-    if lowered in ("1", "true", "yes"):
-        return True
-    if lowered in ("0", "false", "no"):
-        return False
-    raise InvalidInput(
-        _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be true or false.")]}
-    )
-
-
 def _filtered(request: Request) -> QuerySet[Ticket]:
     qs = selectors.tickets_visible_to(request.user)
     params = request.query_params
@@ -95,9 +66,9 @@ def _filtered(request: Request) -> QuerySet[Ticket]:
         if priority not in Priority.values:
             raise InvalidInput(_("Unknown priority."), {"priority": [_("Use P1, P2, P3 or P4.")]})
         qs = qs.filter(priority=priority)
-    if (team := _int_param(request, "team")) is not None:
+    if (team := int_param(request, "team")) is not None:
         qs = qs.filter(team_id=team)
-    if (customer := _int_param(request, "customer")) is not None:
+    if (customer := int_param(request, "customer")) is not None:
         qs = qs.filter(customer_id=customer)
     assignee = params.get("assignee")
     if assignee == "me":
@@ -105,8 +76,8 @@ def _filtered(request: Request) -> QuerySet[Ticket]:
     elif assignee == "none":
         qs = qs.filter(assignee__isnull=True)
     elif assignee:
-        qs = qs.filter(assignee_id=_int_param(request, "assignee"))
-    breached = _bool_param(request, "breached")
+        qs = qs.filter(assignee_id=int_param(request, "assignee"))
+    breached = bool_param(request, "breached")
     if breached is True:
         qs = qs.filter(Q(first_response_breached=True) | Q(resolution_breached=True))
     elif breached is False:
@@ -161,17 +132,10 @@ class TicketListView(APIView):
             else {}
         )
 
-        def link(cursor: str | None) -> str | None:
-            if cursor is None:
-                return None
-            query = request.query_params.copy()
-            query["cursor"] = cursor
-            return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-
         return Response(
             {
-                "next": link(page.next),
-                "previous": link(page.previous),
+                "next": page_link(request, page.next),
+                "previous": page_link(request, page.previous),
                 "results": s.TicketOutput(
                     page.items, many=True, context={"category_codes": codes}
                 ).data,
@@ -310,8 +274,8 @@ class QueueView(APIView):
     def get(self, request: Request) -> Response:
         page = selectors.queue_for(
             request.user,
-            team_id=_int_param(request, "team"),
-            everything=bool(_bool_param(request, "all")),
+            team_id=int_param(request, "team"),
+            everything=bool(bool_param(request, "all")),
             cursor=request.query_params.get("cursor"),
         )
         # The rows are already plain values: the renderer encodes them (QueueOutput documents
