@@ -8,6 +8,7 @@ production mode (PostgreSQL, Redis, Celery worker and beat).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -236,6 +237,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Outside production WhiteNoise serves straight from the apps' static folders, so
 # `make run` needs no collectstatic; production runs collectstatic at deploy time.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# WhiteNoise's file responses are synchronous iterators; under ASGI Django warns on every
+# static file that it consumes them in a thread. That is the intended cost, not a fault.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators"
+)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 if PRODUCTION:

@@ -13,6 +13,7 @@ would fork a second process, and with it a second dispatcher.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -122,27 +123,38 @@ class Command(BaseCommand):
         uvicorn.Server(config).run()
 
 
-def _run_periodic_tasks(stop: threading.Event) -> None:
-    """The embedded mode's beat for everything but the timers: each CELERY_BEAT_SCHEDULE
-    entry runs in-process at its interval (tasks are eager here)."""
+def periodic_entries() -> list[tuple[Any, float]]:
+    """Beat's entries other than the timer dispatcher, as (task, interval in seconds).
+
+    Celery finds tasks lazily (at a worker's start); this process is no worker, so each
+    task's module is imported here, or its name would not be registered yet."""
     from celery import current_app
 
     schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
-    entries = [
-        (str(e["task"]), float(e["schedule"]))
-        for name, e in schedule.items()
-        if name != "dispatch-due-timers"
-    ]
-    due = dict.fromkeys((task for task, _ in entries), 0.0)
+    entries = []
+    for name, entry in schedule.items():
+        if name == "dispatch-due-timers":
+            continue
+        task_name = str(entry["task"])
+        importlib.import_module(task_name.rpartition(".")[0])
+        entries.append((current_app.tasks[task_name], float(entry["schedule"])))
+    return entries
+
+
+def _run_periodic_tasks(stop: threading.Event) -> None:
+    """The embedded mode's beat for everything but the timers: each CELERY_BEAT_SCHEDULE
+    entry runs in-process at its interval (tasks are eager here)."""
+    entries = periodic_entries()
+    due = dict.fromkeys((task.name for task, _ in entries), 0.0)
     while not stop.wait(1.0):
         for task, interval in entries:
-            if time.monotonic() < due[task]:
+            if time.monotonic() < due[task.name]:
                 continue
-            due[task] = time.monotonic() + interval
+            due[task.name] = time.monotonic() + interval
             try:
-                current_app.tasks[task].apply()
+                task.apply()
             except Exception:  # one failing job must not stop the others
-                logger.exception("Periodic task %s failed", task)
+                logger.exception("Periodic task %s failed", task.name)
             finally:
                 with contextlib.suppress(Exception):
                     connection.close()
