@@ -196,5 +196,6 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         contact=contact,
         customer=customer,
         tasks=tasks,
+        actions=permissions.available_actions(request.user, ticket),
         process_id=tasks[0]["process_id"] if tasks else None,
     )

@@ -38,10 +38,9 @@ def _visible(locked: LockedTicket, actor: Any) -> Ticket:
 
 
 def _may_work(ticket: Ticket, actor: Any) -> None:
-    if permissions.can_work(actor, ticket):
+    # An unassigned ticket of my team: acting on it takes it.
+    if permissions.may_act_on(actor, ticket):
         return
-    if ticket.assignee_id is None and ticket.team_id in permissions.team_ids_of(actor):
-        return  # an unassigned ticket of my team: acting on it takes it
     raise Forbidden(_("Only the assignee or a supervisor may do this."))
 
 
