@@ -6,15 +6,9 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
-PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    count, _, unit = rate.partition("/")
-    return int(count), PERIODS[unit.strip()]
+from project.throttling import count_hit, parse_rate
 
 
 def retry_after(request: HttpRequest) -> int | None:
@@ -24,14 +18,7 @@ def retry_after(request: HttpRequest) -> int | None:
     now = time.time()
     window = int(now // period)
     key = f"survey-throttle:{request.META.get('REMOTE_ADDR', '')}:{window}"
-    if cache.add(key, 1, timeout=period + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=period + 1)
-            count = 1
+    count = count_hit(key, period + 1)
     if count <= limit:
         return None
     return max(1, int((window + 1) * period - now))

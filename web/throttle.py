@@ -14,15 +14,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+from project.throttling import count_hit, parse_rate
 
 
 def login_rate() -> tuple[int, int]:
     """(attempts, seconds) from the API's "login" throttle rate, e.g. "10/min"."""
     api_settings: dict[str, Any] = settings.REST_FRAMEWORK
-    rate: str = api_settings["DEFAULT_THROTTLE_RATES"]["login"]
-    count, _, period = rate.partition("/")
-    return int(count), PERIODS[period.strip().lower()]
+    return parse_rate(api_settings["DEFAULT_THROTTLE_RATES"]["login"])
 
 
 def _key(request: HttpRequest, username: str) -> str:
@@ -38,13 +36,7 @@ def is_blocked(request: HttpRequest, username: str) -> bool:
 
 def record_failure(request: HttpRequest, username: str) -> None:
     _, seconds = login_rate()
-    key = _key(request, username)
-    # add() starts the window; incr() keeps its expiry (both atomic in Redis).
-    if not cache.add(key, 1, timeout=seconds):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(key, 1, timeout=seconds)
+    count_hit(_key(request, username), seconds)
 
 
 def forget(request: HttpRequest, username: str) -> None:
