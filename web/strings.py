@@ -31,9 +31,8 @@ def js_strings() -> dict[str, object]:
         "network_error": _("The server could not be reached."),
         "no_selection": _("Select a ticket first (j / k)."),
         "drop_here": _("Drop a ticket here to assign it"),
-        "confirm_close": _("Close this ticket?"),
-        "resolution_prompt": _("Resolution (what fixed it):"),
-        "reason_prompt": _("Reason (optional):"),
+        "action_form": _action_form(),
+        "resolution_required": _("Write what fixed it before resolving."),
         "internal_note": _("Internal note"),
         "public_reply": _("Public reply"),
         "customer": _("Customer"),
@@ -45,4 +44,28 @@ def js_strings() -> dict[str, object]:
         "no_other_tickets": _("No other tickets."),
         "no_history": _("No history yet."),
         "no_messages": _("No messages yet."),
+    }
+
+
+def _action_form() -> dict[str, dict[str, str]]:
+    """The inline form of each action that asks for something first (the others are one click)."""
+    reason = _("Reason (optional)")
+    return {
+        "resolve": {
+            "title": _("Resolve the ticket"),
+            "label": _("Resolution: what fixed it"),
+            "submit": _("Resolve"),
+        },
+        "hold": {
+            "title": _("Put the ticket on hold"),
+            "label": reason,
+            "hint": _("The SLA clock pauses until the ticket resumes."),
+            "submit": _("Hold"),
+        },
+        "reopen": {"title": _("Reopen the ticket"), "label": reason, "submit": _("Reopen")},
+        "close": {
+            "title": _("Close the ticket"),
+            "text": _("Close this ticket? It leaves every queue."),
+            "submit": _("Close"),
+        },
     }

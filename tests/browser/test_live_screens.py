@@ -190,15 +190,84 @@ def test_keyboard_moves_claims_and_opens(browser: Any, server: str, desk: Any, a
     expect(page.locator("#messages .message.internal")).to_contain_text("Checked the logs")
     expect(page.locator("#history")).to_contain_text("added an internal note")
 
-    # Only what the state allows is offered; holding swaps Hold for Resume.
+    # Only what the state allows is offered; holding (with a reason, in the inline form)
+    # swaps Hold for Resume.
     expect(page.locator("#actions [data-act=resume]")).to_have_count(0)
-    page.once("dialog", lambda dialog: dialog.accept("Waiting for the router logs"))
     page.click("#actions [data-act=hold]")
+    expect(page.locator("#action-form-title")).to_have_text("Put the ticket on hold")
+    expect(page.locator("#action-form-body")).to_be_focused()
+    page.keyboard.type("Waiting for the router logs")
+    page.keyboard.press("Control+Enter")
     expect(page.locator("#actions [data-act=resume]")).to_be_visible()
     expect(page.locator("#actions [data-act=hold]")).to_have_count(0)
-    page.click("#actions [data-act=resume]")
+    expect(page.locator("#action-form")).to_be_hidden()
+    expect(page.locator("#ticket-status")).to_have_text("Waiting on customer")
+    page.click("#actions [data-act=resume]")  # one click
     expect(page.locator("#actions [data-act=hold]")).to_be_visible()
     expect(page.locator("#action-error")).to_be_hidden()
+    expect(page.locator("#ticket-status")).to_have_text("Open")
+
+
+def test_resolve_and_close_ask_inline_without_browser_dialogs(
+    browser: Any, server: str, desk: Any, api: _Api
+) -> None:
+    desk.team.assignment = "manual"
+    desk.team.save(update_fields=["assignment"])
+    created = api.open_ticket(desk, "Printer jams")  # by the administrator, outside the team
+    page = login(browser, server, "agent1", "pw")
+    page.on("dialog", lambda dialog: pytest.fail(f"unexpected {dialog.type} dialog"))
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.goto(f"/tickets/{created['id']}/")
+    live(page)
+    form = page.locator("#action-form")
+    expect(form).to_be_hidden()
+    page.click("#actions [data-act=claim]")  # one click
+    expect(page.locator("#ticket-assignee")).to_have_text("agent1")
+
+    # Escape cancels without a request, and focus returns to the button.
+    page.click("#actions [data-act=resolve]")
+    expect(form).to_be_visible()
+    expect(page.locator("#action-form-body")).to_be_focused()
+    page.fill("#action-form-body", "half a thought")
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()
+    expect(page.locator("#actions [data-act=resolve]")).to_be_focused()
+
+    # The resolution is required: an empty one is refused in the page.
+    page.click("#actions [data-act=resolve]")
+    expect(page.locator("#action-form-body")).to_have_value("")
+    page.click("#action-form-submit")
+    expect(page.locator("#action-form-problem")).to_have_text(
+        "Write what fixed it before resolving."
+    )
+    expect(page.locator("#action-form-body")).to_have_attribute("aria-invalid", "true")
+    assert [url for url in posts if "/resolve/" in url] == []
+    expect(page.locator("#ticket-status")).to_have_text("Open")
+
+    page.fill("#action-form-body", "Replaced the fuser unit.")
+    page.click("#action-form-submit")
+    expect(page.locator("#ticket-status")).to_have_text("Resolved")
+    expect(form).to_be_hidden()
+    assert [url for url in posts if "/resolve/" in url] == [
+        f"{server}/api/tickets/{created['id']}/resolve/"
+    ]
+    expect(page.locator("#actions [data-act=reopen]")).to_be_visible()
+    expect(page.locator("#actions [data-act=resolve]")).to_have_count(0)
+
+    # Close asks for a confirmation only.
+    page.click("#actions [data-act=close]")
+    expect(page.locator("#action-form-text")).to_have_text(
+        "Close this ticket? It leaves every queue."
+    )
+    expect(page.locator("#action-form-body")).to_be_hidden()
+    expect(page.locator("#action-form-submit")).to_be_focused()
+    page.click("#action-form-cancel")
+    expect(form).to_be_hidden()
+    expect(page.locator("#actions [data-act=close]")).to_be_focused()
+    page.click("#actions [data-act=close]")
+    page.click("#action-form-submit")
+    expect(page.locator("#ticket-status")).to_have_text("Closed")
 
 
 def test_screens_in_chinese_and_screenshots(

@@ -184,6 +184,19 @@ def test_ticket_page_shows_the_ticket_its_customer_and_its_process(desk: Any) ->
     assert config["customer"] == desk.customer.pk
 
 
+def test_ticket_page_hands_the_script_its_action_form_texts_in_chinese(desk: Any) -> None:
+    ticket = open_ticket(desk)
+
+    response = logged_in(ticket.assignee).get(
+        f"/tickets/{ticket.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    strings = embedded(response, "kefu-strings")
+    assert strings["action_form"]["resolve"]["title"] == "解决工单"
+    assert 'id="action-form"' in response.content.decode()
+    assert "取消" in response.content.decode()
+
+
 def test_ticket_page_of_another_team_is_not_found(desk: Any) -> None:
     ticket = open_ticket(desk)
 

@@ -714,34 +714,133 @@ function ticketPage() {
     box.hidden = !message;
   }
 
+  /** One action through the API; true when it went through (errors show in #action-error). */
   async function act(name, body = {}) {
     showError("");
     try {
       await api("POST", `/api/tickets/${id}/${name}/`, body);
-      toast(T.saved);
-      await refresh();
     } catch (error) {
       showError(error.message);
+      return false;
+    }
+    toast(T.saved);
+    await refresh();
+    return true;
+  }
+
+  // Resolve, hold, reopen and close open the inline form first; the others are one click.
+  const form = $("#action-form");
+  const formBody = $("#action-form-body");
+  const formSubmit = $("#action-form-submit");
+  let formAction = null; // the action the open form is for
+  const actionButton = (name) => document.querySelector(`#actions [data-act="${name}"]`);
+
+  function markExpanded() {
+    for (const button of document.querySelectorAll("#actions [data-act]")) {
+      if (!T.action_form[button.dataset.act]) continue;
+      button.setAttribute("aria-controls", "action-form");
+      button.setAttribute("aria-expanded", String(button.dataset.act === formAction));
     }
   }
 
+  function showProblem(message) {
+    const box = $("#action-form-problem");
+    box.textContent = message;
+    box.hidden = !message;
+    formBody.setAttribute("aria-invalid", message ? "true" : "false");
+  }
+
+  function openForm(name) {
+    const texts = T.action_form[name];
+    if (formAction !== name) {
+      formBody.value = "";
+      showProblem("");
+    }
+    formAction = name;
+    form.dataset.action = name;
+    showError("");
+    $("#action-form-title").textContent = texts.title;
+    const note = $("#action-form-text");
+    note.textContent = texts.text ?? texts.hint ?? "";
+    note.hidden = !note.textContent;
+    const asks = Boolean(texts.label);
+    $("#action-form-label").textContent = texts.label ?? "";
+    $("#action-form-label").hidden = !asks;
+    formBody.hidden = !asks;
+    formBody.required = name === "resolve";
+    formSubmit.textContent = texts.submit;
+    form.hidden = false;
+    markExpanded();
+    (asks ? formBody : formSubmit).focus();
+  }
+
+  function closeForm() {
+    if (formAction === null) return;
+    const name = formAction;
+    formAction = null;
+    delete form.dataset.action;
+    form.hidden = true;
+    formBody.value = "";
+    showProblem("");
+    markExpanded();
+    // Back to the button that opened it, or to the first action left after a change of state.
+    (actionButton(name) ?? document.querySelector("#actions [data-act]"))?.focus();
+  }
+
+  async function submitForm() {
+    const name = formAction;
+    if (name === null || formSubmit.disabled) return;
+    const text = formBody.value.trim();
+    if (name === "resolve" && !text) {
+      showProblem(T.resolution_required);
+      formBody.focus();
+      return;
+    }
+    showProblem("");
+    const body = name === "resolve" ? { resolution: text } : name === "close" ? {} : { reason: text };
+    formSubmit.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      if (await act(name, body)) closeForm();
+    } finally {
+      formSubmit.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitForm();
+  });
+  $("#action-form-cancel").addEventListener("click", closeForm);
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeForm();
+    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      submitForm();
+    }
+  });
+
+  async function oneClick(button) {
+    button.disabled = true;
+    try {
+      await act(button.dataset.act);
+    } finally {
+      button.disabled = false; // a no-op on a button a refresh has replaced
+    }
+  }
+
+  /** The header's buttons are replaced on every refresh: bind the new ones. */
   function bindActions() {
     for (const button of document.querySelectorAll("#actions [data-act]")) {
       button.addEventListener("click", () => {
-        const name = button.dataset.act;
-        if (name === "resolve") {
-          const resolution = window.prompt(T.resolution_prompt);
-          if (resolution) act("resolve", { resolution });
-        } else if (name === "hold" || name === "reopen") {
-          const reason = window.prompt(T.reason_prompt);
-          if (reason !== null) act(name, { reason });
-        } else if (name === "close") {
-          if (window.confirm(T.confirm_close)) act("close");
-        } else {
-          act(name);
-        }
+        if (T.action_form[button.dataset.act]) openForm(button.dataset.act);
+        else oneClick(button);
       });
     }
+    markExpanded();
   }
 
   function paintHeaderSla() {
@@ -774,7 +873,7 @@ function ticketPage() {
     $("#reply-form").classList.toggle("internal", event.target.checked);
   });
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey) return;
+    if (event.target.closest("input, textarea, select, form") || event.ctrlKey || event.metaKey) return;
     if (event.key === "c") {
       event.preventDefault();
       act("claim");
