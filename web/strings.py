@@ -6,7 +6,15 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from customers.choices import CustomerTier
-from tickets.choices import EventVerb, Presence, Priority, TicketStatus
+from tickets.choices import (
+    Channel,
+    EscalationAction,
+    EventVerb,
+    Presence,
+    Priority,
+    SlaTarget,
+    TicketStatus,
+)
 
 
 def js_strings() -> dict[str, object]:
@@ -44,6 +52,12 @@ def js_strings() -> dict[str, object]:
         "no_other_tickets": _("No other tickets."),
         "no_history": _("No history yet."),
         "no_messages": _("No messages yet."),
+        "field": _history_fields(),
+        "channel": {value: str(label) for value, label in Channel.choices},
+        "escalation_action": {value: str(label) for value, label in EscalationAction.choices},
+        "target": {value: str(label) for value, label in SlaTarget.choices},
+        "yes": _("yes"),
+        "no": _("no"),
     }
 
 
@@ -68,4 +82,31 @@ def _action_form() -> dict[str, dict[str, str]]:
             "text": _("Close this ticket? It leaves every queue."),
             "submit": _("Close"),
         },
+    }
+
+
+def _history_fields() -> dict[str, str]:
+    """Names of the keys the services write into an audit row's ``before``/``after``, in the
+    order the history lists them (PostgreSQL's jsonb keeps no order of its own)."""
+    return {
+        "subject": _("Subject"),
+        "status": _("Status"),
+        "priority": _("Priority"),
+        "channel": _("Channel"),
+        "team": _("Team"),
+        "assignee": _("Assignee"),
+        "sla_policy": _("SLA policy"),
+        "first_response_due": _("First response due"),
+        "resolution_due": _("Resolution due"),
+        "resolution": _("Resolution note"),
+        "reason": _("Reason"),
+        "note": _("Note"),
+        "count": _("Times urged"),
+        "target": _("Target"),
+        "due": _("Due"),
+        "level": _("Level"),
+        "action": _("Action"),
+        "escalation_level": _("Escalation level"),
+        "escalation_acknowledged": _("Acknowledged level"),
+        "auto": _("Automatic"),
     }

@@ -24,7 +24,7 @@ from viewflow.workflow.models import Task
 from customers.models import Contact, Customer
 from tickets import permissions, selectors
 from tickets.errors import NotFound
-from tickets.models import Team, Ticket
+from tickets.models import SlaPolicy, Team, Ticket, TicketEvent
 
 from . import throttle
 from .strings import js_strings
@@ -78,11 +78,42 @@ def _directory(user: Any) -> dict[str, dict[int, str]]:
     people = get_user_model().objects.filter(
         Q(kefu_teams__in=team_ids) | Q(supervised_teams__in=team_ids) | Q(pk=user.pk)
     )
-    names = {
+    return {"users": _user_names(people), "teams": team_names}
+
+
+def _user_names(people: Any) -> dict[int, str]:
+    return {
         row["id"]: (f"{row['first_name']} {row['last_name']}".strip() or row["username"])
         for row in people.values("id", "username", "first_name", "last_name").distinct()
     }
-    return {"users": names, "teams": team_names}
+
+
+def _history_directory(ticket: Ticket, directory: dict[str, dict[int, str]]) -> dict[str, Any]:
+    """The directory plus the names the ticket's history refers to and the page lacks: actors
+    and assignees outside the reader's teams, teams it moved through, its SLA policy."""
+    user_ids: set[int] = set()
+    team_ids: set[int] = set()
+    policy_ids: set[int] = {ticket.sla_policy_id} if ticket.sla_policy_id else set()
+    for actor, before, after in TicketEvent.objects.filter(ticket=ticket).values_list(
+        "actor_id", "before", "after"
+    ):
+        if actor:
+            user_ids.add(actor)
+        for values in (before or {}, after or {}):
+            for key, ids in (
+                ("assignee", user_ids),
+                ("team", team_ids),
+                ("sla_policy", policy_ids),
+            ):
+                if isinstance(values.get(key), int):
+                    ids.add(values[key])
+    users, teams = dict(directory["users"]), dict(directory["teams"])
+    if missing := user_ids - set(users):
+        users |= _user_names(get_user_model().objects.filter(pk__in=missing))
+    if missing := team_ids - set(teams):
+        teams |= dict(Team.objects.filter(pk__in=missing).values_list("id", "name"))
+    policies = dict(SlaPolicy.objects.filter(pk__in=policy_ids).values_list("id", "name"))
+    return {"users": users, "teams": teams, "policies": policies}
 
 
 def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -188,6 +219,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         customer=ticket.customer_id,
         version=ticket.version,
     )
+    config["directory"] = _history_directory(ticket, config["directory"])
     return _render(
         request,
         "web/ticket.html",

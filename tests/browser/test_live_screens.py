@@ -202,13 +202,14 @@ def test_keyboard_moves_claims_and_opens(browser: Any, server: str, desk: Any, a
     expect(page.locator("#actions [data-act=hold]")).to_have_count(0)
     expect(page.locator("#action-form")).to_be_hidden()
     expect(page.locator("#ticket-status")).to_have_text("Waiting on customer")
+    expect(page.locator("#history")).to_contain_text("Reason: Waiting for the router logs")
     page.click("#actions [data-act=resume]")  # one click
     expect(page.locator("#actions [data-act=hold]")).to_be_visible()
     expect(page.locator("#action-error")).to_be_hidden()
     expect(page.locator("#ticket-status")).to_have_text("Open")
 
 
-def test_resolve_and_close_ask_inline_without_browser_dialogs(
+def test_resolve_asks_for_the_resolution_inline_and_history_reads_as_text(
     browser: Any, server: str, desk: Any, api: _Api
 ) -> None:
     desk.team.assignment = "manual"
@@ -254,6 +255,19 @@ def test_resolve_and_close_ask_inline_without_browser_dialogs(
     ]
     expect(page.locator("#actions [data-act=reopen]")).to_be_visible()
     expect(page.locator("#actions [data-act=resolve]")).to_have_count(0)
+
+    # History: field names and names, not keys and ids.
+    history = page.locator("#history")
+    expect(history).to_contain_text(
+        "Status: Open → Resolved; Resolution note: Replaced the fuser unit."
+    )
+    expect(history).to_contain_text(f"Team: {desk.team.name}")
+    expect(history).to_contain_text(f"SLA policy: {desk.policy.name}")
+    expect(history).to_contain_text("claimed — Assignee: — → agent1")
+    expect(history.locator("li strong").first).to_have_text("admin")  # not in agent1's teams
+    expect(history).not_to_contain_text("#")
+    expect(history).not_to_contain_text("null")
+    expect(history).not_to_contain_text("resolution_due")
 
     # Close asks for a confirmation only.
     page.click("#actions [data-act=close]")

@@ -184,7 +184,25 @@ def test_ticket_page_shows_the_ticket_its_customer_and_its_process(desk: Any) ->
     assert config["customer"] == desk.customer.pk
 
 
-def test_ticket_page_hands_the_script_its_action_form_texts_in_chinese(desk: Any) -> None:
+def test_ticket_page_names_everyone_and_everything_its_history_refers_to(desk: Any) -> None:
+    # given a ticket the administrator opened: routed to a team with a policy, then assigned
+    ticket = open_ticket(desk)
+    agent = ticket.assignee
+    queue_names = embedded(logged_in(agent).get("/queue/"), "kefu-config")["directory"]["users"]
+    assert str(desk.admin.pk) not in queue_names  # not in the agent's teams
+
+    # when its assignee opens it
+    config = embedded(logged_in(agent).get(f"/tickets/{ticket.pk}/"), "kefu-config")
+
+    # then the history's ids all have names: the creator, the assignee, the team, the policy
+    directory = config["directory"]
+    assert directory["users"][str(desk.admin.pk)] == "admin"
+    assert directory["users"][str(agent.pk)] == agent.username
+    assert directory["teams"][str(desk.team.pk)] == "Support"
+    assert directory["policies"] == {str(desk.policy.pk): desk.policy.name}
+
+
+def test_ticket_page_hands_the_script_its_form_and_history_texts_in_chinese(desk: Any) -> None:
     ticket = open_ticket(desk)
 
     response = logged_in(ticket.assignee).get(
@@ -193,6 +211,8 @@ def test_ticket_page_hands_the_script_its_action_form_texts_in_chinese(desk: Any
 
     strings = embedded(response, "kefu-strings")
     assert strings["action_form"]["resolve"]["title"] == "解决工单"
+    assert strings["field"]["assignee"] == "处理人"
+    assert strings["field"]["resolution_due"] == "解决截止时间"
     assert 'id="action-form"' in response.content.decode()
     assert "取消" in response.content.decode()
 

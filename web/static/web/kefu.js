@@ -91,6 +91,59 @@ function debounce(fn, ms) {
 const userName = (id) => (id == null ? T.unassigned : config.directory.users[id] ?? `#${id}`);
 const teamName = (id) => (id == null ? "—" : config.directory.teams[id] ?? `#${id}`);
 
+// --- history: an audit row's before/after as readable pairs ------------------------------
+// The keys are those the services write (tickets/services/*.py, audit(...)); message ids are
+// left out, the conversation shows the messages.
+const HIDDEN_FIELDS = new Set(["message"]);
+const FIELD_ORDER = new Map(Object.keys(T.field).map((field, index) => [field, index]));
+const ISO_MOMENT = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
+const FIELD_VALUE = {
+  status: (v) => T.status[v] ?? v,
+  priority: (v) => T.priority[v] ?? v,
+  assignee: (v) => config.directory.users[v] ?? `#${v}`,
+  team: (v) => config.directory.teams[v] ?? `#${v}`,
+  sla_policy: (v) => config.directory.policies?.[v] ?? `#${v}`,
+  channel: (v) => T.channel[v] ?? v,
+  action: (v) => T.escalation_action[v] ?? v,
+  target: (v) => T.target[v] ?? v,
+};
+
+export function historyValue(field, value) {
+  if (value == null || value === "") return "—";
+  if (typeof value === "boolean") return value ? T.yes : T.no;
+  if (FIELD_VALUE[field]) return String(FIELD_VALUE[field](value));
+  if (typeof value === "string" && ISO_MOMENT.test(value)) {
+    const moment = new Date(value);
+    if (!Number.isNaN(moment.getTime())) return moment.toLocaleString();
+  }
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** `Field: before → after` for each key an event changed (`Field: value` for a new fact). */
+function historyChanges(event) {
+  const before = event.before || {};
+  const after = event.after || {};
+  const nodes = [];
+  // jsonb keeps no key order: known fields in the order of T.field, then any others.
+  const rank = (field) => FIELD_ORDER.get(field) ?? FIELD_ORDER.size;
+  const fields = [...new Set([...Object.keys(after), ...Object.keys(before)])];
+  for (const field of fields.sort((a, b) => rank(a) - rank(b))) {
+    if (HIDDEN_FIELDS.has(field)) continue;
+    const had = Object.hasOwn(before, field);
+    const has = Object.hasOwn(after, field);
+    if (had && has && JSON.stringify(before[field]) === JSON.stringify(after[field])) continue;
+    if (!had && (after[field] == null || after[field] === "")) continue; // an empty optional reason
+    const value = had
+      ? `${historyValue(field, before[field])} → ${historyValue(field, has ? after[field] : null)}`
+      : historyValue(field, after[field]);
+    if (nodes.length) nodes.push("; ");
+    nodes.push(
+      el("span", { class: "change", dataset: { field } }, el("span", { class: "field", text: T.field[field] ?? field }), `: ${value}`),
+    );
+  }
+  return nodes;
+}
+
 // --- SLA and age ----------------------------------------------------------------
 function duration(ms) {
   const total = Math.floor(Math.abs(ms) / 1000);
@@ -644,9 +697,7 @@ function ticketPage() {
       const events = await api("GET", `/api/tickets/${id}/history/`);
       list.replaceChildren(
         ...events.map((e) => {
-          const changes = Object.keys(e.after || {})
-            .map((key) => `${key}: ${JSON.stringify(e.before?.[key] ?? null)} → ${JSON.stringify(e.after[key])}`)
-            .join("; ");
+          const changes = historyChanges(e);
           return el(
             "li",
             {},
@@ -655,7 +706,7 @@ function ticketPage() {
             el("strong", { text: e.actor ? userName(e.actor) : T.system }),
             " ",
             el("span", { class: "verb", text: T.verb[e.verb] ?? e.verb }),
-            changes ? el("span", { class: "changes", text: ` — ${changes}` }) : null,
+            changes.length ? el("span", { class: "changes" }, " — ", ...changes) : null,
           );
         }),
       );
@@ -699,6 +750,9 @@ function ticketPage() {
           if (old) old.replaceWith(document.importNode(fresh, true));
         }
         version = Number($("#ticket-head").dataset.version) || version;
+        // Names the history may now need (a new actor, another team) come with the page.
+        const fresh = doc.getElementById("kefu-config");
+        if (fresh) config.directory = JSON.parse(fresh.textContent).directory;
         bindActions();
         paintHeaderSla();
       }
