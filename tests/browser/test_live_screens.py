@@ -342,4 +342,6 @@ def test_screens_in_chinese_and_screenshots(
     agent.check("#reply-internal")
     agent.click("#reply-submit")
     expect(agent.locator("#messages .message.internal")).to_have_count(1)
+    agent.click("#actions [data-act=hold]")  # the inline action form, open
+    agent.fill("#action-form-body", "Waiting for the customer's router model.")
     agent.screenshot(path=str(out / "ticket.png"), full_page=True)
