@@ -1,4 +1,4 @@
-"""Writes of in-app notifications (escalations, assignments, mentions) and of presence."""
+"""Writes of in-app notifications (escalations, assignments, mentions): create, mark read."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.errors import NotFound
 
 from .models import Notification
 from .realtime import agent_group, notification_message, send_event_on_commit
@@ -29,18 +32,12 @@ def notify_users(
 
 def mark_read(*, user: Any, notification_id: int) -> int:
     """Marks one of ``user``'s notifications read; returns the unread count (404 if not theirs)."""
-    from tickets.errors import NotFound
-
-    updated = Notification.objects.filter(
-        pk=notification_id, recipient_id=user.pk, read_at__isnull=True
-    ).update(read_at=timezone.now())
-    if (
-        not updated
-        and not Notification.objects.filter(pk=notification_id, recipient_id=user.pk).exists()
-    ):
-        from django.utils.translation import gettext as _
-
+    notification = Notification.objects.filter(pk=notification_id, recipient_id=user.pk).first()
+    if notification is None:
         raise NotFound(_("Notification not found."))
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at", "updated_at"])
     return unread_count(user.pk)
 
 

@@ -11,21 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from viewflow.workflow.models import Task
 
 from customers.models import Contact, Customer
 from tickets import permissions, selectors
 from tickets.errors import NotFound
-from tickets.models import SlaPolicy, Team, Ticket, TicketEvent
 
+from . import selectors as selectors_web
 from . import throttle
 from .strings import js_strings
 
@@ -68,54 +65,6 @@ class ThrottledLoginView(LoginView):
         return super().form_valid(form)
 
 
-def _directory(user: Any) -> dict[str, dict[int, str]]:
-    """Names for the ids a queue row carries (assignee, team)."""
-    teams = Team.objects.order_by("name")
-    if not permissions.is_supervisor(user):
-        teams = teams.filter(pk__in=permissions.team_ids_of(user))
-    team_names = dict(teams.values_list("id", "name"))
-    team_ids = list(team_names)
-    people = get_user_model().objects.filter(
-        Q(kefu_teams__in=team_ids) | Q(supervised_teams__in=team_ids) | Q(pk=user.pk)
-    )
-    return {"users": _user_names(people), "teams": team_names}
-
-
-def _user_names(people: Any) -> dict[int, str]:
-    return {
-        row["id"]: (f"{row['first_name']} {row['last_name']}".strip() or row["username"])
-        for row in people.values("id", "username", "first_name", "last_name").distinct()
-    }
-
-
-def _history_directory(ticket: Ticket, directory: dict[str, dict[int, str]]) -> dict[str, Any]:
-    """The directory plus the names the ticket's history refers to and the page lacks: actors
-    and assignees outside the reader's teams, teams it moved through, its SLA policy."""
-    user_ids: set[int] = set()
-    team_ids: set[int] = set()
-    policy_ids: set[int] = {ticket.sla_policy_id} if ticket.sla_policy_id else set()
-    for actor, before, after in TicketEvent.objects.filter(ticket=ticket).values_list(
-        "actor_id", "before", "after"
-    ):
-        if actor:
-            user_ids.add(actor)
-        for values in (before or {}, after or {}):
-            for key, ids in (
-                ("assignee", user_ids),
-                ("team", team_ids),
-                ("sla_policy", policy_ids),
-            ):
-                if isinstance(values.get(key), int):
-                    ids.add(values[key])
-    users, teams = dict(directory["users"]), dict(directory["teams"])
-    if missing := user_ids - set(users):
-        users |= _user_names(get_user_model().objects.filter(pk__in=missing))
-    if missing := team_ids - set(teams):
-        teams |= dict(Team.objects.filter(pk__in=missing).values_list("id", "name"))
-    policies = dict(SlaPolicy.objects.filter(pk__in=policy_ids).values_list("id", "name"))
-    return {"users": users, "teams": teams, "policies": policies}
-
-
 def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     user: Any = request.user
     return {
@@ -124,7 +73,7 @@ def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "supervisor": permissions.is_supervisor(user),
         "ws": "/ws/queue/",
         "heartbeat": settings.KEFU_WS_HEARTBEAT,
-        "directory": _directory(user),
+        "directory": selectors_web.directory_for(user),
         **extra,
     }
 
@@ -155,50 +104,9 @@ def board(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("Only supervisors see the board."))
     page = selectors.queue_for(request.user, everything=True)
     config = _page_config(request, page="board", rows=page.rows, cursor=page.cursor)
-    return _render(request, "web/board.html", config, satisfaction=_satisfaction(request.user))
-
-
-SATISFACTION_DAYS = 30
-
-
-def _satisfaction(user: Any) -> dict[str, Any]:
-    """The last 30 days of survey results per team, for the board's satisfaction panel."""
-    from datetime import UTC, timedelta
-
-    from django.utils import timezone
-
-    from surveys import selectors as survey_selectors
-
-    now = timezone.now()
-    rows, total = survey_selectors.csat_report(
-        user,
-        group_by="team",
-        since=now - timedelta(days=SATISFACTION_DAYS),
-        until=None,
-        tz=UTC,
+    return _render(
+        request, "web/board.html", config, satisfaction=selectors_web.satisfaction_for(request.user)
     )
-    return {"days": SATISFACTION_DAYS, "rows": rows, "total": total}
-
-
-def _process_tasks(ticket: Ticket) -> list[dict[str, Any]]:
-    """Where the ticket is in its flow: the process's tasks, newest last."""
-    tasks = (
-        Task.objects.filter(process__ticketprocess__ticket_id=ticket.pk)
-        .select_related("owner")
-        .order_by("created", "pk")
-    )
-    return [
-        {
-            "title": task.title,
-            "status": task.status,
-            "status_label": task.get_status_display(),
-            "owner": task.owner.get_username() if task.owner else "",
-            "created": task.created,
-            "finished": task.finished,
-            "process_id": task.process_id,
-        }
-        for task in tasks
-    ]
 
 
 @login_required
@@ -211,7 +119,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
     customer = (
         Customer.objects.filter(pk=ticket.customer_id).first() if ticket.customer_id else None
     )
-    tasks = _process_tasks(ticket)
+    tasks = selectors_web.process_tasks(ticket)
     config = _page_config(
         request,
         page="ticket",
@@ -219,7 +127,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         customer=ticket.customer_id,
         version=ticket.version,
     )
-    config["directory"] = _history_directory(ticket, config["directory"])
+    config["directory"] = selectors_web.history_directory(ticket, config["directory"])
     return _render(
         request,
         "web/ticket.html",

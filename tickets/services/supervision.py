@@ -12,7 +12,7 @@ from notifications.services import notify_users
 
 from .. import permissions
 from ..choices import EventVerb, Priority, TicketStatus
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput
 from ..events import publish_ticket_event
 from ..models import Ticket
 from ._common import audit, locked_ticket, save_changed
@@ -23,6 +23,17 @@ def _supervised(ticket_id: int, actor: Any) -> Any:
         # Agents learn nothing about tickets they cannot see.
         raise Forbidden(_("Only supervisors may do this."))
     return locked_ticket(ticket_id)
+
+
+def _tell_assignee(ticket: Ticket, actor: Any, kind: str, data: dict[str, Any]) -> None:
+    """The assignee hears of a supervisor's change to their ticket (unless they made it)."""
+    if ticket.assignee_id and ticket.assignee_id != actor.pk:
+        notify_users(
+            recipient_ids=[ticket.assignee_id],
+            kind=kind,
+            data={"number": ticket.number, **data},
+            ticket_id=ticket.pk,
+        )
 
 
 def change_priority(*, ticket_id: int, actor: Any, priority: str) -> Ticket:
@@ -49,13 +60,7 @@ def change_priority(*, ticket_id: int, actor: Any, priority: str) -> Ticket:
             before={"priority": before},
             after={"priority": priority},
         )
-        if ticket.assignee_id and ticket.assignee_id != actor.pk:
-            notify_users(
-                recipient_ids=[ticket.assignee_id],
-                kind="priority_changed",
-                data={"number": ticket.number, "priority": priority},
-                ticket_id=ticket.pk,
-            )
+        _tell_assignee(ticket, actor, "priority_changed", {"priority": priority})
         publish_ticket_event("updated", ticket)
         return ticket
 
@@ -64,8 +69,6 @@ def acknowledge_escalation(*, ticket_id: int, actor: Any) -> Ticket:
     """Marks the ticket's current escalation level as seen by a supervisor."""
     with _supervised(ticket_id, actor) as locked:
         ticket = locked.ticket
-        if not permissions.can_see(actor, ticket):
-            raise NotFound(_("Ticket not found."))
         if ticket.escalation_level == 0:
             raise Conflict(_("The ticket has not been escalated."))
         if ticket.escalation_acknowledged >= ticket.escalation_level:
@@ -80,12 +83,6 @@ def acknowledge_escalation(*, ticket_id: int, actor: Any) -> Ticket:
             before={"escalation_acknowledged": before},
             after={"escalation_acknowledged": ticket.escalation_level},
         )
-        if ticket.assignee_id and ticket.assignee_id != actor.pk:
-            notify_users(
-                recipient_ids=[ticket.assignee_id],
-                kind="acknowledged",
-                data={"number": ticket.number, "level": ticket.escalation_level},
-                ticket_id=ticket.pk,
-            )
+        _tell_assignee(ticket, actor, "acknowledged", {"level": ticket.escalation_level})
         publish_ticket_event("updated", ticket)
         return ticket

@@ -1,0 +1,101 @@
+"""Reads of the browser screens beyond the REST selectors: the names a page shows for ids,
+where a ticket is in its flow, the board's satisfaction panel."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+from viewflow.workflow.models import Task
+
+from surveys import selectors as survey_selectors
+from tickets import permissions
+from tickets.models import SlaPolicy, Team, Ticket, TicketEvent
+
+
+def directory_for(user: Any) -> dict[str, dict[int, str]]:
+    """Names for the ids a queue row carries (assignee, team)."""
+    teams = Team.objects.order_by("name")
+    if not permissions.is_supervisor(user):
+        teams = teams.filter(pk__in=permissions.team_ids_of(user))
+    team_names = dict(teams.values_list("id", "name"))
+    team_ids = list(team_names)
+    people = get_user_model().objects.filter(
+        Q(kefu_teams__in=team_ids) | Q(supervised_teams__in=team_ids) | Q(pk=user.pk)
+    )
+    return {"users": user_names(people), "teams": team_names}
+
+
+def user_names(people: Any) -> dict[int, str]:
+    return {
+        row["id"]: (f"{row['first_name']} {row['last_name']}".strip() or row["username"])
+        for row in people.values("id", "username", "first_name", "last_name").distinct()
+    }
+
+
+def history_directory(ticket: Ticket, directory: dict[str, dict[int, str]]) -> dict[str, Any]:
+    """The directory plus the names the ticket's history refers to and the page lacks: actors
+    and assignees outside the reader's teams, teams it moved through, its SLA policy."""
+    user_ids: set[int] = set()
+    team_ids: set[int] = set()
+    policy_ids: set[int] = {ticket.sla_policy_id} if ticket.sla_policy_id else set()
+    for actor, before, after in TicketEvent.objects.filter(ticket=ticket).values_list(
+        "actor_id", "before", "after"
+    ):
+        if actor:
+            user_ids.add(actor)
+        for values in (before or {}, after or {}):
+            for key, ids in (
+                ("assignee", user_ids),
+                ("team", team_ids),
+                ("sla_policy", policy_ids),
+            ):
+                if isinstance(values.get(key), int):
+                    ids.add(values[key])
+    users, teams = dict(directory["users"]), dict(directory["teams"])
+    if missing := user_ids - set(users):
+        users |= user_names(get_user_model().objects.filter(pk__in=missing))
+    if missing := team_ids - set(teams):
+        teams |= dict(Team.objects.filter(pk__in=missing).values_list("id", "name"))
+    policies = dict(SlaPolicy.objects.filter(pk__in=policy_ids).values_list("id", "name"))
+    return {"users": users, "teams": teams, "policies": policies}
+
+
+SATISFACTION_DAYS = 30
+
+
+def satisfaction_for(user: Any) -> dict[str, Any]:
+    """The last 30 days of survey results per team, for the board's satisfaction panel."""
+    now = timezone.now()
+    rows, total = survey_selectors.csat_report(
+        user,
+        group_by="team",
+        since=now - timedelta(days=SATISFACTION_DAYS),
+        until=None,
+        tz=UTC,
+    )
+    return {"days": SATISFACTION_DAYS, "rows": rows, "total": total}
+
+
+def process_tasks(ticket: Ticket) -> list[dict[str, Any]]:
+    """Where the ticket is in its flow: the process's tasks, newest last."""
+    tasks = (
+        Task.objects.filter(process__ticketprocess__ticket_id=ticket.pk)
+        .select_related("owner")
+        .order_by("created", "pk")
+    )
+    return [
+        {
+            "title": task.title,
+            "status": task.status,
+            "status_label": task.get_status_display(),
+            "owner": task.owner.get_username() if task.owner else "",
+            "created": task.created,
+            "finished": task.finished,
+            "process_id": task.process_id,
+        }
+        for task in tasks
+    ]
