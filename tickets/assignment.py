@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
 
 from .choices import QUEUE_STATUSES, AssignmentStrategy, Presence
 from .models import AgentProfile, RoutingRule, Team, Ticket
+from .selectors import assignable_agents
 
 
 def route_team(ticket: Ticket) -> Team | None:
@@ -35,17 +35,15 @@ def route_team(ticket: Ticket) -> Team | None:
 
 
 def choose_agent(ticket: Ticket) -> Any | None:
-    """An online member of the ticket's team with spare capacity, per the team's strategy."""
+    """An online, assignable member of the ticket's team (``assignable_agents``: the agent
+    role, so one who lost it keeps their profile but gets no work) with spare capacity, per
+    the team's strategy."""
     team = ticket.team
     if team is None or team.assignment == AssignmentStrategy.MANUAL:
         return None
-    user_model = get_user_model()
     candidates = (
-        user_model.objects.filter(
-            kefu_teams=team,
-            is_active=True,
-            agent_profile__presence=Presence.ONLINE,
-        )
+        assignable_agents(team_id=team.pk)
+        .filter(agent_profile__presence=Presence.ONLINE)
         .annotate(
             load=Count(
                 "assigned_tickets",

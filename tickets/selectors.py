@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
@@ -168,6 +169,35 @@ def _tiers(customer_ids: list[int | None]) -> dict[int, str]:
     return dict(Customer.objects.filter(pk__in=ids).order_by().values_list("id", "tier"))
 
 
+# --- people -----------------------------------------------------------------------
+NAME_FIELDS = ("id", "username", "first_name", "last_name")
+
+
+def person_name(user: Any) -> str:
+    """How every screen, event and message shows a person: the full name, else the user
+    name (docs/tickets.md). The one place that rule is written."""
+    return str(user.get_full_name().strip() or user.get_username())
+
+
+def person_names(people: QuerySet[Any]) -> dict[int, str]:
+    """``person_name`` of each user of ``people``, by id, loading only the name fields."""
+    return {user.pk: person_name(user) for user in people.only(*NAME_FIELDS).order_by()}
+
+
+def assignable_agents(*, team_id: int | None = None) -> QuerySet[Any]:
+    """Who can be given work, the one source of every assignee menu: active users with the
+    agent role and an agent profile, members of ``team_id`` when given. A supervisor who
+    sits in a team without the agent role is named on screens but never offered."""
+    people = get_user_model().objects.filter(
+        is_active=True,
+        groups__name=permissions.ROLE_AGENT,
+        agent_profile__isnull=False,
+    )
+    if team_id is not None:
+        people = people.filter(kefu_teams=team_id)
+    return people
+
+
 # --- the supervisor board ----------------------------------------------------------
 def _load_by_agent(user_ids: list[int] | None = None) -> dict[int, int]:
     qs = Ticket.objects.filter(status__in=QUEUE_STATUSES, assignee_id__isnull=False)
@@ -187,7 +217,7 @@ def _agent_rows(profiles: list[AgentProfile], loads: dict[int, int]) -> list[dic
         {
             "id": p.user_id,
             "username": p.user.username,
-            "name": p.user.get_full_name() or p.user.username,
+            "name": person_name(p.user),
             "presence": p.presence,
             "load": loads.get(p.user_id, 0),
             "capacity": p.capacity,
@@ -204,7 +234,8 @@ def agent_summary(user_id: int) -> dict[str, Any]:
 
 
 def board_for(user: Any) -> dict[str, Any]:
-    """Per-team counters and every agent's load and presence (supervisors only)."""
+    """Per-team counters and the load and presence of every agent who can take work
+    (``assignable_agents``: the board's assignee menus offer these; supervisors only)."""
     if not permissions.is_supervisor(user):
         raise Forbidden(_("Only supervisors may see the board."))
     late = Q(first_response_breached=True) | Q(resolution_breached=True)
@@ -240,7 +271,7 @@ def board_for(user: Any) -> dict[str, Any]:
         )
     profiles = list(
         AgentProfile.objects.select_related("user")
-        .filter(user__is_active=True)
+        .filter(user__in=assignable_agents())
         .order_by("user__username")
     )
     return {"teams": teams, "agents": _agent_rows(profiles, _load_by_agent())}

@@ -19,6 +19,7 @@ from ..choices import EventVerb, TicketStatus
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..events import publish_ticket_event
 from ..models import Team, Ticket, TicketMessage
+from ..selectors import assignable_agents, person_name
 from ._common import (
     LockedTicket,
     audit,
@@ -140,6 +141,11 @@ def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
                 _("The assignee is not a member of the ticket's team."),
                 {"assignee": [_("Not a member of the ticket's team.")]},
             )
+        if not assignable_agents().filter(pk=assignee.pk).exists():
+            raise InvalidInput(
+                _("The assignee does not take work: give them the agent role first."),
+                {"assignee": [_("Not an agent.")]},
+            )
         if ticket.assignee_id == assignee.pk:
             return ticket
         previous = ticket.assignee_id
@@ -192,7 +198,7 @@ def reply_to_ticket(*, ticket_id: int, actor: Any, body: str, internal: bool) ->
             notify_users(
                 recipient_ids=mentioned,
                 kind="mentioned",
-                data={"number": ticket.number, "by": actor.get_username()},
+                data={"number": ticket.number, "by": person_name(actor)},
                 ticket_id=ticket.pk,
             )
         publish_ticket_event("updated", ticket)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -320,8 +321,9 @@ class Command(BaseCommand):
             (agent2, ["network", "billing"]),
             (supervisor, ["billing", "network"]),
         ):
-            AgentProfile.objects.create(
-                user=user, skills=skills, capacity=25, presence=Presence.AWAY
+            # update_or_create: giving agent1 and agent2 the agent role made their profiles.
+            AgentProfile.objects.update_or_create(
+                user=user, defaults={"skills": skills, "capacity": 25, "presence": Presence.AWAY}
             )
         return Cast(admin, supervisor, agent1, agent2)
 
@@ -554,6 +556,12 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(
-            "Sign in with admin/admin, supervisor/supervisor, agent1/agent1 or agent2/agent2 "
-            "(demo passwords: never use them on a reachable server)."
+            f"Sign in at {settings.SITE_URL}/ with admin/admin, supervisor/supervisor, "
+            "agent1/agent1 or agent2/agent2 (demo passwords: never use them on a reachable "
+            "server) / 演示账号登录."
         )
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            self.stdout.write(
+                f"Emails (survey invitations) are written to {settings.EMAIL_FILE_PATH}/; "
+                "set KEFU_EMAIL_URL to send them / 邮件已写入该目录."
+            )

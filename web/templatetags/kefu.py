@@ -1,0 +1,17 @@
+"""Template filters of the screens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from tickets.selectors import person_name as _person_name
+
+register = template.Library()
+
+
+@register.filter
+def person_name(user: Any) -> str:
+    """A person as every screen shows them (tickets.selectors.person_name)."""
+    return _person_name(user)
