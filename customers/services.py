@@ -3,23 +3,76 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from .models import Contact, Customer
+
+AMBIGUOUS_LIMIT = 10
+
+
+class AmbiguousContact(Exception):
+    """Contacts of several customers share the address; the caller must name the customer."""
+
+    def __init__(self, email: str, customer_ids: list[int]) -> None:
+        super().__init__(email)
+        self.email = email
+        self.customer_ids = customer_ids
+
+
+def normalise_email(email: str) -> str:
+    """The form addresses are stored and compared in: trimmed, lower case.
+
+    The whole address is lowered, not only the domain: the unique constraints and the
+    index of ``Contact`` are on ``Lower(email)``, and no mail system Kefu serves treats
+    ``Li.Lei@`` and ``li.lei@`` as two people."""
+    return email.strip().lower()
+
+
+def contacts_with_email(email: str) -> QuerySet[Contact]:
+    """Contacts whose address is ``email`` (already normalised), by the ``Lower(email)`` index."""
+    return Contact.objects.alias(email_key=Lower("email")).filter(email_key=email)
 
 
 def find_or_create_contact(
     *, email: str, name: str = "", phone: str = "", customer: Customer | None = None
 ) -> Contact:
-    """Intake by email address: the existing contact, or a new one (race-safe)."""
-    email = email.strip().lower()
-    existing = Contact.objects.filter(customer=customer, email__iexact=email).first()
+    """Intake by email address: which contact a request comes from.
+
+    * With ``customer``: that customer's contact with the address, created under the
+      customer when it has none.
+    * Without: the one customer's contact with the address (a customerless contact with
+      the same address never shadows it); if contacts of several customers share it,
+      ``AmbiguousContact`` (the caller passes ``customer``: a guess could put the ticket,
+      its SLA and its history on the wrong customer, and nothing moves it back); if no
+      customer has it, the customerless contact, created when absent.
+
+    Never creates a customerless duplicate of a customer's contact. Race-safe: two intakes
+    creating the same contact meet on a unique constraint and both return the winner's row.
+    """
+    email = normalise_email(email)
+    if customer is None:
+        owned = list(
+            contacts_with_email(email)
+            .filter(customer__isnull=False)
+            .order_by("customer_id", "pk")[: AMBIGUOUS_LIMIT + 1]
+        )
+        if len({c.customer_id for c in owned}) > 1:
+            ids = sorted({c.customer_id for c in owned if c.customer_id is not None})
+            raise AmbiguousContact(email, ids[:AMBIGUOUS_LIMIT])
+        if owned:
+            return owned[0]
+    mine = contacts_with_email(email).filter(customer=customer)
+    existing = mine.first()
     if existing is not None:
         return existing
     try:
+        # A savepoint: the caller's transaction goes on after a lost race.
         with transaction.atomic():
             return Contact.objects.create(
                 customer=customer, email=email, name=name.strip(), phone=phone.strip()
             )
     except IntegrityError:
-        # another intake created it between our read and write
-        return Contact.objects.get(customer=customer, email__iexact=email)
+        # Another intake created it between our read and write (it has committed: the
+        # unique index made us wait for it), so a fresh read finds it.
+        return mine.get()

@@ -430,3 +430,176 @@ def test_concurrent_claims_exactly_one_wins(desk: Any) -> None:
     assert fresh.assignee is not None
     assert fresh.assignee.username == winner
     assert fresh.events.filter(verb="claimed").count() == 1
+
+
+# --- intake by an existing contact's email (issue 13, item 4) -------------------------
+def _gold_p2_policy() -> Any:
+    from tests.factories import SlaPolicyFactory
+
+    return SlaPolicyFactory(priority="P2", customer_tier="gold", name="P2 gold")
+
+
+@pytest.mark.parametrize(
+    "email", ["li.lei@example.com", "  Li.Lei@EXAMPLE.com ", "LI.LEI@example.COM"]
+)
+def test_intake_by_a_customer_contacts_email_keeps_the_customer_and_its_tier(
+    desk: Any, email: str
+) -> None:
+    from customers.models import Contact
+
+    gold = _gold_p2_policy()
+    contacts_before = Contact.objects.count()
+
+    response = client_for(desk.admin).post(
+        "/api/tickets/", intake(contact={"email": email}), format="json"
+    )
+
+    assert response.status_code == 201, response.data
+    data = response.json()
+    assert data["contact"] == desk.contact.pk
+    assert data["customer"] == desk.customer.pk
+    assert data["sla"]["policy"] == gold.pk
+    assert Contact.objects.count() == contacts_before  # no customerless duplicate
+
+
+def test_a_customerless_contact_with_the_same_email_does_not_shadow_the_customers(
+    desk: Any,
+) -> None:
+    from customers.models import Contact
+
+    gold = _gold_p2_policy()
+    walk_in = Contact.objects.create(customer=None, email="li.lei@example.com")
+
+    data = (
+        client_for(desk.admin)
+        .post("/api/tickets/", intake(contact={"email": "Li.Lei@example.com"}), format="json")
+        .json()
+    )
+
+    assert data["contact"] == desk.contact.pk != walk_in.pk
+    assert data["customer"] == desk.customer.pk
+    assert data["sla"]["policy"] == gold.pk
+
+
+def test_customer_id_chooses_among_customers_sharing_an_address(desk: Any) -> None:
+    from customers.models import Contact
+    from tests.factories import ContactFactory, CustomerFactory
+
+    _gold_p2_policy()
+    other: Any = ContactFactory(
+        customer=CustomerFactory(tier="standard"), email="LI.LEI@example.com"
+    )
+    client = client_for(desk.admin)
+
+    ambiguous = client.post(
+        "/api/tickets/", intake(contact={"email": "li.lei@example.com"}), format="json"
+    )
+    chosen = client.post(
+        "/api/tickets/",
+        intake(contact={"email": "li.lei@example.com"}, customer_id=other.customer_id),
+        format="json",
+    )
+    gold = client.post(
+        "/api/tickets/",
+        intake(contact={"email": " li.lei@EXAMPLE.com"}, customer_id=desk.customer.pk),
+        format="json",
+    )
+
+    assert ambiguous.status_code == 400
+    errors = ambiguous.json()["errors"]["customer_id"]
+    assert str(desk.customer.pk) in errors[0] and str(other.customer_id) in errors[0]
+    assert chosen.status_code == 201
+    assert (chosen.json()["contact"], chosen.json()["customer"]) == (other.pk, other.customer_id)
+    assert gold.status_code == 201
+    assert (gold.json()["contact"], gold.json()["customer"]) == (
+        desk.contact.pk,
+        desk.customer.pk,
+    )
+    assert Ticket.objects.count() == 2
+    assert Contact.objects.filter(email__iexact="li.lei@example.com").count() == 2
+
+
+def test_customer_id_without_that_contact_creates_it_under_the_customer(desk: Any) -> None:
+    from customers.models import Contact
+    from tests.factories import CustomerFactory
+
+    newcomer: Any = CustomerFactory(tier="gold")
+
+    data = (
+        client_for(desk.admin)
+        .post(
+            "/api/tickets/",
+            intake(
+                contact={"email": "Li.Lei@Example.com", "name": "李雷"}, customer_id=newcomer.pk
+            ),
+            format="json",
+        )
+        .json()
+    )
+
+    contact = Contact.objects.get(pk=data["contact"])
+    assert (contact.customer_id, contact.email, contact.name) == (
+        newcomer.pk,
+        "li.lei@example.com",
+        "李雷",
+    )
+    assert data["customer"] == newcomer.pk
+    assert desk.contact.pk != contact.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_intakes_of_a_new_address_create_one_contact(desk: Any) -> None:
+    from customers.models import Contact
+
+    def post(email: str, customer_id: int | None) -> Callable[[], tuple[int, int]]:
+        def call() -> tuple[int, int]:
+            body = intake(contact={"email": email})
+            if customer_id is not None:
+                body["customer_id"] = customer_id
+            response = client_for(desk.admin).post("/api/tickets/", body, format="json")
+            return response.status_code, response.json()["contact"]
+
+        return call
+
+    walk_ins = run_together(*[post(" New.Person@Example.com", None)] * 3)
+    members = run_together(*[post("new.person@EXAMPLE.com ", desk.customer.pk)] * 3)
+
+    assert {code for code, _ in walk_ins + members} == {201}
+    assert len({contact for _, contact in walk_ins}) == 1
+    assert len({contact for _, contact in members}) == 1
+    rows = Contact.objects.filter(email="new.person@example.com")
+    assert sorted(rows.values_list("customer_id", flat=True), key=str) == sorted(
+        [None, desk.customer.pk], key=str
+    )
+
+
+def test_demo_gold_contact_by_email_gets_the_gold_tier_and_policy(db: Any) -> None:
+    """The demo's Gold customer 上海云桥科技 has 刘洋; intake by his address, in another case
+    and with spaces, lands on him and on the Gold P2 policy, not on a new walk-in."""
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from customers.models import Contact
+    from tickets.models import SlaPolicy
+
+    call_command("load_demo", stdout=StringIO())
+    liu = Contact.objects.select_related("customer").get(email="liu.yang@yunqiao.example.com")
+    assert liu.customer is not None and liu.customer.tier == "gold"
+    contacts_before = Contact.objects.count()
+    admin = get_user_model().objects.get(username="admin")
+
+    response = client_for(admin).post(
+        "/api/tickets/",
+        intake(contact={"email": "  Liu.Yang@YunQiao.Example.COM  "}, priority="P2"),
+        format="json",
+    )
+
+    assert response.status_code == 201, response.data
+    data = response.json()
+    assert (data["contact"], data["customer"]) == (liu.pk, liu.customer_id)
+    policy = SlaPolicy.objects.get(pk=data["sla"]["policy"])
+    assert (policy.priority, policy.customer_tier) == ("P2", "gold")
+    assert Contact.objects.count() == contacts_before

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from customers.models import Contact, Customer
-from customers.services import find_or_create_contact
+from customers.services import AmbiguousContact, find_or_create_contact
 from notifications.services import notify_users
 
 from .. import sla
@@ -91,9 +91,7 @@ def open_ticket(
                 )
             if contact is None:
                 assert contact_email is not None
-                contact = find_or_create_contact(
-                    email=contact_email, name=contact_name, phone=contact_phone, customer=customer
-                )
+                contact = _contact_by_email(contact_email, contact_name, contact_phone, customer)
             ticket = Ticket.objects.create(
                 number=number,
                 subject=subject,
@@ -127,6 +125,23 @@ def open_ticket(
             raise
         return replay, False
     return ticket, True
+
+
+def _contact_by_email(email: str, name: str, phone: str, customer: Customer | None) -> Contact:
+    """The contact an address stands for (rules in ``find_or_create_contact``); an address
+    several customers share is refused rather than guessed, naming the candidates."""
+    try:
+        return find_or_create_contact(email=email, name=name, phone=phone, customer=customer)
+    except AmbiguousContact as exc:
+        ids = ", ".join(str(pk) for pk in exc.customer_ids)
+        raise InvalidInput(
+            _("Contacts of several customers have this email address."),
+            {
+                "customer_id": [
+                    _("Pass customer_id to choose the customer: one of %(ids)s.") % {"ids": ids}
+                ]
+            },
+        ) from exc
 
 
 def _replayed(actor: Any, key: str, fingerprint: str) -> Ticket | None:
