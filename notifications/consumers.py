@@ -21,7 +21,7 @@ from django.utils import translation
 
 from . import presence, realtime
 from .auth import origin_allowed
-from .models import Connection
+from .models import PresenceChoice
 from .selectors import notification_row, unread_count
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
                     await self.channel_layer.group_add(group, self.channel_name)
                 self.joined_at = time.monotonic()
             await self.send_json({"type": "pong"})
-        elif kind == "presence" and content.get("status") in Connection.Status.values:
+        elif kind == "presence" and content.get("status") in PresenceChoice.Status.values:
             status = await database_sync_to_async(presence.set_status)(
                 user_id=self.user.pk, status=content["status"]
             )

@@ -51,12 +51,40 @@ class Notification(models.Model):
         return render_title(self.kind, self.data)
 
 
-class Connection(models.Model):
-    """One open WebSocket of a user; an agent's presence is derived from their live ones."""
+class PresenceChoice(models.Model):
+    """What an agent chose with the Online / Away switch. It is the user's, not a socket's:
+    every page and tab shows it, and it holds until they switch again."""
 
     class Status(models.TextChoices):
         ONLINE = "online", _("Online")
         AWAY = "away", _("Away")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="presence_choice",
+        verbose_name=_("user"),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.ONLINE
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("presence choice")
+        verbose_name_plural = _("presence choices")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ({self.status})"
+
+
+class Connection(models.Model):
+    """One WebSocket of a user; an agent is present while one of theirs is live.
+
+    A socket that closed still counts for a short grace period (``closed_at``), so going
+    from one Kefu page to the next — the old page's socket closes, the new one's opens a
+    moment later — is not leaving."""
 
     channel_name = models.CharField(_("channel name"), max_length=200, unique=True)
     user = models.ForeignKey(
@@ -65,12 +93,10 @@ class Connection(models.Model):
         related_name="socket_connections",
         verbose_name=_("user"),
     )
-    status = models.CharField(
-        _("status"), max_length=8, choices=Status.choices, default=Status.ONLINE
-    )
     connected_at = models.DateTimeField(_("connected at"), auto_now_add=True)
     # Refreshed by the client's heartbeat; a socket silent for too long counts as dead.
     last_seen = models.DateTimeField(_("last seen"), db_index=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["user_id", "id"]
@@ -78,4 +104,5 @@ class Connection(models.Model):
         verbose_name_plural = _("connections")
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.channel_name} ({self.status})"
+        state = "closed" if self.closed_at else "open"
+        return f"{self.user_id} {self.channel_name} ({state})"

@@ -333,6 +333,10 @@ def test_assignment_notification_is_pushed_in_the_readers_language(desk: Any) ->
 
 
 # --- presence -----------------------------------------------------------------------
+def after_grace() -> Any:
+    return timezone.now() + presence.grace() + timedelta(seconds=1)
+
+
 def test_presence_follows_sockets_and_supervisors_see_it(desk: Any) -> None:
     AgentProfile.objects.filter(user=desk.agent1).update(presence="offline")
 
@@ -349,15 +353,70 @@ def test_presence_follows_sockets_and_supervisors_see_it(desk: Any) -> None:
         ack = await next_message(first, "presence.ack")
         assert ack["presence"] == "away"
         assert (await next_message(boss, "presence"))["agent"]["presence"] == "away"
+        # The agent's other tab hears of the switch too, so its own switch follows.
+        assert (await next_message(second, "presence"))["agent"]["presence"] == "away"
 
         await first.disconnect()
         await second.disconnect()
+        # Gone for good only once the grace period has passed.
+        assert await sync_to_async(presence.sweep_dead_connections)(after_grace()) == 2
         assert (await next_message(boss, "presence"))["agent"]["presence"] == "offline"
         await boss.disconnect()
 
     run(body)
     assert AgentProfile.objects.get(user=desk.agent1).presence == "offline"
     assert not Connection.objects.filter(user=desk.agent1).exists()
+
+
+def test_moving_to_another_page_is_not_leaving(desk: Any) -> None:
+    """The queue page's socket closes and the ticket page's opens a moment later: the agent
+    stays online throughout, and supervisors are told nothing."""
+
+    async def body() -> None:
+        queue_page, _ = await connect(desk.agent1)
+        boss, _ = await connect(desk.supervisor)
+        await queue_page.disconnect()
+        assert await sync_to_async(presence.sweep_dead_connections)() == 0
+        assert (
+            await sync_to_async(lambda: AgentProfile.objects.get(user=desk.agent1).presence)()
+            == "online"
+        )
+        ticket_page, hello = await connect(desk.agent1)
+        assert hello["presence"] == "online"
+        # Past the grace period only the old page's socket goes; the agent stays online.
+        assert await sync_to_async(presence.sweep_dead_connections)(after_grace()) == 1
+        assert (
+            await sync_to_async(lambda: AgentProfile.objects.get(user=desk.agent1).presence)()
+            == "online"
+        )
+        # Nothing was pushed about agent1: the next presence the board hears is agent2's.
+        agent2, _ = await connect(desk.agent2)
+        change = await next_message(boss, "presence")
+        while change["agent"]["id"] == desk.supervisor.pk:  # the board's own user, if an agent
+            change = await next_message(boss, "presence")
+        assert change["agent"]["id"] == desk.agent2.pk
+        for ws in (ticket_page, agent2, boss):
+            await ws.disconnect()
+
+    AgentProfile.objects.filter(user=desk.agent2).update(presence="offline")
+    run(body)
+
+
+def test_the_away_switch_holds_across_pages_and_returns(desk: Any) -> None:
+    async def body() -> None:
+        page, _ = await connect(desk.agent1)
+        await page.send_json_to({"type": "presence", "status": "away"})
+        assert (await next_message(page, "presence.ack"))["presence"] == "away"
+        await page.disconnect()
+        await sync_to_async(presence.sweep_dead_connections)(after_grace())
+        later, hello = await connect(desk.agent1)
+        assert hello["presence"] == "away"
+        await later.send_json_to({"type": "presence", "status": "online"})
+        assert (await next_message(later, "presence.ack"))["presence"] == "online"
+        await later.disconnect()
+
+    run(body)
+    assert AgentProfile.objects.get(user=desk.agent1).presence == "online"
 
 
 def test_a_silent_socket_is_swept_and_its_agent_goes_offline(desk: Any) -> None:
@@ -377,6 +436,7 @@ def test_offline_agents_get_no_new_work(desk: Any) -> None:
     """Auto-assignment reads the presence the sockets keep."""
     presence.connection_opened(user_id=desk.agent1.pk, channel_name="specific.a!1")
     presence.connection_closed(channel_name="specific.a!1")
+    presence.sweep_dead_connections(after_grace())
     assert AgentProfile.objects.get(user=desk.agent1).presence == "offline"
     ticket = open_ticket(desk)
     assert ticket.assignee_id == desk.agent2.pk

@@ -27,11 +27,6 @@ export class LiveSocket {
       this.attempt = 0;
       this.reconnectNow();
     });
-    document.addEventListener("visibilitychange", () => {
-      if (this.ws && this.ws.readyState === WebSocket.OPEN) {
-        this.send({ type: "presence", status: document.hidden ? "away" : "online" });
-      }
-    });
   }
 
   url() {
@@ -117,8 +112,11 @@ export class LiveSocket {
     this.closed(1006);
   }
 
+  /** Sends a message on the open socket; false when there is none. */
   send(message) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
   }
 
   startHeartbeat(seconds) {
