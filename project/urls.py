@@ -10,7 +10,6 @@ urlpatterns = [
     path("api/", include("notifications.api")),
     path("api/", include("surveys.api.urls")),
     path("s/", include("surveys.urls")),
-    path("workflow/", include("flows.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),
 ]

@@ -9,11 +9,17 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from viewflow.workflow import chart
 from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
+from flows.ticket import TicketFlow
 from surveys import selectors as survey_selectors
 from tickets import permissions
 from tickets.models import SlaPolicy, Team, Ticket, TicketEvent
+from tickets.selectors import person_name, person_names
 
 
 def directory_for(user: Any) -> dict[str, dict[int, str]]:
@@ -30,10 +36,8 @@ def directory_for(user: Any) -> dict[str, dict[int, str]]:
 
 
 def user_names(people: Any) -> dict[int, str]:
-    return {
-        row["id"]: (f"{row['first_name']} {row['last_name']}".strip() or row["username"])
-        for row in people.values("id", "username", "first_name", "last_name").distinct()
-    }
+    """Names for display of everyone in ``people`` (assignable or not: history names all)."""
+    return person_names(people.distinct())
 
 
 def history_directory(ticket: Ticket, directory: dict[str, dict[int, str]]) -> dict[str, Any]:
@@ -80,6 +84,19 @@ def satisfaction_for(user: Any) -> dict[str, Any]:
     return {"days": SATISFACTION_DAYS, "rows": rows, "total": total}
 
 
+# viewflow's own labels are missing from its Simplified Chinese catalogue; Kefu's say the same.
+TASK_STATUS_LABELS = {
+    STATUS.NEW: _("Waiting"),
+    STATUS.ASSIGNED: _("Assigned"),
+    STATUS.STARTED: _("In progress"),
+    STATUS.SCHEDULED: _("Scheduled"),
+    STATUS.DONE: _("Done"),
+    STATUS.CANCELED: _("Canceled"),
+    STATUS.ERROR: _("Error"),
+    STATUS.REVIVED: _("Revived"),
+}
+
+
 def process_tasks(ticket: Ticket) -> list[dict[str, Any]]:
     """Where the ticket is in its flow: the process's tasks, newest last."""
     tasks = (
@@ -91,11 +108,26 @@ def process_tasks(ticket: Ticket) -> list[dict[str, Any]]:
         {
             "title": task.title,
             "status": task.status,
-            "status_label": task.get_status_display(),
-            "owner": task.owner.get_username() if task.owner else "",
+            "status_label": TASK_STATUS_LABELS.get(task.status, task.status),
+            "owner": person_name(task.owner) if task.owner else "",
             "created": task.created,
             "finished": task.finished,
             "process_id": task.process_id,
         }
         for task in tasks
     ]
+
+
+def process_chart(ticket: Ticket) -> str:
+    """The flow's chart as SVG, each step coloured by the state of this ticket's tasks.
+    The markup is viewflow's, drawn from Kefu's own flow definition: nothing in it comes
+    from a user."""
+    grid = chart.calc_layout_data(TicketFlow)
+    process_id = (
+        Task.objects.filter(process__ticketprocess__ticket_id=ticket.pk)
+        .values_list("process_id", flat=True)
+        .first()
+    )
+    if process_id is not None:
+        chart.calc_cell_status(TicketFlow, grid, process_id)
+    return mark_safe(chart.grid_to_svg(grid))  # noqa: S308 - generated from the flow class

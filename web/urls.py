@@ -12,4 +12,5 @@ urlpatterns = [
     path("queue/", views.queue, name="queue"),
     path("board/", views.board, name="board"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:pk>/process/", views.ticket_process, name="ticket-process"),
 ]

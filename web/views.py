@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from customers.models import Contact, Customer
+from notifications import presence
 from tickets import permissions, selectors
 from tickets.errors import NotFound
 
@@ -67,8 +68,12 @@ class ThrottledLoginView(LoginView):
 
 def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     user: Any = request.user
+    agent = selectors.assignable_agents().filter(pk=user.pk).exists()
     return {
         "me": user.pk,
+        # The Online / Away switch is for those who take work (docs/realtime.md).
+        "agent": agent,
+        "presence": presence.chosen_status(user.pk) if agent else None,
         "teams": permissions.team_ids_of(user),
         "supervisor": permissions.is_supervisor(user),
         "ws": "/ws/queue/",
@@ -138,4 +143,22 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         tasks=tasks,
         actions=permissions.available_actions(request.user, ticket),
         process_id=tasks[0]["process_id"] if tasks else None,
+    )
+
+
+@login_required
+def ticket_process(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The ticket's process as a chart, its current step marked, for whoever may see the
+    ticket (viewflow's own screens are not served: they know nothing of Kefu's teams)."""
+    try:
+        ticket = selectors.get_ticket_for(request.user, pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    config = _page_config(request, page="process", ticket=ticket.pk)
+    return _render(
+        request,
+        "web/process.html",
+        config,
+        ticket=ticket,
+        chart=selectors_web.process_chart(ticket),
     )

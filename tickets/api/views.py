@@ -34,6 +34,16 @@ ORDERINGS = {
     "-priority": ("priority", True),
 }
 PAGE_SIZE = 50
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "1 to 255 characters, unique per request the client means once: a repeat with the same "
+        "key and body is answered with the ticket as it stands and changes nothing."
+    ),
+)
 
 
 def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
@@ -44,6 +54,16 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 255):
+        raise InvalidInput(
+            _("Invalid Idempotency-Key."),
+            {"idempotency_key": [_("1 to 255 characters.")]},
+        )
+    return key
 
 
 def _ticket_out(ticket: Ticket, status_code: int = status.HTTP_200_OK) -> Response:
@@ -142,15 +162,14 @@ class TicketListView(APIView):
             }
         )
 
-    @extend_schema(request=s.TicketCreateInput, responses={201: s.TicketOutput})
+    @extend_schema(
+        request=s.TicketCreateInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.TicketOutput, 200: s.TicketOutput},
+    )
     def post(self, request: Request) -> Response:
         data = _valid(s.TicketCreateInput, request.data)
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not (1 <= len(key) <= 255):
-            raise InvalidInput(
-                _("Invalid Idempotency-Key."),
-                {"idempotency_key": [_("1 to 255 characters.")]},
-            )
+        key = _idempotency_key(request)
         fingerprint = hashlib.sha256(
             json.dumps(request.data, sort_keys=True, default=str).encode()
         ).hexdigest()
@@ -200,8 +219,25 @@ class TicketActionView(APIView):
     input_class: type[serializers.Serializer] = s.EmptyInput
 
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(self.input_class, request.data if request.data else {})
+        body = request.data if request.data else {}
+        data = _valid(self.input_class, body)
         user = request.user
+        key = _idempotency_key(request)
+        if key is None:
+            self._perform(user, pk, data)
+        else:
+            # A double-clicked button or a retried request acts once; the replay is answered
+            # with the ticket as it stands (API.md: Idempotency-Key).
+            services.perform_once(
+                actor=user,
+                key=key,
+                fingerprint=services.request_fingerprint(request.path, body),
+                ticket_id=pk,
+                perform=lambda: self._perform(user, pk, data),
+            )
+        return _ticket_out(selectors.get_ticket_for(user, pk))
+
+    def _perform(self, user: Any, pk: int, data: dict[str, Any]) -> None:
         match self.action_name:
             case "claim":
                 services.claim_ticket(ticket_id=pk, actor=user)
@@ -229,7 +265,6 @@ class TicketActionView(APIView):
                 services.acknowledge_escalation(ticket_id=pk, actor=user)
             case _:  # pragma: no cover - urls only route the names above
                 raise InvalidInput(_("Unknown action."))
-        return _ticket_out(selectors.get_ticket_for(user, pk))
 
 
 ACTIONS: dict[str, type[serializers.Serializer]] = {
@@ -249,7 +284,10 @@ ACTIONS: dict[str, type[serializers.Serializer]] = {
 
 def action_view(name: str, input_class: type[serializers.Serializer]) -> Any:
     @extend_schema(
-        request=input_class, responses={200: s.TicketOutput}, operation_id=f"tickets_{name}"
+        request=input_class,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.TicketOutput},
+        operation_id=f"tickets_{name}",
     )
     def post(self: TicketActionView, request: Request, pk: int) -> Response:
         return TicketActionView.post(self, request, pk)

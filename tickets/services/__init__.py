@@ -3,6 +3,7 @@ events on commit). Views, tasks and flow nodes call these; nothing else writes t
 
 from ._common import allocate_ticket_number, locked_ticket
 from .escalation import archive_ticket, auto_close_ticket, run_sla_checkpoint
+from .idempotency import perform_once, request_fingerprint
 from .intake import apply_sla_and_route, auto_assign_ticket, open_ticket
 from .supervision import acknowledge_escalation, change_priority
 from .work import (
@@ -31,10 +32,12 @@ __all__ = [
     "close_ticket",
     "locked_ticket",
     "open_ticket",
+    "perform_once",
     "put_on_hold",
     "record_customer_reply",
     "reopen_ticket",
     "reply_to_ticket",
+    "request_fingerprint",
     "resolve_ticket",
     "resume_ticket",
     "run_sla_checkpoint",

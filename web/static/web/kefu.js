@@ -41,12 +41,13 @@ class ApiError extends Error {
 }
 
 /** fetch() with the session cookie and CSRF header; errors carry the API's {"detail"}. */
-async function api(method, url, body) {
+async function api(method, url, body, idempotencyKey = null) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") {
     headers["Content-Type"] = "application/json";
     headers["X-CSRFToken"] = cookie("csrftoken");
   }
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   let response;
   try {
     response = await fetch(url, {
@@ -68,6 +69,41 @@ async function api(method, url, body) {
     throw new ApiError(response.status, data?.detail || fmt(T.error, { status: response.status }));
   }
   return data;
+}
+
+// --- changes a person means once -----------------------------------------------------------
+// A double click, a key held down or Enter pressed twice must not reply or act twice: while
+// a change is in flight the same change gets the same answer instead of a second request,
+// and every change carries an Idempotency-Key that the server honours. After a network
+// failure the key is kept, so trying again cannot act twice if the first request went through.
+const inFlight = new Map(); // intent -> promise of the answer
+const keptKeys = new Map(); // intent -> key of a request whose answer never came
+
+function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // also on plain http, unlike randomUUID
+  return `web-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+export function change(url, body = {}) {
+  const intent = `${url} ${JSON.stringify(body)}`;
+  const pending = inFlight.get(intent);
+  if (pending) return pending;
+  const key = keptKeys.get(intent) ?? newIdempotencyKey();
+  const request = api("POST", url, body, key)
+    .then(
+      (data) => {
+        keptKeys.delete(intent);
+        return data;
+      },
+      (error) => {
+        if (error.status === 0) keptKeys.set(intent, key);
+        else keptKeys.delete(intent);
+        throw error;
+      },
+    )
+    .finally(() => inFlight.delete(intent));
+  inFlight.set(intent, request);
+  return request;
 }
 
 let toastTimer = null;
@@ -273,6 +309,34 @@ const bell = {
   },
 };
 
+// --- the agent's own Online / Away switch ---------------------------------------------------
+// The choice is the agent's, not the tab's: every page and tab shows it and the server keeps
+// it until switched again. It goes over the socket, so it is off while the socket is down.
+const presenceSwitch = {
+  select: null,
+  init(socket) {
+    this.select = $("#my-presence");
+    if (!this.select) return;
+    this.select.addEventListener("change", () => {
+      const status = this.select.value;
+      this.select.disabled = true;
+      if (!socket.send({ type: "presence", status })) {
+        this.show(this.select.dataset.state);
+        toast(T.offline, "error");
+      }
+    });
+  },
+  show(status) {
+    if (!this.select || (status !== "online" && status !== "away")) return;
+    this.select.value = status;
+    this.select.dataset.state = status;
+    this.select.disabled = false;
+  },
+  connection(state) {
+    if (this.select) this.select.disabled = state !== "live";
+  },
+};
+
 // --- the queue table (agent queue and board) ---------------------------------------
 class QueueTable {
   constructor(id, { belongs, compare = byDue, board = false, url = "/api/queue/" }) {
@@ -426,7 +490,7 @@ class QueueTable {
       { "aria-label": `${T.agent} ${row.number}`, class: "assign" },
       el("option", { value: "", text: `${T.agent}…` }),
     );
-    for (const agent of board.agents) {
+    for (const agent of board.agents.filter((a) => row.team == null || a.teams.includes(row.team))) {
       select.append(
         el("option", { value: agent.id, selected: agent.id === row.assignee, text: agent.name || agent.username }),
       );
@@ -501,7 +565,7 @@ class QueueTable {
 
 async function claimTicket(row) {
   try {
-    await api("POST", `/api/tickets/${row.object_id}/claim/`, {});
+    await change(`/api/tickets/${row.object_id}/claim/`);
     toast(fmt(T.claimed, { number: row.number }));
   } catch (error) {
     toast(error.message, "error");
@@ -549,7 +613,7 @@ function boardRank(row, now = Date.now()) {
 
 async function assignTicket(ticketId, agentId) {
   try {
-    const ticket = await api("POST", `/api/tickets/${ticketId}/assign/`, { assignee: agentId });
+    const ticket = await change(`/api/tickets/${ticketId}/assign/`, { assignee: agentId });
     toast(fmt(T.assigned, { number: ticket.number, name: userName(agentId) }));
   } catch (error) {
     toast(error.message, "error");
@@ -559,7 +623,7 @@ async function assignTicket(ticketId, agentId) {
 async function raisePriority(row) {
   const priority = PRIORITY_UP[row.priority];
   try {
-    await api("POST", `/api/tickets/${row.object_id}/priority/`, { priority });
+    await change(`/api/tickets/${row.object_id}/priority/`, { priority });
     toast(fmt(T.priority_raised, { number: row.number, priority }));
   } catch (error) {
     toast(error.message, "error");
@@ -568,7 +632,7 @@ async function raisePriority(row) {
 
 async function acknowledge(row) {
   try {
-    await api("POST", `/api/tickets/${row.object_id}/acknowledge/`, {});
+    await change(`/api/tickets/${row.object_id}/acknowledge/`);
     toast(T.acknowledged);
   } catch (error) {
     toast(error.message, "error");
@@ -772,7 +836,7 @@ function ticketPage() {
   async function act(name, body = {}) {
     showError("");
     try {
-      await api("POST", `/api/tickets/${id}/${name}/`, body);
+      await change(`/api/tickets/${id}/${name}/`, body);
     } catch (error) {
       showError(error.message);
       return false;
@@ -909,18 +973,24 @@ function ticketPage() {
     paintSla(cell, row, Date.now());
   }
 
+  const replySend = $("#reply-form button[type=submit]");
   $("#reply-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = $("#reply-body").value.trim();
-    if (!body) return;
+    if (!body || replySend.disabled) return;
     const internal = $("#reply-internal").checked;
     showError("");
+    replySend.disabled = true;
+    $("#reply-form").setAttribute("aria-busy", "true");
     try {
-      await api("POST", `/api/tickets/${id}/reply/`, { body, internal });
+      await change(`/api/tickets/${id}/reply/`, { body, internal });
       $("#reply-body").value = "";
       await refresh();
     } catch (error) {
       showError(error.message);
+    } finally {
+      replySend.disabled = false;
+      $("#reply-form").removeAttribute("aria-busy");
     }
   });
   $("#reply-internal").addEventListener("change", (event) => {
@@ -1005,7 +1075,7 @@ function start() {
     onPresence = (m) => {
       const agent = board.agents.find((a) => a.id === m.agent.id);
       if (agent) Object.assign(agent, m.agent);
-      else board.agents.push({ ...m.agent });
+      else refreshBoard(); // the server decides who can take work (tickets.selectors.assignable_agents)
       renderAgents();
     };
     window.kefu = { table };
@@ -1016,20 +1086,29 @@ function start() {
   }
 
   const socket = new LiveSocket(config.ws, {
-    state: showConnection,
+    state(name) {
+      showConnection(name);
+      presenceSwitch.connection(name);
+    },
     hello(message) {
       bell.setUnread(message.unread);
+      presenceSwitch.show(message.presence);
       onHello(message);
     },
     message(message) {
       if (message.type === "queue.event") onEvent(message);
       else if (message.type === "notification") bell.received(message);
-      else if (message.type === "presence") onPresence(message);
+      else if (message.type === "presence.ack") presenceSwitch.show(message.presence);
+      else if (message.type === "presence") {
+        if (message.agent?.id === config.me) presenceSwitch.show(message.agent.presence);
+        onPresence(message);
+      }
     },
     refused(code) {
       if (code === 4401) location.href = `/login/?next=${encodeURIComponent(location.pathname)}`;
     },
   });
+  presenceSwitch.init(socket);
   socket.connect();
   window.kefuSocket = socket;
 }
