@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Links in emails point where the server listens unless KEFU_SITE_URL says otherwise.
 run: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py serve $(HOST)
+	@export KEFU_SITE_URL="$${KEFU_SITE_URL:-http://$(HOST)}"; \
+	$(BIN)/python manage.py migrate --noinput -v 0 && \
+	$(BIN)/python manage.py load_demo && \
+	exec $(BIN)/python manage.py serve $(HOST)
 
 check: lint typecheck migrations-check
 

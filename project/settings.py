@@ -144,12 +144,15 @@ if REDIS_URL:
         }
     }
     # KEFU_CHANNEL_LAYER picks channels_redis' pub/sub layer (the default) or the core layer;
-    # docs/realtime.md has the measurements behind the default.
+    # docs/realtime.md has the measurements behind the default. Redis pub/sub channels ignore
+    # the database number, so installations (or test runs) sharing one Redis set their own
+    # KEFU_CHANNEL_PREFIX.
+    _channel_prefix = os.environ.get("KEFU_CHANNEL_PREFIX", "asgi")
     if os.environ.get("KEFU_CHANNEL_LAYER", "pubsub") == "pubsub":
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL]},
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": _channel_prefix},
             }
         }
     else:
@@ -157,7 +160,7 @@ if REDIS_URL:
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
                 # A burst fills a slow socket's channel; the default 100 drops silently.
-                "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000},
+                "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "prefix": _channel_prefix},
             }
         }
     CELERY_BROKER_URL = REDIS_URL
@@ -184,7 +187,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-dead-connections": {
         "task": "notifications.tasks.sweep_dead_connections",
-        "schedule": float(os.environ.get("KEFU_WS_HEARTBEAT", "25")),
+        "schedule": float(os.environ.get("KEFU_PRESENCE_GRACE", "10")),
         "options": {"expires": 20},
     },
     # survey invitations and other outbox emails left undelivered (docs/surveys.md)
@@ -216,7 +219,10 @@ if EMAIL_URL:
     EMAIL_USE_TLS = _mail.scheme == "smtp+tls"
     EMAIL_TIMEOUT = int(parse_qs(_mail.query).get("timeout", ["10"])[0])
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    # Without a mail server each email is written as a file (one .log per message), so the
+    # demo's survey emails land in a folder instead of the terminal of `make run`.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ.get("KEFU_MAIL_DIR", str(BASE_DIR / "var" / "mail"))
 
 # --- auth, i18n, static ----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -290,6 +296,9 @@ KEFU_TIMER_WORKERS = int(os.environ.get("KEFU_TIMER_WORKERS", "4"))
 
 # WebSocket clients ping every KEFU_WS_HEARTBEAT seconds; three missed pings = dead socket.
 KEFU_WS_HEARTBEAT = int(os.environ.get("KEFU_WS_HEARTBEAT", "25"))
+# A closed socket keeps its agent present this long (the next page's socket opens meanwhile);
+# the sweep of gone sockets runs at the same interval.
+KEFU_PRESENCE_GRACE = float(os.environ.get("KEFU_PRESENCE_GRACE", "10"))
 
 # Satisfaction surveys (docs/surveys.md). Days may be fractions; 0 turns a rule off.
 KEFU_SURVEY_PUBLIC_URL = os.environ.get("KEFU_SURVEY_PUBLIC_URL", SITE_URL).rstrip("/")
@@ -311,4 +320,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "WARNING")},
+    # The embedded mode's in-memory broker has no host name, and kombu says so each time.
+    "loggers": {"kombu.connection": {"level": "ERROR"}},
 }

@@ -83,6 +83,7 @@ class Command(BaseCommand):
             f"Timer dispatcher thread {thread.name!r} running: due timers fired every "
             f"{interval:g} s / 定时器线程已启动.\n"
             f"Serving {url} (API docs: {url}api/docs/)"
+            + _mail_note()
         )
         try:
             self._run_web_server(addrport)
@@ -121,6 +122,12 @@ class Command(BaseCommand):
             ws_ping_timeout=20.0,
         )
         uvicorn.Server(config).run()
+
+
+def _mail_note() -> str:
+    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        return f"\nEmails are written to {settings.EMAIL_FILE_PATH}/ (KEFU_EMAIL_URL sends them)."
+    return ""
 
 
 def periodic_entries() -> list[tuple[Any, float]]:
