@@ -74,6 +74,24 @@ def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
     return qs.filter(Q(team_id__in=permissions.team_ids_of(user)) | Q(assignee_id=user.pk))
 
 
+def can_see_customer(user: Any, customer_id: int) -> bool:
+    """Who may see a customer (and so its contacts, their addresses and phones, its tier):
+    supervisors, and an agent who sees one of the customer's tickets (docs/tickets.md)."""
+    if permissions.is_supervisor(user):
+        return True
+    return tickets_visible_to(user).filter(customer_id=customer_id).exists()
+
+
+def can_see_contact(user: Any, contact: Any) -> bool:
+    """A customer's contact is seen with its customer; a walk-in contact (no customer) with
+    one of its own tickets."""
+    if contact.customer_id is not None:
+        return can_see_customer(user, contact.customer_id)
+    if permissions.is_supervisor(user):
+        return True
+    return tickets_visible_to(user).filter(contact_id=contact.pk).exists()
+
+
 def get_ticket_for(user: Any, ticket_id: int) -> Ticket:
     ticket = tickets_visible_to(user).filter(pk=ticket_id).first()
     if ticket is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,7 +18,7 @@ from ..choices import EventVerb
 from ..errors import Conflict, InvalidInput
 from ..events import publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
-from ..selectors import current_task_ids
+from ..selectors import can_see_contact, can_see_customer, current_task_ids
 from ._common import allocate_ticket_number, audit, iso, save_changed, set_assignee
 
 
@@ -64,12 +65,13 @@ def open_ticket(
     customer = None
     if customer_id is not None:
         customer = Customer.objects.filter(pk=customer_id).first()
-        if customer is None:
+        # An id the actor may not see is answered as an unknown one: an id grants nothing.
+        if customer is None or not _may_see(actor, can_see_customer, customer.pk):
             raise InvalidInput(_("Unknown customer."), {"customer_id": [_("No such customer.")]})
     contact = None
     if contact_id is not None:
         contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
-        if contact is None:
+        if contact is None or not _may_see(actor, can_see_contact, contact):
             raise InvalidInput(_("Unknown contact."), {"contact_id": [_("No such contact.")]})
         if customer is not None and contact.customer_id != customer.pk:
             raise InvalidInput(
@@ -142,6 +144,13 @@ def _contact_by_email(email: str, name: str, phone: str, customer: Customer | No
                 ]
             },
         ) from exc
+
+
+def _may_see(actor: Any, rule: Callable[[Any, Any], bool], subject: Any) -> bool:
+    """Intake by a person is held to what they may see; Kefu's own intake (no actor) is not."""
+    if actor is None or not actor.is_authenticated:
+        return True
+    return rule(actor, subject)
 
 
 def _replayed(actor: Any, key: str, fingerprint: str) -> Ticket | None:
