@@ -1,0 +1,16 @@
+"""The benchmark harness (``python -m tests.bench``, docs/benchmarks.md).
+
+``NAMES`` is the list of benchmarks, in the order they run and are reported; ``MODULES``
+the module of each under ``tests.bench`` (its ``run(quick=...)`` returns the report
+section). tests/test_bench_smoke.py runs every name with ``--quick``.
+"""
+
+NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys")
+MODULES = {
+    "intake": "intake",
+    "queue": "queue_reads",
+    "timers": "timers",
+    "push": "push",
+    "sockets": "sockets",
+    "surveys": "surveys",
+}

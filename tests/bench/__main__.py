@@ -2,27 +2,27 @@
 the benchmarks, print the figures and write them to docs/benchmarks.md.
 
 Without names every benchmark runs, in order. ``--quick`` shrinks every sample
-for a smoke test of the harness; its figures are not meant for the report.
+for a smoke test of the harness (tests/test_bench_smoke.py runs each benchmark so); its
+figures are not meant for the report. Each benchmark ends by printing its summary rows
+(``[name] summary: figure: measured (goal …, verdict)``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 import time
+from types import FrameType
 
-from . import env
+from . import MODULES, NAMES, env
 
-NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys")
-MODULES = {
-    "intake": "intake",
-    "queue": "queue_reads",
-    "timers": "timers",
-    "push": "push",
-    "sockets": "sockets",
-    "surveys": "surveys",
-}
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM (a test's timeout, a cancelled CI job) unwinds like Ctrl-C: the ``finally``
+    blocks stop the servers and workers the run started, in their own sessions."""
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small samples (harness check)")
     parser.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     unknown = [n for n in args.names if n not in NAMES]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(NAMES)}")
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"figures are not the benchmark.**\n{rest}"
                 )
             sections.append(section)
+            for figure, measured, goal, verdict in section.summary:
+                print(f"[{name}] summary: {figure}: {measured} (goal {goal}, {verdict})")
         except Exception as exc:  # report what ran; a broken benchmark is still an error
             import traceback
 

@@ -4,6 +4,7 @@ process of the run shares, Django in this process, and the subprocesses it start
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -12,15 +13,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-# Parallel checkouts on one machine pick their own with KEFU_BENCH_DB / KEFU_BENCH_REDIS_DB.
+# Parallel checkouts (and the smoke test, tests/test_bench_smoke.py) on one machine pick
+# their own with KEFU_BENCH_DB / KEFU_BENCH_REDIS_DB. The cache uses the next Redis db
+# (project.settings), so two runs need Redis dbs at least 2 apart.
 DB_NAME = os.environ.get("KEFU_BENCH_DB", "kefu_bench")
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('KEFU_BENCH_REDIS_DB', '5')}"
+# The freshly migrated database, kept to be copied (CREATE DATABASE … TEMPLATE) while the
+# migrations and the installed packages are those it was migrated with.
+TEMPLATE_DB_NAME = f"{DB_NAME}_migrated"
+REDIS_DB = int(os.environ.get("KEFU_BENCH_REDIS_DB", "5"))
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+# Redis pub/sub ignores the db number: the channel layer's names carry the run's own prefix.
+CHANNEL_PREFIX = f"{DB_NAME}-asgi"
 HOST = "127.0.0.1"
 
 # What the production processes (gunicorn, celery) and this process run with.
@@ -31,10 +41,16 @@ BENCH_ENV = {
     "KEFU_ALLOWED_HOSTS": HOST,
     "KEFU_DATABASE_URL": DATABASE_URL,
     "KEFU_REDIS_URL": REDIS_URL,
+    "KEFU_CHANNEL_PREFIX": CHANNEL_PREFIX,
     "KEFU_LOG_LEVEL": "WARNING",
+    # The load generator speaks plain HTTP over loopback (TLS would be a proxy's job): no
+    # redirect to HTTPS.
+    "KEFU_HTTPS_REDIRECT": "false",
 }
 
-LOG_DIR = Path(tempfile.gettempdir()) / "kefu-bench"
+# Server logs, Celery beat schedules, socket clients' files: one directory per bench database,
+# so that two runs at once (a full run and the smoke test) never share or delete each other's.
+LOG_DIR = Path(tempfile.gettempdir()) / "kefu-bench" / DB_NAME
 
 
 def apply_env() -> None:
@@ -71,21 +87,51 @@ def close_db_connections() -> None:
         connections.close_all()
 
 
+def schema_fingerprint() -> str:
+    """What a migrated database depends on: every migration file of the project and the
+    installed distributions (Django's, viewflow's, DRF's migrations) with their versions."""
+    digest = hashlib.sha256()
+    for path in sorted(ROOT.glob("*/migrations/*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    for dist in sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()):
+        digest.update(dist.encode() + b"\0")
+    return digest.hexdigest()
+
+
 def reset_database() -> None:
-    """Drops and recreates ``kefu_bench`` (and nothing else), migrates it, flushes Redis db 5."""
+    """Drops and recreates the bench database (``kefu_bench``, or KEFU_BENCH_DB; nothing
+    else), migrated, and flushes the bench Redis db (5, or KEFU_BENCH_REDIS_DB).
+
+    ``manage.py migrate`` runs when the migrations or packages changed since the last run;
+    otherwise the database is a copy of ``<name>_migrated``, the result of that migrate."""
     import psycopg
     import redis
 
     close_db_connections()
+    fingerprint = schema_fingerprint()
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=child_env(),
-        check=True,
-    )
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [TEMPLATE_DB_NAME],
+        ).fetchone()
+        copy = row is not None and row[0] == fingerprint
+        conn.execute(
+            f"CREATE DATABASE {DB_NAME} TEMPLATE {TEMPLATE_DB_NAME}"
+            if copy
+            else f"CREATE DATABASE {DB_NAME}"
+        )
+    if not copy:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=child_env(),
+            check=True,
+        )
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB_NAME} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {TEMPLATE_DB_NAME} TEMPLATE {DB_NAME}")
+            conn.execute(f"COMMENT ON DATABASE {TEMPLATE_DB_NAME} IS '{fingerprint}'")
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.flushdb()
@@ -125,6 +171,7 @@ class Service:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self._stop_sent = False
 
     @property
     def pid(self) -> int:
@@ -133,11 +180,17 @@ class Service:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def ask_to_stop(self) -> None:
+        """SIGTERM to the main process, once (``stop`` then waits for it)."""
+        if self.proc.poll() is None and not self._stop_sent:
+            self.proc.terminate()
+            self._stop_sent = True
+
     def stop(self, timeout: float = 20.0) -> None:
         """Graceful: SIGTERM to the main process only (gunicorn and Celery then stop their
         own workers); whatever is left of the process group it started gets SIGKILL."""
         if self.proc.poll() is None:
-            self.proc.terminate()
+            self.ask_to_stop()
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -166,6 +219,14 @@ class Service:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def stop_all(services: Sequence[Service]) -> None:
+    """Stops several services at once: each gets SIGTERM first, so their shutdowns overlap."""
+    for s in services:
+        s.ask_to_stop()
+    for s in services:
+        s.stop()
 
 
 def _group_alive(pgid: int) -> bool:

@@ -89,7 +89,11 @@ def _ticket_count() -> int:
 
 
 def measure(
-    config: ServerConfig, desk: BenchDesk, phases: list[tuple[int, int]], tag: str
+    config: ServerConfig,
+    desk: BenchDesk,
+    phases: list[tuple[int, int]],
+    tag: str,
+    warmup: int = WARMUP,
 ) -> ConfigResult:
     """Starts the server, warms it up, then runs each (requests, concurrency) phase; CPU
     and database activity are sampled during the last phase."""
@@ -98,7 +102,7 @@ def measure(
     try:
         server.wait_ready(desk.token)
         warm = run_load(
-            server.port, _post(f"{tag}-{config.key}-warm"), total=WARMUP,
+            server.port, _post(f"{tag}-{config.key}-warm"), total=warmup,
             concurrency=CONCURRENCY, headers=headers,
         )  # fmt: skip
         before = _ticket_count()
@@ -134,7 +138,9 @@ def measure(
         env.close_db_connections()
 
 
-def profile_intake(desk: BenchDesk) -> tuple[Profile, QueryCount]:
+def profile_intake(
+    desk: BenchDesk, calls: int = PROFILE_INTAKES, counted_calls: int = QUERY_COUNT_INTAKES
+) -> tuple[Profile, QueryCount]:
     from django.contrib.auth.models import User
 
     from tickets import services
@@ -158,8 +164,8 @@ def profile_intake(desk: BenchDesk) -> tuple[Profile, QueryCount]:
 
     for i in range(10):  # warm caches and connections
         intake("warm")(i)
-    counted = count_queries(intake("count"), QUERY_COUNT_INTAKES)
-    profiled = run_profiled(intake("profile"), PROFILE_INTAKES)
+    counted = count_queries(intake("count"), counted_calls)
+    profiled = run_profiled(intake("profile"), calls)
     return profiled, counted
 
 
@@ -181,30 +187,32 @@ def _print(label: str, result: ConfigResult) -> None:
 
 def run(*, quick: bool = False) -> report.Section:
     started = time.monotonic()
-    screen = 80 if quick else SCREEN_REQUESTS
-    serial = 60 if quick else SERIAL_REQUESTS
-    concurrent = 240 if quick else CONCURRENT_REQUESTS
+    screen = 16 if quick else SCREEN_REQUESTS
+    serial = 10 if quick else SERIAL_REQUESTS
+    concurrent = 24 if quick else CONCURRENT_REQUESTS
+    warmup = 8 if quick else WARMUP
+    profile_calls, counted_calls = (10, 5) if quick else (PROFILE_INTAKES, QUERY_COUNT_INTAKES)
     env.reset_database()
     env.setup_django()
     desk = seed_desk()
     screened = []
     for config in CONFIGS:
         print(f"[intake] screening {config.label}: {screen} requests at c={CONCURRENCY}")
-        result = measure(config, desk, [(screen, CONCURRENCY)], "screen")
+        result = measure(config, desk, [(screen, CONCURRENCY)], "screen", warmup)
         _print(config.label, result)
         screened.append(result)
     best = max(screened, key=lambda r: r.concurrent.throughput).config
     print(f"[intake] best: {best.label}; {serial} requests at c=1, {concurrent} at c={CONCURRENCY}")
-    full = measure(best, desk, [(serial, 1), (concurrent, CONCURRENCY)], "full")
+    full = measure(best, desk, [(serial, 1), (concurrent, CONCURRENCY)], "full", warmup)
     _print(best.label, full)
-    print(f"[intake] profiling {PROFILE_INTAKES} in-process intakes")
-    profiled, counted = profile_intake(desk)
+    print(f"[intake] profiling {profile_calls} in-process intakes")
+    profiled, counted = profile_intake(desk, profile_calls, counted_calls)
     print(
         f"[intake]   {profiled.per_call * 1000:.1f} ms per intake in-process,"
         f" {counted.per_call():.1f} queries per intake"
     )
     env.close_db_connections()
-    return _section(screened, full, profiled, counted, time.monotonic() - started)
+    return _section(screened, full, profiled, counted, warmup, time.monotonic() - started)
 
 
 def _task_chain() -> str:
@@ -292,6 +300,7 @@ def _section(
     full: ConfigResult,
     profiled: Profile,
     counted: QueryCount,
+    warmup: int,
     seconds: float,
 ) -> report.Section:
     c1, c8 = full.serial, full.concurrent
@@ -352,7 +361,7 @@ P1-P4), authenticated with the desk admin's API token: validation, contact
 creation, the ticket row, its audit events, the TicketFlow process (start →
 triage: SLA policy and routing → auto-assign → the `work` task with its SLA
 checkpoint timer), a notification, and the real-time pushes after commit.
-Every server start is followed by {WARMUP} warm-up requests at c={CONCURRENCY},
+Every server start is followed by {warmup} warm-up requests at c={CONCURRENCY},
 not counted.
 
 Three server configurations were screened with {screened[0].concurrent.requests}
@@ -383,11 +392,11 @@ Correctness of every run (each response must be 201 and each 201 a new ticket ro
 
 ### Where an intake's time goes (in-process profile)
 
-{PROFILE_INTAKES} calls of `tickets.services.open_ticket(...)` in this process
+{profiled.calls} calls of `tickets.services.open_ticket(...)` in this process
 (production settings, real PostgreSQL and Redis), under cProfile:
 {profiled.per_call * 1000:.1f} ms per intake with the profiler on.
 SQL statements per intake, counted with `CaptureQueriesContext` over
-{QUERY_COUNT_INTAKES} separate intakes: {counted.breakdown()}.
+{counted.calls} separate intakes: {counted.breakdown()}.
 
 {report.table(["bucket", "per intake", "share of wall time"], buckets)}
 

@@ -21,7 +21,6 @@ from .ws import (
     AGENTS,
     LAYERS,
     SUPERVISORS,
-    TEAMS,
     ClientProcess,
     RealtimeDesk,
     WebProcess,
@@ -117,7 +116,9 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one_round(layer: str, number: int, desk: RealtimeDesk, duration: float) -> Round:
+def one_round(
+    layer: str, number: int, desk: RealtimeDesk, duration: float, settle: float = SETTLE_SECONDS
+) -> Round:
     actions = build_plan(desk, int(duration * RATE))
     plan_path = work_path(f"push-{layer}-{number}-plan.json")
     out_path = work_path(f"push-{layer}-{number}-writer.json")
@@ -131,7 +132,7 @@ def one_round(layer: str, number: int, desk: RealtimeDesk, duration: float) -> R
         tokens = desk.agent_tokens + desk.supervisor_tokens
         clients = ClientProcess(server.port, tokens, f"push-{layer}-{number}-clients", record=True)
         clients.wait_ready()
-        time.sleep(SETTLE_SECONDS)  # presence pushes of the connects are over
+        time.sleep(settle)  # presence pushes of the connects are over
         pids = {"web server": server.pid, "clients": clients.pid}
         before = {k: cpu_seconds(p) for k, p in pids.items()}
         writer_before = _children_cpu()
@@ -238,22 +239,23 @@ def _print(r: Round) -> None:
 
 def run(*, quick: bool = False) -> report.Section:
     started = time.monotonic()
-    duration = 10.0 if quick else DURATION
+    duration = 4.0 if quick else DURATION
     rounds = 1 if quick else ROUNDS
+    settle = 1.0 if quick else SETTLE_SECONDS
     env.reset_database()
     env.setup_django()
-    tickets = 40 if quick else TICKETS
-    print(f"[push] seeding {AGENTS} agents, {SUPERVISORS} supervisors, {tickets} tickets")
-    desk = seed_realtime(tickets)
+    tickets, agents = (8, 20) if quick else (TICKETS, AGENTS)
+    print(f"[push] seeding {agents} agents, {SUPERVISORS} supervisors, {tickets} tickets")
+    desk = seed_realtime(tickets, agents)
     results: list[Round] = []
     for number in range(1, rounds + 1):
         for layer in LAYERS:
             print(f"[push] {layer} round {number}: {duration:.0f} s at {RATE:.0f} events/s")
-            result = one_round(layer, number, desk, duration)
+            result = one_round(layer, number, desk, duration, settle)
             _print(result)
             results.append(result)
     env.close_db_connections()
-    return _section(results, duration, tickets, time.monotonic() - started)
+    return _section(results, desk, duration, tickets, time.monotonic() - started)
 
 
 def _pooled(results: list[Round], layer: str) -> Summary:
@@ -289,7 +291,9 @@ def _choice(results: list[Round]) -> tuple[str, str]:
     return better, text
 
 
-def _section(results: list[Round], duration: float, tickets: int, seconds: float) -> report.Section:
+def _section(
+    results: list[Round], desk: RealtimeDesk, duration: float, tickets: int, seconds: float
+) -> report.Section:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     _better, choice = _choice(results)
     summary = []
@@ -322,6 +326,8 @@ def _section(results: list[Round], duration: float, tickets: int, seconds: float
     problems = [p for r in results for p in r.problems + r.writer_errors]
     per_event = results[0].expected / results[0].events if results and results[0].events else 0
     rounds = max(r.number for r in results) if results else 0
+    agents, supervisors = len(desk.agent_tokens), len(desk.supervisor_tokens)
+    teams = len(desk.team_ids)
     body = f"""\
 ## 4. Push latency: commit → a connected client
 
@@ -329,7 +335,7 @@ _Measured {now}; took {seconds:.0f} s._
 
 **What is measured.** The time from a ticket change's commit to its `queue.event`
 being read by a connected client, for every client that must see it, with
-{AGENTS} agent sockets (plus {SUPERVISORS} supervisor sockets) connected to one
+{agents} agent sockets (plus {supervisors} supervisor sockets) connected to one
 web process and {RATE:.0f} ticket changes per second. Both channels_redis layers
 were measured in the same run ({rounds} rounds of {duration:.0f} s each,
 alternating `core` / `pubsub` so that drift in the machine's load falls on both);
@@ -339,8 +345,8 @@ the figures pool every round of a layer.
 uvloop + httptools + websockets, production settings, `KEFU_CHANNEL_LAYER=core`
 or `pubsub`, Redis `{env.REDIS_URL}`) holds the sockets. A client process
 (`tests/bench/ws_clients.py`, asyncio + uvloop, the `websockets` library) opens
-{AGENTS + SUPERVISORS} sockets with `?token=` (DRF tokens of {AGENTS} agents in
-{TEAMS} teams of {AGENTS // TEAMS}, and one supervisor per team), answers the
+{agents + supervisors} sockets with `?token=` (DRF tokens of {agents} agents in
+{teams} teams of {agents // teams}, and one supervisor per team), answers the
 heartbeat every 25 s like the browser module, and stamps each `queue.event`
 with `time.time()` as it is read. A writer process (`tests/bench/ws_writer.py`,
 same settings and layer) changes {tickets} tickets (spread over the teams and
@@ -353,8 +359,8 @@ assignee (an extra `notification` push that makes the consumer read the
 database). The writer stamps the commit with `time.time()` in a
 `transaction.on_commit` callback registered right after the funnel's own push
 callback, keyed by (ticket id, version); same host clock. About {per_event:.0f}
-sockets must receive each event ({AGENTS // TEAMS} team members, the
-{SUPERVISORS} supervisors; the assignee receives it twice, through `agent.<id>`
+sockets must receive each event ({agents // teams} team members, the
+{supervisors} supervisors; the assignee receives it twice, through `agent.<id>`
 and `team.<id>`, and the duplicate is dropped by version as the contract says).
 The first {WARMUP_SECONDS:.0f} s of each round are delivered and counted for
 loss but not timed.

@@ -1,5 +1,5 @@
-"""2. Queue reads with 1,000,000 tickets (50,000 open): ``GET /api/queue/`` and
-``GET /api/tickets/?assignee=me`` as one agent, plus the plans of their SQL."""
+"""2. Queue reads with 1,000,000 tickets (50,000 open; ``--quick``: 20,000): ``GET /api/queue/``
+and ``GET /api/tickets/?assignee=me`` as one agent, plus the plans of their SQL."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from . import cpu, env, report
 from .load import Run, run_load
 from .profiling import Profile, run_profiled, time_calls
-from .queue_seed import AGENTS, CONTACTS, CUSTOMERS, TEAMS, QueueSeed, seed
+from .queue_seed import FULL, QUICK, QueueSeed, seed
 from .seed import seed_desk
 from .server import GUNICORN_4, RunningServer
 from .stats import ms
@@ -176,14 +176,16 @@ class EndpointResult:
     cpu_shares: dict[str, float]
 
 
-def measure(seeded: QueueSeed, token: str, *, requests: int) -> list[EndpointResult]:
+def measure(
+    seeded: QueueSeed, token: str, *, requests: int, warmup: int = WARMUP
+) -> list[EndpointResult]:
     headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
     server = RunningServer(GUNICORN_4)
     results = []
     try:
         server.wait_ready(token)
         for key, (_label, path) in ENDPOINTS.items():
-            run_load(server.port, _get(path), total=WARMUP, concurrency=4, headers=headers)
+            run_load(server.port, _get(path), total=warmup, concurrency=4, headers=headers)
             runs = []
             shares: dict[str, float] = {}
             for concurrency in CONCURRENCIES:
@@ -204,12 +206,13 @@ def measure(seeded: QueueSeed, token: str, *, requests: int) -> list[EndpointRes
 
 def run(*, quick: bool = False) -> report.Section:
     started = time.monotonic()
-    requests = 100 if quick else REQUESTS
+    requests, warmup = (20, 8) if quick else (REQUESTS, WARMUP)
+    scale = QUICK if quick else FULL
     env.reset_database()
     env.setup_django()
     desk = seed_desk()
-    print("[queue] seeding 1,000,000 tickets with SQL")
-    seeded = seed(desk)
+    print(f"[queue] seeding {scale.tickets:,} tickets with SQL")
+    seeded = seed(desk, scale)
     for what, secs in seeded.seconds.items():
         print(f"[queue]   {what}: {secs:.1f} s")
     print(
@@ -222,7 +225,7 @@ def run(*, quick: bool = False) -> report.Section:
 
     token, _ = Token.objects.get_or_create(user=User.objects.get(pk=seeded.agent_id))
     env.close_db_connections()
-    results = measure(seeded, token.key, requests=requests)
+    results = measure(seeded, token.key, requests=requests, warmup=warmup)
     for r in results:
         for run_ in r.runs:
             s = run_.summary
@@ -239,14 +242,16 @@ def run(*, quick: bool = False) -> report.Section:
         for description, alt in what_if(p):
             alternatives.setdefault(i, []).append((description, alt))
             print(f"[queue]   what if {description.split(' (')[0]}: {alt.execution_ms:.2f} ms")
-    profiles = profile_views(seeded.agent_id, 20 if quick else PROFILE_CALLS)
+    profiles = profile_views(seeded.agent_id, 5 if quick else PROFILE_CALLS)
     for key, (plain, prof) in profiles.items():
         print(
             f"[queue] in-process {ENDPOINTS[key][0]}: {plain * 1000:.1f} ms per call"
             f" ({prof.per_call * 1000:.1f} ms under cProfile)"
         )
     env.close_db_connections()
-    return _section(seeded, results, plans, alternatives, profiles, time.monotonic() - started)
+    return _section(
+        seeded, results, plans, alternatives, profiles, warmup, time.monotonic() - started
+    )
 
 
 def _section(
@@ -255,6 +260,7 @@ def _section(
     plans: list[Plan],
     alternatives: dict[int, list[tuple[str, Plan]]],
     profiles: dict[str, tuple[float, Profile]],
+    warmup: int,
     seconds: float,
 ) -> report.Section:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -316,17 +322,18 @@ def _section(
                 for p in plans for f in p.findings]  # fmt: skip
     template_rows = [[k, json.dumps(v, default=str)] for k, v in seeded.templates.items()]
     seed_rows = [[k, f"{v:.1f} s"] for k, v in seeded.seconds.items()]
+    scale = seeded.scale
     body = f"""\
-## 2. Queue reads with 1,000,000 tickets (50,000 open)
+## 2. Queue reads with {scale.tickets:,} tickets ({scale.open:,} open)
 
 _Measured {now}; took {seconds:.0f} s._
 
 Data, seeded with set-based SQL (`INSERT … SELECT … FROM generate_series`):
-{seeded.tickets:,} tickets over two years (one every 63 s, numbers
+{seeded.tickets:,} tickets over two years (one every {scale.spacing:.0f} s, numbers
 `T-YYYY-NNNNNN` per year), {seeded.open_tickets:,} of them open (status new or
-open, the newest 100,000 hold them), {TEAMS} teams, {AGENTS} agents
-(online, one team each), {CUSTOMERS:,} customers and {CONTACTS:,} contacts reused across the
-tickets. Open tickets have `sla_due` spread from 1 day overdue to 6 days ahead
+open, the newest {scale.recent:,} hold them), {scale.teams} teams, {scale.agents} agents
+(online, one team each), {scale.customers:,} customers and {scale.contacts:,} contacts reused
+across the tickets. Open tickets have `sla_due` spread from 1 day overdue to 6 days ahead
 (1 % without SLA). The benchmark agent (user {seeded.agent_id}) belongs to 2
 teams (ids {", ".join(map(str, seeded.agent_team_ids))}), has
 {seeded.agent_open_assigned} open tickets assigned
@@ -335,7 +342,9 @@ its teams hold {seeded.teams_open_unassigned:,} open unassigned tickets. Every
 open ticket has its viewflow rows (process, `flows_ticketprocess`, the `work`
 task ASSIGNED to the assignee or NEW, its SLA checkpoint timer); the closed
 tickets have none (a production database would also hold their finished
-processes and tasks). Then `VACUUM ANALYZE`.
+processes and tasks). Columns the seed does not set hold what the ORM gives a new
+row (the fields' defaults; `sla_warning` false, `escalation_acknowledged` 0). Then
+`VACUUM ANALYZE`.
 
 The viewflow column values were copied from real tickets opened through
 `tickets.services.open_ticket` on the same desk:
@@ -345,7 +354,7 @@ The viewflow column values were copied from real tickets opened through
 Seeding time: {", ".join(f"{k} {v}" for k, v in seed_rows)}.
 
 Requests go through {GUNICORN_4.label} (see Topology), authenticated with the
-agent's token; {WARMUP} warm-up requests per endpoint first. Every request
+agent's token; {warmup} warm-up requests per endpoint first. Every request
 reads the first page (50 rows).
 
 {report.table(["endpoint", "concurrency", "requests", "req/s", "p50", "p95", "p99", "max",

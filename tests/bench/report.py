@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from .env import DATABASE_URL, REDIS_URL, ROOT
+from . import NAMES
+from .env import DATABASE_URL, REDIS_DB, REDIS_URL, ROOT
 
 DOC = ROOT / "docs" / "benchmarks.md"
-ORDER = ("intake", "queue", "timers", "push", "sockets", "surveys")
+ORDER = NAMES
 _SECTION = re.compile(
     r"<!-- bench:section (?P<name>\w+) (?P<meta>\{.*?\}) -->\n(?P<body>.*?)"
     r"<!-- /bench:section (?P=name) -->",
@@ -111,7 +112,7 @@ def machine_notes() -> list[tuple[str, str]]:
         ("Kernel", f"Linux {kernel}"),
         ("PostgreSQL", (pg[0] if pg else "?").split(" on ")[0] + " at 127.0.0.1:5432 (TCP)"),
         ("PostgreSQL settings", pg_settings + " (stock configuration)"),
-        ("Redis", f"{redis_version} at 127.0.0.1:6379, db 5"),
+        ("Redis", f"{redis_version} at 127.0.0.1:6379, db {REDIS_DB}"),
         ("Python", platform.python_version()),
         ("Code", code_state()),
         ("Load average when the report was written", " / ".join(load) or "unknown"),
@@ -188,7 +189,9 @@ processes used and, as "other", what the rest of the machine used in the same
 window, so a disturbed measurement shows as one.
 
 Each run drops and recreates the database `kefu_bench` on the local PostgreSQL,
-migrates it with `manage.py migrate`, flushes Redis db 5, and seeds the desk
+migrates it with `manage.py migrate` (or copies `kefu_bench_migrated`, the result of
+the last migrate, while no migration file and no installed package changed), flushes
+Redis db 5, and seeds the desk
 with `tests.factories.build_desk()` plus 6 more online agents in the routed
 team, capacities of 1,000,000 and three escalation levels on every SLA policy
 (notify the supervisor at 90 %, raise the priority at 100 %, reassign to

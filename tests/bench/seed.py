@@ -32,20 +32,28 @@ def seed_desk(
     *, first_response_seconds: int | None = None, resolution_seconds: int | None = None
 ) -> BenchDesk:
     """``build_desk()`` (an empty database) plus: more online agents in the routed team,
-    large capacities, escalation levels on every policy, an API token for the admin."""
+    large capacities, escalation levels on every policy, an API token for the admin.
+
+    The factories' passwords are hashed with MD5, not the production PBKDF2 (about 0.8 s
+    each here): the benchmarks authenticate with API tokens, no password is ever checked."""
     from django.contrib.auth.models import User
+    from django.test import override_settings
     from rest_framework.authtoken.models import Token
 
     from tests.factories import build_desk, role
     from tickets.models import AgentProfile, SlaPolicy
 
-    desk = build_desk()
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        desk = build_desk()
     agent_role = role("agent")
     agents = [desk.agent1, desk.agent2]
     for n in range(EXTRA_AGENTS):
         user = User.objects.create(username=f"bench-agent{n + 1}", password="!")
         user.groups.add(agent_role)
-        AgentProfile.objects.create(user=user, presence="online", capacity=LARGE_CAPACITY)
+        # the agent role may already have given the user a profile (tickets.signals)
+        AgentProfile.objects.update_or_create(
+            user=user, defaults={"presence": "online", "capacity": LARGE_CAPACITY}
+        )
         agents.append(user)
     desk.team.members.add(*agents[2:])
     AgentProfile.objects.update(capacity=LARGE_CAPACITY, presence="online")

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import env, report
-from .ws import AGENTS, LAYERS, SUPERVISORS, ClientProcess, WebProcess, flush_redis, seed_realtime
+from .ws import AGENTS, LAYERS, ClientProcess, WebProcess, flush_redis, seed_realtime
 
 STEPS = (250, 500, 1000, 2000, 4000, 8000, 12000, 16000)
-QUICK_STEPS = (100, 200, 400)
+QUICK_STEPS = (20, 40)
+QUICK_AGENTS = 20
 LIMIT_MB = 200.0
 PER_CLIENT_PROCESS = 2000
 IDLE_SECONDS = 3.0
@@ -68,7 +69,12 @@ def _fd_limit(pid: int) -> int:
     return 0
 
 
-def _idle_rss(server: WebProcess) -> float:
+def _idle_rss(server: WebProcess, quick: bool = False) -> float:
+    """The median of three readings 1 s apart once the sockets are idle (quick: one
+    reading after 0.5 s)."""
+    if quick:
+        time.sleep(0.5)
+        return server.rss_mb()
     time.sleep(IDLE_SECONDS)
     readings = []
     for _ in range(3):
@@ -77,14 +83,16 @@ def _idle_rss(server: WebProcess) -> float:
     return statistics.median(readings)
 
 
-def measure(layer: str, tokens: list[str], steps: tuple[int, ...]) -> LayerResult:
+def measure(
+    layer: str, tokens: list[str], steps: tuple[int, ...], quick: bool = False
+) -> LayerResult:
     env.close_db_connections()
     flush_redis()
     server = WebProcess(layer, "sockets")
     clients: list[ClientProcess] = []
     result = LayerResult(layer, 0.0, [], _fd_limit(server.pid), "the last step")
     try:
-        result.base_mb = _idle_rss(server)
+        result.base_mb = _idle_rss(server, quick)
         print(f"[sockets]   {layer}: idle server {result.base_mb:.1f} MB", flush=True)
         held = 0
         for target in steps:
@@ -106,7 +114,7 @@ def measure(layer: str, tokens: list[str], steps: tuple[int, ...]) -> LayerResul
                 held += client.opened
                 if client.failed:
                     break
-            rss = _idle_rss(server)
+            rss = _idle_rss(server, quick)
             result.steps.append(Step(held, rss, took, failed))
             print(
                 f"[sockets]   {layer}: {held} sockets → RSS {rss:.1f} MB "
@@ -131,17 +139,20 @@ def run(*, quick: bool = False) -> report.Section:
     started = time.monotonic()
     env.reset_database()
     env.setup_django()
-    desk = seed_realtime(0)
+    desk = seed_realtime(0, QUICK_AGENTS if quick else AGENTS)
     tokens = desk.agent_tokens + desk.supervisor_tokens
     results = []
     for layer in LAYERS:
         print(f"[sockets] {layer} layer")
-        results.append(measure(layer, tokens, QUICK_STEPS if quick else STEPS))
+        results.append(measure(layer, tokens, QUICK_STEPS if quick else STEPS, quick))
     env.close_db_connections()
-    return _section(results, time.monotonic() - started)
+    return _section(results, len(desk.agent_tokens), len(desk.supervisor_tokens),
+                    time.monotonic() - started)  # fmt: skip
 
 
-def _section(results: list[LayerResult], seconds: float) -> report.Section:
+def _section(
+    results: list[LayerResult], agents: int, supervisors: int, seconds: float
+) -> report.Section:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     summary = []
     max_rows = []
@@ -179,7 +190,7 @@ channels_redis layers.
 production settings, `KEFU_CHANNEL_LAYER=core` or `pubsub`). Client processes
 (`tests/bench/ws_clients.py`, at most {PER_CLIENT_PROCESS} sockets each, so their
 memory is not the server's) open sockets in steps with `?token=` of the
-{AGENTS} agents and {SUPERVISORS} supervisors (several sockets per user, like
+{agents} agents and {supervisors} supervisors (several sockets per user, like
 open tabs); each socket is authenticated, gets its `Connection` row, joins its
 2-3 groups and reads its `hello`. After each step, once the sockets are idle
 ({IDLE_SECONDS:.0f} s), the server's `VmRSS` is read from `/proc/<pid>/status`

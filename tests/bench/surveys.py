@@ -158,7 +158,7 @@ def run(*, quick: bool = False) -> report.Section:
     from tests.smtp_sink import running_sink
 
     started = time.monotonic()
-    total, closes = (500, 20) if quick else (INVITATIONS, LATENCY_CLOSES)
+    total, closes = (40, 5) if quick else (INVITATIONS, LATENCY_CLOSES)
     env.reset_database()
     env.setup_django()
     desk = seed_desk()

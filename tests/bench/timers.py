@@ -78,8 +78,9 @@ def seed_tickets(desk: BenchDesk, total: int) -> float:
     env.close_db_connections()
     ctx = multiprocessing.get_context("spawn")
     done = 0
+    chunk = max(1, min(CHUNK, math.ceil(total / SEED_PROCESSES)))  # every process works
     with ctx.Pool(SEED_PROCESSES, initializer=_seed_init, initargs=(desk,)) as pool:
-        chunks = [(i, min(i + CHUNK, total)) for i in range(0, total, CHUNK)]
+        chunks = [(i, min(i + chunk, total)) for i in range(0, total, chunk)]
         for n in pool.imap_unordered(_seed_chunk, chunks):
             done += n
             if done % 2000 == 0:
@@ -329,7 +330,12 @@ def _wait_workers(count: int, services: list[env.Service], timeout: float = 60.0
     raise RuntimeError("Celery workers did not answer a ping in time")
 
 
-def fire_with_celery(setup: WorkerSetup, group: list[Timer]) -> Firing:
+def fire_with_celery(
+    setup: WorkerSetup,
+    group: list[Timer],
+    lead_seconds: float = LEAD_SECONDS,
+    idle_seconds: float = 2.0,
+) -> Firing:
     import redis
 
     client = redis.Redis.from_url(env.REDIS_URL)
@@ -342,8 +348,8 @@ def fire_with_celery(setup: WorkerSetup, group: list[Timer]) -> Firing:
     ]
     try:
         _wait_workers(setup.nodes, services)
-        time.sleep(2.0)  # let beat tick a few times on an empty backlog
-        second = next_second(LEAD_SECONDS)
+        time.sleep(idle_seconds)  # let beat tick a few times on an empty backlog
+        second = next_second(lead_seconds)
         arm(group, second)
         env.close_db_connections()
         _sleep_until(second)
@@ -354,17 +360,18 @@ def fire_with_celery(setup: WorkerSetup, group: list[Timer]) -> Firing:
         window_seconds = time.monotonic() - window_started
         shares = window.shares
     finally:
-        for s in services:
-            s.stop()
+        env.stop_all(services)
     problems = [line for s in services for line in s.log_problems()]
     firing = _outcome(setup.label, group, second, seen, shares, problems)
     firing.window = window_seconds
     return firing
 
 
-def fire_in_process(label: str, group: list[Timer], sweep: Any) -> tuple[Firing, float]:
+def fire_in_process(
+    label: str, group: list[Timer], sweep: Any, lead: float = 2.0
+) -> tuple[Firing, float]:
     """Arms the group, waits until all of it is due, then runs one sweep here."""
-    second = next_second(2.0)
+    second = next_second(lead)
     arm(group, second)
     _sleep_until(second + timedelta(seconds=1.05))
     with cpu.Window([], label="-") as window:
@@ -378,17 +385,19 @@ def fire_in_process(label: str, group: list[Timer], sweep: Any) -> tuple[Firing,
     return firing, elapsed
 
 
-def profile_drain(group: list[Timer], count_group: list[Timer]) -> tuple[Profile, QueryCount]:
+def profile_drain(
+    group: list[Timer], count_group: list[Timer], lead: float = 1.0
+) -> tuple[Profile, QueryCount]:
     from flows import dispatcher
 
-    second = next_second(1.0)
+    second = next_second(lead)
     arm(count_group, second)
     _sleep_until(second + timedelta(seconds=1.05))
     counted = count_queries(
         lambda _i: dispatcher.drain(batch=len(count_group), budget_seconds=600), 1
     )
     counted.calls = len(count_group)  # per fired timer
-    second = next_second(1.0)
+    second = next_second(lead)
     arm(group, second)
     _sleep_until(second + timedelta(seconds=1.05))
     fired: list[int] = []
@@ -400,7 +409,11 @@ def profile_drain(group: list[Timer], count_group: list[Timer]) -> tuple[Profile
 # --- the benchmark -----------------------------------------------------------------------
 def run(*, quick: bool = False) -> report.Section:
     started = time.monotonic()
-    armed_total, due = (1_000, 100) if quick else (ARMED, DUE)
+    # quick: 4 groups of 10 for the firings, 10 more profiled, 5 counted
+    armed_total, due, rounds = (55, 10, 1) if quick else (ARMED, DUE, ROUNDS)
+    # quick: shorter waits before the chosen due second (arming 10 timers takes milliseconds)
+    lead, idle, counted_timers = (1.0, 0.5, 5) if quick else (LEAD_SECONDS, 2.0, QUERY_COUNT_TIMERS)
+    sweep_lead, profile_lead = (0.5, 0.5) if quick else (2.0, 1.0)
     env.reset_database()
     env.setup_django()
     desk = seed_desk(
@@ -413,16 +426,16 @@ def run(*, quick: bool = False) -> report.Section:
     timers = armed_timers()
     print(f"[timers]   {len(timers):,} armed timers after {seed_seconds:.0f} s")
     assert len(timers) >= armed_total, len(timers)
-    plan = [ONE_WORKER, TWO_WORKERS] * ROUNDS  # alternate, so a disturbance hits both
+    plan = [ONE_WORKER, TWO_WORKERS] * rounds  # alternate, so a disturbance hits both
     groups = [timers[i * due : (i + 1) * due] for i in range(len(plan) + 2)]
     rest = timers[len(groups) * due :]
     profile_group = rest[: min(PROFILE_TIMERS, due)]
-    count_group = rest[len(profile_group) : len(profile_group) + QUERY_COUNT_TIMERS]
+    count_group = rest[len(profile_group) : len(profile_group) + counted_timers]
 
     firings: list[Firing] = []
     for n, setup in enumerate(plan):
         print(f"[timers] {setup.label} (round {n // 2 + 1}): {due} timers due in one second")
-        firing = fire_with_celery(setup, groups[n])
+        firing = fire_with_celery(setup, groups[n], lead, idle)
         firing.round = n // 2 + 1
         _print(firing)
         firings.append(firing)
@@ -434,7 +447,10 @@ def run(*, quick: bool = False) -> report.Section:
 
     print("[timers] viewflow fire_due_timers(), one sweep in this process")
     vf, vf_elapsed = fire_in_process(
-        "viewflow.workflow.timers.fire_due_timers(), one sweep", groups[0], fire_due_timers
+        "viewflow.workflow.timers.fire_due_timers(), one sweep",
+        groups[0],
+        fire_due_timers,
+        sweep_lead,
     )
     _print(vf, vf_elapsed)
     print("[timers] flows.dispatcher.drain(), one call in this process")
@@ -442,10 +458,11 @@ def run(*, quick: bool = False) -> report.Section:
         "flows.dispatcher.drain(), one call",
         groups[1],
         lambda: dispatcher.drain(budget_seconds=600),
+        sweep_lead,
     )
     _print(kd, kd_elapsed)
     print(f"[timers] profiling drain() of {len(profile_group)} timers")
-    profiled, counted = profile_drain(profile_group, count_group)
+    profiled, counted = profile_drain(profile_group, count_group, profile_lead)
     print(
         f"[timers]   {profiled.per_call * 1000:.1f} ms per fired timer (profiler on),"
         f" {counted.per_call():.1f} queries per fired timer"
@@ -583,7 +600,7 @@ sends `flows.tasks.dispatch_due_timers` every second, which counts the due
 backlog and enqueues up to `KEFU_TIMER_WORKERS` (4) `fire_due_timers` tasks,
 each running `flows.dispatcher.drain()` (batches of `KEFU_TIMER_BATCH` = 50,
 claimed with `FOR UPDATE SKIP LOCKED`, 5 s budget). The two configurations
-ran {ROUNDS} rounds each, alternating, each round with fresh timers.
+ran {max(f.round for f in firings)} round(s) each, alternating, each round with fresh timers.
 
 {report.table(["configuration", "round", "fired", "lateness p50", "p99", "max",
                "drain rate (timers/s)", "backlog cleared after",
@@ -713,6 +730,6 @@ def _findings(
             f"{_median([f.drain_rate for f in runs]):.1f} timers/s ({label.split(',')[0]})"
             for label, runs in by_setup.items()
         )
-        + f" (medians of {ROUNDS} rounds){scaling}",
+        + f" (medians of {max(len(runs) for runs in by_setup.values())} rounds){scaling}",
     ]
     return "\n".join(lines)

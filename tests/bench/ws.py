@@ -19,8 +19,8 @@ LAYERS = ("core", "pubsub")
 TEAMS = 4
 AGENTS = 200
 SUPERVISORS = 4  # one per team; they are in `supervisors` and see every event
-# Plans, tokens and results of this run (per bench database: parallel checkouts differ).
-WORK_DIR = LOG_DIR / f"{env.DB_NAME}-ws"
+# Plans, tokens and results of this run (LOG_DIR is per bench database).
+WORK_DIR = LOG_DIR / "ws"
 
 
 def work_path(name: str) -> Path:
@@ -38,10 +38,10 @@ class RealtimeDesk:
     tickets: dict[int, tuple[int, int, str]] = field(default_factory=dict)  # id -> team, agent, P
 
 
-def seed_realtime(tickets: int) -> RealtimeDesk:
-    """``seed_desk()`` plus 200 agents (DRF tokens) in 4 teams of 50 with a supervisor
-    each, and ``tickets`` tickets opened through the intake service, then spread over
-    the teams and their agents (direct ORM: routing sends every intake to one team)."""
+def seed_realtime(tickets: int, agents: int = AGENTS) -> RealtimeDesk:
+    """``seed_desk()`` plus 200 agents (``agents``; DRF tokens) in 4 teams of 50 with a
+    supervisor each, and ``tickets`` tickets opened through the intake service, then spread
+    over the teams and their agents (direct ORM: routing sends every intake to one team)."""
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
@@ -56,10 +56,12 @@ def seed_realtime(tickets: int) -> RealtimeDesk:
     agent_role, supervisor_role = role("agent"), role("supervisor")
     members: dict[int, list[int]] = {t.pk: [] for t in teams}
     agent_tokens: list[str] = []
-    for n in range(AGENTS):
+    for n in range(agents):
         user = User.objects.create(username=f"ws-agent{n + 1}", password="!")
         user.groups.add(agent_role)
-        AgentProfile.objects.create(user=user, presence="offline", capacity=LARGE_CAPACITY)
+        AgentProfile.objects.update_or_create(
+            user=user, defaults={"presence": "offline", "capacity": LARGE_CAPACITY}
+        )
         team = teams[n % TEAMS]
         team.members.add(user)
         members[team.pk].append(user.pk)
