@@ -18,9 +18,12 @@ from .questions import clean_answer, localized, parse_score, score_bounds
 from .texts import score_labels, score_question
 from .throttle import retry_after
 
+# The token is in the URL. ``same-origin`` sends no Referer to any other site, yet keeps the
+# Origin of the form's POST: under ``no-referrer`` browsers send ``Origin: null`` and
+# Django's CSRF check refuses every answer (docs/surveys.md, "Referrer policy").
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex, nofollow",
 }
 
@@ -65,12 +68,19 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
 
 def _post(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     questions = localized(invitation.template.questions, invitation.language)
-    answer, errors = clean_answer(
-        scale=invitation.scale, questions=questions, data=dict(request.POST.lists())
-    )
+    data = dict(request.POST.lists())
+    answer, errors = clean_answer(scale=invitation.scale, questions=questions, data=data)
+    submitted: Any = request.POST
+    # PostgreSQL cannot store a null character: the field is refused, and shown without it.
+    nul = [name for name, values in data.items() if any("\x00" in v for v in values)]
+    if nul:
+        submitted = request.POST.copy()
+        for name in nul:
+            submitted.setlist(name, [v.replace("\x00", "") for v in data[name]])
+            errors[name] = [translation.gettext("Null characters are not allowed.")]
     if errors:
         existing = SurveyResponse.objects.filter(invitation=invitation).first()
-        return _form(request, invitation, existing, submitted=request.POST, errors=errors)
+        return _form(request, invitation, existing, submitted=submitted, errors=errors)
     try:
         services.record_response(invitation_id=invitation.pk, answer=answer)
     except services.LinkExpired:

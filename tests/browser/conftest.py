@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REDIS_DB = int(os.environ.get("KEFU_E2E_REDIS_DB", "7"))
+# How long a step may take before the test fails: generous, for a busy 2-core machine (a
+# wait ends as soon as its condition holds, so this costs nothing when things go right).
+STEP_TIMEOUT_MS = 20_000
 # Laid out for a laptop: the screens must work at 1366x768.
 VIEWPORT = {"width": 1366, "height": 768}
 
@@ -192,7 +195,7 @@ def browser() -> Iterator[Any]:
 def login(browser: Any, base: str, username: str, password: str, language: str = "en") -> Any:
     """A fresh context logged in through the login page; returns its page."""
     context = browser.new_context(base_url=base, viewport=VIEWPORT, locale=language)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(STEP_TIMEOUT_MS)
     page = context.new_page()
     page.goto("/login/")
     page.fill("#id_username", username)
@@ -200,3 +203,59 @@ def login(browser: Any, base: str, username: str, password: str, language: str =
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: not url.endswith("/login/"))
     return page
+
+
+# --- what the screens' tests share: the desk, the REST API as the administrator, waits ---
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+@pytest.fixture
+def desk(transactional_db: Any) -> Any:
+    from tests.factories import build_desk
+
+    return build_desk()
+
+
+@pytest.fixture
+def api(server: str, desk: Any) -> Any:
+    """The REST API as the administrator (token), outside every browser context."""
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=desk.admin)
+    return _Api(server, token.key)
+
+
+class _Api:
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base, token
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.base}{path}",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            data: dict[str, Any] = json.loads(response.read())
+            return data
+
+    def open_ticket(self, desk: Any, subject: str, priority: str = "P2") -> dict[str, Any]:
+        return self.post(
+            "/api/tickets/",
+            {"subject": subject, "priority": priority, "contact_id": desk.contact.pk},
+        )
+
+
+def row(page: Any, ticket_id: int) -> Any:
+    return page.locator(f"tbody tr[data-id='{ticket_id}']")
+
+
+def live(page: Any) -> None:
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")

@@ -9,67 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import login
+from tests.browser.conftest import _Api, expect, live, login, row
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
 # "Within a second" once the API call has returned; a little slack for a 2-core machine.
 AT_ONCE_MS = 1500
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-@pytest.fixture
-def desk(transactional_db: Any) -> Any:
-    from tests.factories import build_desk
-
-    return build_desk()
-
-
-@pytest.fixture
-def api(server: str, desk: Any) -> Any:
-    """The REST API as the administrator (token), outside every browser context."""
-    from rest_framework.authtoken.models import Token
-
-    token, _ = Token.objects.get_or_create(user=desk.admin)
-    return _Api(server, token.key)
-
-
-class _Api:
-    def __init__(self, base: str, token: str) -> None:
-        self.base, self.token = base, token
-
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        import json
-        import urllib.request
-
-        request = urllib.request.Request(
-            f"{self.base}{path}",
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            data: dict[str, Any] = json.loads(response.read())
-            return data
-
-    def open_ticket(self, desk: Any, subject: str, priority: str = "P2") -> dict[str, Any]:
-        return self.post(
-            "/api/tickets/",
-            {"subject": subject, "priority": priority, "contact_id": desk.contact.pk},
-        )
-
-
-def row(page: Any, ticket_id: int) -> Any:
-    return page.locator(f"tbody tr[data-id='{ticket_id}']")
-
-
-def live(page: Any) -> None:
-    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
 
 
 def test_new_ticket_reaches_its_agent_and_moves_when_the_supervisor_reassigns_it(

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from tests.browser.conftest import login
-from tests.browser.test_live_screens import _Api, expect, live, row
+from tests.browser.conftest import _Api, expect, live, login, row
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
@@ -27,14 +26,6 @@ def desk(transactional_db: Any) -> Any:
     built = build_desk()
     AgentProfile.objects.update(presence="offline")  # nobody is here until they sign in
     return built
-
-
-@pytest.fixture
-def api(server: str, desk: Any) -> _Api:
-    from rest_framework.authtoken.models import Token
-
-    token, _ = Token.objects.get_or_create(user=desk.admin)
-    return _Api(server, token.key)
 
 
 def presence_of(user: Any) -> str:

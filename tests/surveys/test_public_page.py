@@ -54,7 +54,7 @@ def test_get_shows_the_form_with_the_score_preselected_and_records_nothing(
     for secret in ("li.lei@example.com", desk.customer.name, "hunter2", desk.contact.name):
         assert secret not in html
     assert page["Cache-Control"] == "no-store"
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     assert not SurveyResponse.objects.exists()
     assert Invitation.objects.filter(pk=invitation.pk).values().get() == before
 
@@ -226,3 +226,52 @@ def test_public_pages_are_throttled_per_address(desk: Any, settings: Any) -> Non
     # guessing tokens counts too, and another address is not affected
     assert client.get("/s/" + "B" * 43 + "/").status_code == 429
     assert Client(REMOTE_ADDR="203.0.113.8").get(f"/s/{token}/").status_code == 200
+
+
+def test_every_answer_of_the_page_keeps_the_token_out_of_other_sites_referers(
+    desk: Any, browser: Client, settings: Any
+) -> None:
+    """``same-origin``, not ``no-referrer``: under ``no-referrer`` Chromium sends
+    ``Origin: null`` with the form's POST and Django's CSRF check refuses every answer
+    (issue 13); ``same-origin`` still sends no Referer to any other site."""
+    invitation, token = invite(desk)
+    url = f"/s/{token}/"
+    form = browser.get(f"{url}?score=4")
+    saved = csrf_post(browser, url, {"score": "4"})
+    invalid = csrf_post(browser, url, {"score": "99"})
+    not_found = Client().get("/s/" + "C" * 43 + "/")
+    Invitation.objects.filter(pk=invitation.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    expired = browser.get(url)
+    settings.KEFU_SURVEY_THROTTLE = "1/min"
+    throttled = [Client(REMOTE_ADDR="203.0.113.9").get(url) for _ in range(2)][-1]
+
+    answers = {
+        200: form,
+        303: saved,
+        400: invalid,
+        404: not_found,
+        410: expired,
+        429: throttled,
+    }
+    for status, answer in answers.items():
+        assert answer.status_code == status
+        assert answer["Referrer-Policy"] == "same-origin", status
+        assert answer["Cache-Control"] == "no-store", status
+    for status in (200, 400, 404, 410, 429):
+        html = answers[status].content.decode()
+        # the page's own policy says the same (a meta policy would override the header)
+        assert '<meta name="referrer" content="same-origin">' in html, status
+        assert "no-referrer" not in html, status
+
+
+def test_the_form_posts_as_plain_html_and_loads_the_double_submit_guard(
+    desk: Any, browser: Client
+) -> None:
+    _, token = invite(desk)
+    html = browser.get(f"/s/{token}/").content.decode()
+    assert '<form method="post" action="" id="survey-form">' in html
+    assert '<button type="submit">' in html
+    assert '<script src="/static/surveys/survey.js" defer></script>' in html
+    assert "<script>" not in html  # no inline script: the site's CSP allows 'self' only
