@@ -2,7 +2,9 @@
 
 Thin, like a view: it authenticates, joins the groups the user may see, relays
 what the funnel (``notifications.realtime``) sends to those groups, and reports
-heartbeats and presence to ``notifications.presence``.
+heartbeats and presence to ``notifications.presence``. When the user's access changes
+(``notifications.signals``) it re-reads it: it leaves and joins groups to match, or closes
+with 4401 when the user or the credential it opened with is gone (docs/security.md).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import translation
 
 from . import presence, realtime
-from .auth import origin_allowed
+from .auth import Credential, credential_valid, origin_allowed
 from .models import PresenceChoice
 from .selectors import notification_row, unread_count
 
@@ -28,8 +31,11 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
-# channels_redis forgets group members after a day (group_expiry); re-join well before.
-REJOIN_SECONDS = 3600.0
+# A ping re-reads the socket's access this often: what no signal announces (a token or a
+# session that expired, a change made with QuerySet.update()) closes the socket or moves its
+# groups within this time. Re-joining also keeps the socket in channels_redis' groups, which
+# forget members after a day (group_expiry).
+RECHECK_SECONDS = 300.0
 # How many recent pushes a socket remembers to drop the copies of (see _first_time).
 RECENT_KEYS = 512
 
@@ -68,28 +74,31 @@ def _language(scope: dict[str, Any]) -> str:
 
 class QueueConsumer(AsyncJsonWebsocketConsumer):
     user: Any
+    credential: Credential
     joined: list[str]
     language: str
-    joined_at: float
+    checked_at: float
+    closing: bool = False
 
     async def connect(self) -> None:
         self.joined = []
         self.recent: OrderedDict[tuple[Any, ...], None] = OrderedDict()
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
+        credential = self.scope.get("kefu_credential")
+        if user is None or not user.is_authenticated or not user.is_active or credential is None:
             await self._refuse(CLOSE_UNAUTHENTICATED)
             return
         if not origin_allowed(self.scope):
             await self._refuse(CLOSE_FORBIDDEN_ORIGIN)
             return
-        self.user = user
+        self.user, self.credential = user, credential
         self.language = _language(self.scope)
         if isinstance(self.channel_layer, InMemoryChannelLayer):
             realtime.register_serving_loop(asyncio.get_running_loop())
         groups, opened, unread = await database_sync_to_async(self._open)()
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
-        self.joined, self.joined_at = groups, time.monotonic()
+        self.joined, self.checked_at = groups, time.monotonic()
         await self.accept()
         await self.send_json(
             {
@@ -105,8 +114,52 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
     async def _refuse(self, code: int) -> None:
         # A close before the handshake completes reaches browsers as a bare HTTP 403;
         # accepting first lets the client read the code (API.md).
+        self.closing = True
         await self.accept()
         await self.close(code=code)
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        if not self.closing:  # nothing follows the close of a revoked socket
+            await super().send_json(content, close=close)
+
+    # --- access: re-read when it changes, and every few minutes -------------------------
+    def _allowed_groups(self) -> list[str] | None:
+        """The groups this socket may be in now; None when its user or credential is gone."""
+        user = get_user_model().objects.filter(pk=self.user.pk, is_active=True).first()
+        if user is None or not credential_valid(user, self.credential):
+            return None
+        self.user = user  # fresh roles and teams (permissions caches them on the user)
+        return _groups_of(user)
+
+    async def _recheck(self, revoked: Any = ()) -> None:
+        groups = None
+        if self.credential.digest not in revoked:
+            groups = await database_sync_to_async(self._allowed_groups)()
+        if groups is None:
+            await self._revoke()
+            return
+        before = self.joined
+        for group in before:
+            if group not in groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        for group in groups:  # all of them: re-joining refreshes the layer's group expiry
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.joined, self.checked_at = groups, time.monotonic()
+        if groups != before:
+            # The page resyncs: rows of a team it left go, rows of a new team come.
+            await self.send_json({"type": "access", "groups": groups})
+
+    async def _revoke(self) -> None:
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined = []
+        await database_sync_to_async(presence.connection_closed)(channel_name=self.channel_name)
+        self.closing = True
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def access_changed(self, message: dict[str, Any]) -> None:
+        if not self.closing:
+            await self._recheck(message.get("revoked") or ())
 
     def _open(self) -> tuple[list[str], presence.Opened, int]:
         groups = _groups_of(self.user)
@@ -120,13 +173,13 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
             await database_sync_to_async(presence.connection_closed)(channel_name=self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if self.closing:
+            return
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "ping":
             await database_sync_to_async(presence.heartbeat)(channel_name=self.channel_name)
-            if time.monotonic() - self.joined_at > REJOIN_SECONDS:
-                for group in self.joined:
-                    await self.channel_layer.group_add(group, self.channel_name)
-                self.joined_at = time.monotonic()
+            if time.monotonic() - self.checked_at >= RECHECK_SECONDS:
+                await self._recheck()
             await self.send_json({"type": "pong"})
         elif kind == "presence" and content.get("status") in PresenceChoice.Status.values:
             status = await database_sync_to_async(presence.set_status)(

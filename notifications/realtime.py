@@ -179,3 +179,17 @@ def notification_message(notification_id: int) -> dict[str, Any]:
 def presence_message(agent: dict[str, Any]) -> dict[str, Any]:
     """Tells supervisors' sockets an agent's presence or load changed."""
     return {"type": "presence.changed", "agent": agent}
+
+
+def access_message(revoked: Iterable[str] = ()) -> dict[str, Any]:
+    """Tells a user's sockets that their access changed: each re-reads its groups, and closes
+    if its user or credential is gone. ``revoked`` names credentials (``auth.credential_digest``)
+    that are gone even if the database does not show it yet (a session being logged out)."""
+    return {"type": "access.changed", "revoked": sorted(set(revoked))}
+
+
+def access_changed_on_commit(user_ids: Iterable[int], revoked: Iterable[str] = ()) -> None:
+    """After commit, every socket of ``user_ids`` re-reads its access (docs/security.md)."""
+    groups = [agent_group(user_id) for user_id in sorted(set(user_ids))]
+    if groups:
+        send_event_on_commit(groups, access_message(revoked))

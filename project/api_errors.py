@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from tickets.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound
+
+from .parsers import PayloadTooLarge
 
 STATUS_OF: dict[type[KefuError], int] = {
     InvalidInput: status.HTTP_400_BAD_REQUEST,
@@ -45,6 +47,12 @@ def kefu_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        # Django's own refusals of a body (too many fields, a malformed multipart) are the
+        # client's fault: 400, not the HTML page Django would answer outside DRF.
+        exc = exceptions.ParseError()
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -7,6 +7,11 @@ from rest_framework.request import Request
 
 from tickets.errors import InvalidInput
 
+# The largest id PostgreSQL's bigint holds; a larger one is refused before any query.
+MAX_ID = 2**63 - 1
+# The schema of an id query parameter (drf-spectacular OpenApiParameter ``type``).
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
 
 def int_param(request: Request, name: str) -> int | None:
     """A positive integer query parameter, or None when absent; 400 otherwise."""
@@ -19,7 +24,7 @@ def int_param(request: Request, name: str) -> int | None:
         raise InvalidInput(
             _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be an integer.")]}
         ) from exc
-    if value < 1:
+    if not 1 <= value <= MAX_ID:
         raise InvalidInput(
             _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be a positive integer.")]}
         )

@@ -1,4 +1,8 @@
-"""The Celery app: Redis broker in production, eager (in-process) in the embedded mode."""
+"""The Celery app: Redis broker in production, eager (in-process) in the embedded mode.
+
+``celery -A project beat`` (and ``worker -B``) use ``ops.beat:LeaderScheduler``, set by
+``CELERY_BEAT_SCHEDULER`` in the settings: any number of beats may run, the holder of a
+lock on the broker's Redis alone sends (docs/operations.md)."""
 
 import os
 

@@ -7,6 +7,7 @@ production mode (PostgreSQL, Redis, Celery worker and beat).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import warnings
 from pathlib import Path
@@ -49,7 +50,8 @@ SITE_URL = os.environ.get("KEFU_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, on a site that asks for the second factor (web/two_factor_admin.py).
+    "web.admin_site.KefuAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -71,19 +73,40 @@ INSTALLED_APPS = [
     "outbox",
     "notifications",
     "web",
+    # /healthz, /readyz, /metrics and beat's leader lock (docs/operations.md).
+    "ops",
+    # Failed-login counting and the login audit tables (project/logins.py).
+    "axes",
+    # The second factor: authenticator apps (TOTP) and recovery codes (web/two_factor.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files from the ASGI server itself (uvicorn serves no files of its own).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # docs/security.md: the debug pages stay on this machine; a CSP on every answer.
+    "project.security.DebugOnlyOnLoopbackMiddleware",
+    "project.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # docs/security.md, "Bad input": no body over the limit nor null character gets past;
+    # every error under /api/ answers the API's JSON error shape.
+    "project.middleware.ApiErrorsAsJson",
+    "project.middleware.RefuseMalformedRequests",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # docs/security.md, "Second factor": whether the session passed it, and a session that
+    # needed it and did not reaches only the second step.
+    "django_otp.middleware.OTPMiddleware",
+    "web.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: a login refused by a lockout becomes the login page with 429 (project/logins.py).
+    "project.logins.LoginLockoutMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -203,6 +226,27 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- operations (docs/operations.md): probes, metrics, beat's leader lock -------------
+# Every `celery beat` (and `worker -B`) competes for a lock on the broker's Redis; only its
+# holder sends. A crashed holder's lock expires after this many seconds: the failover time.
+CELERY_BEAT_SCHEDULER = "ops.beat:LeaderScheduler"
+KEFU_BEAT_LOCK_SECONDS = float(os.environ.get("KEFU_BEAT_LOCK_SECONDS", "5"))
+# /readyz: each network check's timeout, and the limits past which Kefu is not ready.
+KEFU_READYZ_TIMEOUT = float(os.environ.get("KEFU_READYZ_TIMEOUT", "1.0"))
+KEFU_READYZ_BEAT_STALE_SECONDS = float(os.environ.get("KEFU_READYZ_BEAT_STALE_SECONDS", "15"))
+KEFU_READYZ_OUTBOX_MAX_BACKLOG = int(os.environ.get("KEFU_READYZ_OUTBOX_MAX_BACKLOG", "1000"))
+KEFU_READYZ_OUTBOX_MAX_AGE = float(os.environ.get("KEFU_READYZ_OUTBOX_MAX_AGE", "600"))
+KEFU_READYZ_TIMER_MAX_LATENESS = float(os.environ.get("KEFU_READYZ_TIMER_MAX_LATENESS", "30"))
+# /metrics: served to these networks (the client address of project.throttling) or to a
+# request carrying `Authorization: Bearer <KEFU_METRICS_TOKEN>`.
+KEFU_METRICS_ALLOW = [
+    ipaddress.ip_network(net.strip(), strict=False)
+    for net in os.environ.get("KEFU_METRICS_ALLOW", "127.0.0.0/8,::1/128").split(",")
+    if net.strip()
+]
+KEFU_METRICS_TOKEN = os.environ.get("KEFU_METRICS_TOKEN", "")
+# --- end of operations --------------------------------------------------------------
+
 # --- email ---------------------------------------------------------------------
 EMAIL_URL = os.environ.get("KEFU_EMAIL_URL", "")
 DEFAULT_FROM_EMAIL = os.environ.get("KEFU_FROM_EMAIL", "Kefu <support@kefu.localhost>")
@@ -225,9 +269,16 @@ else:
     EMAIL_FILE_PATH = os.environ.get("KEFU_MAIL_DIR", str(BASE_DIR / "var" / "mail"))
 
 # --- auth, i18n, static ----------------------------------------------------------
+# Wherever a password is set: the admin's forms, createsuperuser, changepassword
+# (docs/security.md, "Logins and passwords"). The demo loader sets its passwords directly.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -239,7 +290,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("KEFU_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Outside production WhiteNoise serves straight from the apps' static folders, so
 # `make run` needs no collectstatic; production runs collectstatic at deploy time.
 WHITENOISE_USE_FINDERS = not PRODUCTION
@@ -254,20 +305,45 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = env_bool("KEFU_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# --- transport security (docs/security.md) -------------------------------------
+# Production answers only over HTTPS: plain HTTP is redirected, and browsers are told to
+# use HTTPS for a year (KEFU_HSTS_SECONDS=0 turns that off while trying a certificate).
+SECURE_SSL_REDIRECT = env_bool("KEFU_HTTPS_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = int(os.environ.get("KEFU_HSTS_SECONDS", "31536000" if PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KEFU_HSTS_SUBDOMAINS", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
+# The debug pages never show connection URLs, and only this machine sees them at all.
+DEFAULT_EXCEPTION_REPORTER = "project.security.LoopbackExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "project.security.KefuSafeReporterFilter"
+
 # --- REST API --------------------------------------------------------------------
+# How many reverse proxies that append to X-Forwarded-For stand before Kefu (docs/security.md,
+# "Logins and passwords"). 0: the peer of the connection is the client and X-Forwarded-For
+# is ignored; N: the client is the N-th address from its right. Every throttle and login
+# counter counts by it (project/throttling.client_address), DRF's throttles too.
+KEFU_TRUSTED_PROXIES = int(os.environ.get("KEFU_TRUSTED_PROXIES", "0") or 0)
+# Behind a TLS-terminating proxy the proxy says the request came over HTTPS; only a trusted
+# proxy may say it.
+if KEFU_TRUSTED_PROXIES > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token authentication, refusing tokens past KEFU_TOKEN_TTL (docs/security.md)
+        "project.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "project.schema.KefuAutoSchema",
+    # Bounded reads, a JSON depth limit and no null characters (docs/security.md).
+    "DEFAULT_PARSER_CLASSES": [
+        "project.parsers.KefuJSONParser",
+        "project.parsers.KefuFormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "project.api_errors.kefu_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {
-        "login": os.environ.get("KEFU_LOGIN_THROTTLE", "10/min"),
-    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": KEFU_TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kefu API",
@@ -315,11 +391,83 @@ KEFU_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("KEFU_OUTBOX_MAX_ATTEMPTS", "12"))
 KEFU_OUTBOX_DRAIN_SECONDS = 20.0
 KEFU_OUTBOX_WORKERS = 2
 
+# --- tokens and live sockets (docs/security.md, "Tokens and live sockets") -------------
+# An API token lives this many seconds from its issue (fixed, not sliding); a socket ticket
+# (POST /api/auth/socket-ticket/) opens one socket within this many seconds.
+KEFU_TOKEN_TTL = int(os.environ.get("KEFU_TOKEN_TTL", str(24 * 3600)))
+KEFU_WS_TICKET_TTL = int(os.environ.get("KEFU_WS_TICKET_TTL", "30"))
+# Tokens and tickets in query strings (?token=, ?ticket=) are redacted from every log line:
+# the filter sits on the console handler and django.request here, and configure() puts it
+# on uvicorn's loggers too (project/log_secrets.py).
+LOGGING_CONFIG = "project.log_secrets.configure"
+# --- end of tokens and live sockets ----------------------------------------------------
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "project.log_secrets.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "WARNING")},
-    # The embedded mode's in-memory broker has no host name, and kombu says so each time.
-    "loggers": {"kombu.connection": {"level": "ERROR"}},
+    "loggers": {
+        # The embedded mode's in-memory broker has no host name, and kombu says so each time.
+        "kombu.connection": {"level": "ERROR"},
+        "django.request": {"filters": ["redact_secrets"]},
+    },
 }
+
+# --- logins and passwords (docs/security.md, "Logins and passwords") --------------------
+# (KEFU_TRUSTED_PROXIES, the client's address, is read above the REST API's settings.)
+# Failed logins an account (its user name, any case) and an address may have within the
+# window before a lockout; the first lockout's length, doubled for each further one within a
+# day up to the cap; and the ceiling of failures in total, over every account and address.
+KEFU_LOGIN_ACCOUNT_FAILURES = int(os.environ.get("KEFU_LOGIN_ACCOUNT_FAILURES", "5"))
+KEFU_LOGIN_ADDRESS_FAILURES = int(os.environ.get("KEFU_LOGIN_ADDRESS_FAILURES", "20"))
+KEFU_LOGIN_FAILURE_WINDOW = int(os.environ.get("KEFU_LOGIN_FAILURE_WINDOW", "900"))
+KEFU_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("KEFU_LOGIN_LOCKOUT_SECONDS", "60"))
+KEFU_LOGIN_LOCKOUT_MAX_SECONDS = int(os.environ.get("KEFU_LOGIN_LOCKOUT_MAX_SECONDS", "3600"))
+KEFU_LOGIN_TOTAL_FAILURES = os.environ.get("KEFU_LOGIN_TOTAL_FAILURES", "100/min")
+if "KEFU_LOGIN_THROTTLE" in os.environ:
+    warnings.warn(
+        "KEFU_LOGIN_THROTTLE is no longer read: failed logins are limited by "
+        "KEFU_LOGIN_ACCOUNT_FAILURES, KEFU_LOGIN_ADDRESS_FAILURES and KEFU_LOGIN_TOTAL_FAILURES "
+        "(docs/security.md).",
+        stacklevel=1,
+    )
+# django-axes hooks authenticate() on every login path; Kefu's handler counts in the cache
+# above and writes axes' audit tables (failed logins, logins and logouts).
+AUTHENTICATION_BACKENDS = [
+    "project.logins.LoginGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "project.logins.LoginGuardHandler"
+AXES_CLIENT_IP_CALLABLE = "project.throttling.client_address"
+# A refused attempt checks no password and is not counted: a lockout ends when it said.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# web/admin.py shows the two audit tables read-only; axes' attempts table is not used.
+AXES_ENABLE_ADMIN = False
+# axes' middleware is replaced by project.logins.LoginLockoutMiddleware (axes' drops the
+# login page it replaces under ASGI).
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+# --- end of logins and passwords --------------------------------------------------------
+
+# --- second factor (docs/security.md, "Second factor") ----------------------------------
+# Users of these roles (comma-separated; empty: none) must sign in with an authenticator app
+# as well as the password; anyone else who enrolled one does too. KEFU_2FA_ENFORCED=0 turns
+# the rule off altogether (the test suite's default; never on a reachable server).
+KEFU_2FA_REQUIRED_ROLES = [
+    role.strip()
+    for role in os.environ.get("KEFU_2FA_REQUIRED_ROLES", "administrator,supervisor").split(",")
+    if role.strip()
+]
+KEFU_2FA_ENFORCED = env_bool("KEFU_2FA_ENFORCED", True)
+OTP_TOTP_ISSUER = "Kefu"
+# Wrong codes are counted as failed logins by project/logins.py (per account, per address,
+# with lockouts); django-otp's own per-device delay would refuse a right code after a typo.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# The admin's device pages do not show the secret keys.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# --- end of second factor ---------------------------------------------------------------

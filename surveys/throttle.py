@@ -8,16 +8,16 @@ import time
 from django.conf import settings
 from django.http import HttpRequest
 
-from project.throttling import count_hit, parse_rate
+from project.throttling import client_address, count_hit, parse_rate
 
 
 def retry_after(request: HttpRequest) -> int | None:
     """Counts this request; returns the seconds to wait when the address is over its limit.
-    The address is REMOTE_ADDR: behind a proxy, have it set from X-Forwarded-For there."""
+    The address is the one every throttle counts by (``KEFU_TRUSTED_PROXIES``)."""
     limit, period = parse_rate(settings.KEFU_SURVEY_THROTTLE)
     now = time.time()
     window = int(now // period)
-    key = f"survey-throttle:{request.META.get('REMOTE_ADDR', '')}:{window}"
+    key = f"survey-throttle:{client_address(request)}:{window}"
     count = count_hit(key, period + 1)
     if count <= limit:
         return None

@@ -40,20 +40,55 @@ def encode(position: Position) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
+# The largest id PostgreSQL's bigint holds: a cursor past it would fail in the database.
+MAX_ID = 2**63 - 1
+
+
+def _invalid() -> InvalidInput:
+    return InvalidInput(_("Invalid cursor."), {"cursor": [_("Invalid cursor.")]})
+
+
 def decode(cursor: str) -> Position:
+    """The position a cursor names; 400 for anything this module did not write (the value
+    is checked against the ordering field where the cursor is used: ``after``, ``before``)."""
     try:
         raw = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
         data = json.loads(raw.decode())
         value = data["v"]
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["dt"])
-        return Position(value, int(data["i"]), bool(data.get("b", False)))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InvalidInput(_("Invalid cursor."), {"cursor": [_("Invalid cursor.")]}) from exc
+        pk, backwards = data["i"], data.get("b", False)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise _invalid() from exc
+    if type(pk) is not int or not 0 < pk <= MAX_ID or type(backwards) is not bool:
+        raise _invalid()
+    return Position(value, pk, backwards)
+
+
+def _check(qs: QuerySet[Any], field: str, pos: Position) -> None:
+    """400 unless the cursor's value is of the ordering field's kind, so that no forged
+    cursor reaches the database as a value it refuses."""
+    value = pos.value
+    if value is None:
+        return
+    model_field = qs.model._meta.get_field(field)
+    kind = model_field.get_internal_type()
+    if kind == "DateTimeField":
+        valid = isinstance(value, datetime) and value.utcoffset() is not None
+    elif kind.endswith(("IntegerField", "AutoField")):
+        valid = type(value) is int and -MAX_ID <= value <= MAX_ID
+    elif kind in ("CharField", "TextField"):
+        max_length = getattr(model_field, "max_length", None) or 10_000
+        valid = isinstance(value, str) and "\x00" not in value and len(value) <= max_length
+    else:
+        valid = False
+    if not valid:
+        raise _invalid()
 
 
 def after(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:
     """Rows strictly after ``pos`` in the order (field asc/desc NULLS LAST, id same way)."""
+    _check(qs, field, pos)
     beyond, tie = ("lt", "lt") if descending else ("gt", "gt")
     if pos.value is None:
         return qs.filter(**{f"{field}__isnull": True, f"id__{tie}": pos.pk})
@@ -66,6 +101,7 @@ def after(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> Que
 
 def before(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:
     """Rows strictly before ``pos`` in the same order."""
+    _check(qs, field, pos)
     earlier, tie = ("gt", "gt") if descending else ("lt", "lt")
     if pos.value is None:
         return qs.filter(Q(**{f"{field}__isnull": False}) | Q(**{f"id__{tie}": pos.pk}))

@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from . import views
+from . import two_factor_views, views
 
 app_name = "web"
 
@@ -9,6 +9,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.ThrottledLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(next_page="web:login"), name="logout"),
+    # docs/security.md, "Second factor"
+    path("login/code/", two_factor_views.verify, name="two-step-verify"),
+    path("login/enrol/", two_factor_views.enrol, name="two-step-enrol"),
+    path("account/two-step/", two_factor_views.manage, name="two-step"),
     path("queue/", views.queue, name="queue"),
     path("board/", views.board, name="board"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),

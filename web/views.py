@@ -24,7 +24,6 @@ from tickets import permissions, selectors
 from tickets.errors import NotFound
 
 from . import selectors as selectors_web
-from . import throttle
 from .strings import js_strings
 
 
@@ -37,33 +36,20 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 class ThrottledLoginView(LoginView):
-    """Django's session login with failed attempts counted per address and user name."""
+    """Django's session login. Failed logins are counted per address, per account and in
+    total, as on every login path (project/logins.py); a locked-out login gets this page
+    back with the lockout as its error and 429 (``LoginLockoutMiddleware``)."""
 
     template_name = "web/login.html"
     redirect_authenticated_user = True
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        username = request.POST.get("username", "")
-        if throttle.is_blocked(request, username):
-            form = self.get_form()
-            form.errors.clear()
-            return self.render_to_response(
-                self.get_context_data(
-                    form=form,
-                    throttled=_("Too many failed attempts. Wait a minute and try again."),
-                ),
-                status=429,
-            )
-        response: HttpResponse = super().post(request, *args, **kwargs)
-        return response
-
-    def form_invalid(self, form: Any) -> HttpResponse:
-        throttle.record_failure(self.request, self.request.POST.get("username", ""))
-        return super().form_invalid(form)
-
     def form_valid(self, form: Any) -> HttpResponse:
-        throttle.forget(self.request, self.request.POST.get("username", ""))
-        return super().form_valid(form)
+        # A user who needs a second factor is not logged in yet: the code comes next
+        # (web/two_factor_views.py, docs/security.md "Second factor").
+        from .two_factor_views import second_step
+
+        pending = second_step(self.request, form.get_user(), self.get_success_url())
+        return pending or super().form_valid(form)
 
 
 def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:

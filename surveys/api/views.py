@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from project.api_params import int_param, page_link
+from project.api_params import ID_SCHEMA, int_param, page_link
 from tickets import selectors as ticket_selectors
 from tickets.errors import InvalidInput, NotFound
 from tickets.pagination import paginate
@@ -52,11 +52,17 @@ def _moment(request: Request, name: str, tz: tzinfo, *, end: bool) -> datetime |
             _("Invalid %(name)s.") % {"name": name},
             {name: [_("Use an ISO 8601 date or date-time, e.g. 2026-05-01.")]},
         )
-    if moment is None:
-        assert isinstance(day, date)
-        moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=tz)
+    try:
+        if moment is None:
+            assert isinstance(day, date)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
+        if timezone.is_naive(moment):
+            moment = moment.replace(tzinfo=tz)
+        moment.astimezone(UTC)  # the database and the answer hold it in UTC
+    except OverflowError as exc:  # e.g. until=9999-12-31: the next day is past the calendar
+        raise InvalidInput(
+            _("Invalid %(name)s.") % {"name": name}, {name: [_("Out of range.")]}
+        ) from exc
     return moment
 
 
@@ -69,15 +75,17 @@ def _period(request: Request, tz: tzinfo) -> tuple[datetime | None, datetime | N
 
 
 class ResponseListView(APIView):
+    error_statuses = {"GET": {404}}  # ?ticket= of a ticket not visible to the caller
+
     @extend_schema(
         operation_id="surveys_responses_list",
         summary="Survey responses",
         description="Newest answer first. Supervisors and administrators see every "
         "response; an agent sees those of their teams and their own.",
         parameters=[
-            OpenApiParameter("ticket", int),
-            OpenApiParameter("team", int),
-            OpenApiParameter("agent", int),
+            OpenApiParameter("ticket", ID_SCHEMA),
+            OpenApiParameter("team", ID_SCHEMA),
+            OpenApiParameter("agent", ID_SCHEMA),
             OpenApiParameter("since", str, description="answered at or after (ISO 8601)"),
             OpenApiParameter("until", str, description="answered before (ISO 8601)"),
             OpenApiParameter("cursor", str),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import VIEWPORT, login
+from tests.browser.conftest import STEP_TIMEOUT_MS, VIEWPORT, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
@@ -60,7 +60,7 @@ def call(server: str, user: Any, method: str, path: str, body: Any = None) -> An
 
 def add_agent_in_django_admin(browser: Any, server: str) -> None:
     context = browser.new_context(base_url=server, viewport=VIEWPORT, locale="en")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(STEP_TIMEOUT_MS)
     page = context.new_page()
     page.goto("/admin/login/?next=/admin/")
     page.fill("#id_username", "root")

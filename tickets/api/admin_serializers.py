@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from customers.choices import CustomerTier
+from project.parsers import BoundedJSONField
 
 from ..calendars import CalendarError, parse_calendar
 from ..choices import EscalationAction, Priority, SlaTarget
@@ -32,6 +34,12 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class CalendarSerializer(serializers.ModelSerializer):
+    # hours and holidays may come as JSON text in a form field: parsed within bounds
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.JSONField: BoundedJSONField,
+    }
+
     class Meta:
         model = BusinessCalendar
         fields = ["id", "name", "timezone", "hours", "holidays"]
@@ -60,6 +68,17 @@ class EscalationLevelSerializer(serializers.Serializer):
     team = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A PATCH of a policy is partial, and DRF makes its nested levels partial too; a
+        # ladder is always replaced whole, so each level states every required field.
+        missing = [
+            name
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and name not in attrs
+        ]
+        if missing:
+            raise serializers.ValidationError(
+                {name: [_("This field is required.")] for name in missing}
+            )
         if attrs["action"] == EscalationAction.REASSIGN:
             team = attrs.get("team")
             if team is None or not Team.objects.filter(pk=team).exists():

@@ -5,21 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.db.models import QuerySet
+from django.contrib.auth import logout as end_session
+from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
+from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from notifications import auth as socket_auth
+from project.authentication import issue_token
+from project.logins import LoginLocked, retry_after
+from project.schema import ErrorSerializer
+from web import two_factor
+
 from .. import permissions as roles
-from ..errors import InvalidInput
-from ..models import BusinessCalendar, SlaPolicy, Team
+from ..errors import Conflict, InvalidInput
+from ..models import BusinessCalendar, SlaPolicy, Team, Ticket
 from . import admin_serializers as s
 
 
@@ -34,16 +43,76 @@ class AdministratorsWriteSupervisorsRead(permissions.BasePermission):
         return roles.is_administrator(request.user)
 
 
-class TeamViewSet(viewsets.ModelViewSet):
+class DeleteUnlessInUse:
+    """DELETE answers 409 with what still uses the object (``errors.in_use``: one line per
+    kind of user) instead of failing in the database (docs/api.md, "Beyond the contract")."""
+
+    error_statuses = {"DELETE": {409}}
+
+    def uses_of(self, instance: Any) -> list[str]:
+        return []
+
+    def perform_destroy(self, instance: Any) -> None:
+        uses = self.uses_of(instance)
+        if not uses:
+            try:
+                with transaction.atomic():
+                    instance.delete()
+                return
+            except ProtectedError as exc:
+                uses = _count_by_kind(exc.protected_objects)
+            except RestrictedError as exc:
+                uses = _count_by_kind(exc.restricted_objects)
+        raise Conflict(_("%(name)s is still in use.") % {"name": instance}, {"in_use": uses})
+
+
+def _use(kind: Any, count: int) -> str:
+    return _("%(kind)s: %(count)s") % {"kind": kind, "count": count}
+
+
+def _count_by_kind(objects: Any) -> list[str]:
+    counts: dict[str, int] = {}
+    for obj in objects:
+        kind = str(obj._meta.verbose_name_plural) if isinstance(obj, Model) else str(type(obj))
+        counts[kind] = counts.get(kind, 0) + 1
+    return [_use(kind, count) for kind, count in counts.items()]
+
+
+class TeamViewSet(DeleteUnlessInUse, viewsets.ModelViewSet):
     serializer_class = s.TeamSerializer
     permission_classes = [AdministratorsWriteSupervisorsRead]
     queryset = Team.objects.prefetch_related("members", "supervisors").order_by("id")
 
+    def uses_of(self, instance: Team) -> list[str]:
+        """Tickets of the team (they keep it), and escalation levels that reassign to it."""
+        uses = []
+        if tickets := Ticket.objects.filter(team=instance).count():
+            uses.append(_use(Ticket._meta.verbose_name_plural, tickets))
+        policies = [
+            policy
+            for policy in SlaPolicy.objects.filter(is_active=True).only("escalation")
+            if any(
+                isinstance(level, dict) and level.get("team") == instance.pk
+                for level in policy.escalation or []
+            )
+        ]
+        if policies:
+            uses.append(_use(_("SLA policies escalating to the team"), len(policies)))
+        return uses
 
-class CalendarViewSet(viewsets.ModelViewSet):
+
+class CalendarViewSet(DeleteUnlessInUse, viewsets.ModelViewSet):
     serializer_class = s.CalendarSerializer
     permission_classes = [AdministratorsWriteSupervisorsRead]
     queryset = BusinessCalendar.objects.order_by("id")
+
+    def uses_of(self, instance: BusinessCalendar) -> list[str]:
+        """Teams and SLA policies (retired ones too: their tickets keep them) on it."""
+        counts = [
+            (model._meta.verbose_name_plural, model.objects.filter(calendar=instance).count())
+            for model in (Team, SlaPolicy)
+        ]
+        return [_use(kind, count) for kind, count in counts if count]
 
 
 class SlaPolicyViewSet(
@@ -81,19 +150,14 @@ class MeView(APIView):
         return Response(s.MeSerializer(data).data)
 
 
-class LoginThrottle(SimpleRateThrottle):
-    """Per client address, so password guessing against any account is slowed."""
-
-    scope = "login"
-
-    def get_cache_key(self, request: Request, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
 class TokenView(APIView):
+    """Failed logins are counted per address, per account and in total (project/logins.py);
+    a locked-out login answers 429 with Retry-After, even with the right password."""
+
     authentication_classes: list[Any] = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [LoginThrottle]
+    # 429: locked out; 403: a role that must sign in with a second factor has none yet
+    error_statuses = {"POST": {403, 429}}  # (project/schema.py documents them)
 
     @extend_schema(request=s.TokenInput, responses=s.TokenOutput, auth=[])
     def post(self, request: Request) -> Response:
@@ -106,10 +170,63 @@ class TokenView(APIView):
             username=serializer.validated_data["username"],
             password=serializer.validated_data["password"],
         )
+        if getattr(request, "axes_locked_out", False):
+            raise LoginLocked(retry_after(request))
         if user is None or not user.is_active:
             raise InvalidInput(
                 _("Unable to log in with those credentials."),
                 {"non_field_errors": [_("Wrong username or password.")]},
             )
-        token, _created = Token.objects.get_or_create(user=user)
+        # The second factor ("otp"): a wrong code is a failed login (docs/security.md).
+        two_factor.check_token_login(request, user, request.data.get("otp"))
+        # A login like the page's: the audit log records it, its account's failures are
+        # forgotten, last_login is kept.
+        user_logged_in.send(sender=type(user), request=request, user=user)
+        token = issue_token(user)  # the current token, or a new one once it has expired
         return Response({"token": token.key})
+
+
+# --- tokens and live sockets (docs/security.md, "Tokens and live sockets") -------------
+NOT_AUTHENTICATED = OpenApiResponse(
+    ErrorSerializer, description="No credentials, or not valid ones (an expired token)."
+)
+
+
+class LogoutView(APIView):
+    """Revokes the caller's credential: the API token (every client using it must log in
+    again) or the session. Their open sockets close with 4401."""
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="logged out"), 401: NOT_AUTHENTICATED},
+    )
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, Token):
+            request.auth.delete()
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            end_session(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SocketTicketView(APIView):
+    """A single-use ticket for ``/ws/queue/?ticket=…``, so no lasting secret travels in the
+    socket's URL (docs/realtime.md)."""
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "SocketTicketOutput",
+                {"ticket": serializers.CharField(), "expires": serializers.DateTimeField()},
+            ),
+            401: NOT_AUTHENTICATED,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, Token):
+            credential = socket_auth.Credential(socket_auth.TOKEN, request.auth.key)
+        else:
+            session_key = request._request.session.session_key or ""
+            credential = socket_auth.Credential(socket_auth.SESSION, session_key)
+        ticket, expires = socket_auth.issue_ticket(request.user, credential)
+        return Response({"ticket": ticket, "expires": expires.isoformat()})

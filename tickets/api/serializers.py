@@ -235,3 +235,11 @@ class BoardOutput(serializers.Serializer):
 class QueueOutput(serializers.Serializer):
     results = QueueRowOutput(many=True)
     cursor = serializers.CharField(allow_null=True)
+
+
+class TicketPageOutput(serializers.Serializer):
+    """A cursor page: ``next`` / ``previous`` are full URLs (null at either end)."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TicketOutput(many=True)

@@ -10,6 +10,8 @@ router.register("sla-policies", admin_views.SlaPolicyViewSet, basename="sla-poli
 
 urlpatterns = [
     path("auth/token/", admin_views.TokenView.as_view(), name="auth-token"),
+    path("auth/logout/", admin_views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/socket-ticket/", admin_views.SocketTicketView.as_view(), name="auth-socket-ticket"),
     path("me/", admin_views.MeView.as_view(), name="me"),
     path("queue/", views.QueueView.as_view(), name="queue"),
     path("board/", views.BoardView.as_view(), name="board"),

@@ -14,11 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from project.api_params import bool_param, int_param, page_link
+from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 
 from .. import selectors, services
 from ..choices import Priority, TicketStatus
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..models import Category, Ticket
 from ..pagination import paginate
 from . import serializers as s
@@ -34,6 +34,7 @@ ORDERINGS = {
     "-priority": ("priority", True),
 }
 PAGE_SIZE = 50
+STATUSES = "|".join(TicketStatus.values)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -58,7 +59,7 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not (1 <= len(key) <= 255):
+    if key is not None and (not 1 <= len(key) <= 255 or "\x00" in key):
         raise InvalidInput(
             _("Invalid Idempotency-Key."),
             {"idempotency_key": [_("1 to 255 characters.")]},
@@ -113,19 +114,35 @@ def _filtered(request: Request) -> QuerySet[Ticket]:
 
 
 class TicketListView(APIView):
+    # intake: an Idempotency-Key reused with another body (docs/api.md)
+    error_statuses = {"POST": {409}}
+
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("priority", str),
-            OpenApiParameter("team", int),
-            OpenApiParameter("assignee", str, description="user id, `me` or `none`"),
-            OpenApiParameter("customer", int),
-            OpenApiParameter("q", str),
+            OpenApiParameter(
+                "status",
+                {"type": "string", "pattern": f"^({STATUSES})(,({STATUSES}))*$"},
+                description="one status or several, comma-separated",
+            ),
+            OpenApiParameter("priority", str, enum=Priority.values),
+            OpenApiParameter("team", ID_SCHEMA),
+            OpenApiParameter(
+                "assignee",
+                {"type": "string", "pattern": "^(me|none|[1-9][0-9]{0,17})$"},
+                description="user id, `me` or `none`",
+            ),
+            OpenApiParameter("customer", ID_SCHEMA),
+            OpenApiParameter(
+                "q",
+                {"type": "string", "maxLength": 200},
+                description="ticket number, or text in the subject",
+            ),
             OpenApiParameter("breached", bool),
             OpenApiParameter("ordering", str, enum=list(ORDERINGS)),
             OpenApiParameter("cursor", str),
         ],
-        responses=s.TicketOutput(many=True),
+        responses=s.TicketPageOutput,
+        operation_id="tickets_list",
     )
     def get(self, request: Request) -> Response:
         ordering = request.query_params.get("ordering", "-created")
@@ -217,8 +234,11 @@ class TicketActionView(APIView):
 
     action_name = ""
     input_class: type[serializers.Serializer] = s.EmptyInput
+    error_statuses = {"POST": {409}}
 
     def post(self, request: Request, pk: int) -> Response:
+        if pk > MAX_ID:  # the URL takes any digits; no ticket has such an id
+            raise NotFound(_("Ticket not found."))
         body = request.data if request.data else {}
         data = _valid(self.input_class, body)
         user = request.user
@@ -301,9 +321,11 @@ def action_view(name: str, input_class: type[serializers.Serializer]) -> Any:
 
 
 class QueueView(APIView):
+    error_statuses = {"GET": {404}}  # another team's queue, asked by an agent
+
     @extend_schema(
         parameters=[
-            OpenApiParameter("team", int, description="supervisors: one team's queue"),
+            OpenApiParameter("team", ID_SCHEMA, description="supervisors: one team's queue"),
             OpenApiParameter("all", bool, description="supervisors: every team's queue"),
             OpenApiParameter("cursor", str),
         ],

@@ -26,6 +26,7 @@ from types import FrameType
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
@@ -53,6 +54,10 @@ class Command(BaseCommand):
         # Fail before starting anything: runserver leaves with os._exit on a busy
         # port, which would skip the cleanup below and orphan a Celery worker.
         _check_free(host, port)
+        if not settings.WHITENOISE_USE_FINDERS:
+            # Production serves the collected files (hashed names, compressed): collect them
+            # now, so the one-command server has its CSS and JavaScript too.
+            call_command("collectstatic", interactive=False, verbosity=0)
         _stop_on_sigterm()
         url = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
         if settings.REDIS_URL:
@@ -82,8 +87,7 @@ class Command(BaseCommand):
             + f": {connection.vendor} database, in-process tasks, in-memory channel layer.\n"
             f"Timer dispatcher thread {thread.name!r} running: due timers fired every "
             f"{interval:g} s / 定时器线程已启动.\n"
-            f"Serving {url} (API docs: {url}api/docs/)"
-            + _mail_note()
+            f"Serving {url} (API docs: {url}api/docs/)" + _mail_note()
         )
         try:
             self._run_web_server(addrport)
@@ -111,6 +115,8 @@ class Command(BaseCommand):
     def _run_web_server(self, addrport: str) -> None:
         import uvicorn
 
+        from project.log_secrets import uvicorn_log_config
+
         host, port = _split_addrport(addrport)
         config = uvicorn.Config(
             "project.asgi:application",
@@ -118,10 +124,27 @@ class Command(BaseCommand):
             port=port,
             lifespan="off",
             log_level=os.environ.get("KEFU_SERVER_LOG_LEVEL", "info"),
+            # ?token= / ?ticket= values are redacted from its access and handshake lines.
+            log_config=uvicorn_log_config(),
             ws_ping_interval=20.0,
             ws_ping_timeout=20.0,
+            **proxy_options(),
         )
         uvicorn.Server(config).run()
+
+
+def proxy_options() -> dict[str, Any]:
+    """uvicorn's X-Forwarded-For / -Proto handling as ``KEFU_TRUSTED_PROXIES`` says
+    (docs/security.md, "Logins and passwords"). With no trusted proxy it is off: no peer,
+    not even one on this machine, rewrites the client's address the login counters see.
+    With proxies, uvicorn believes the headers from the addresses in its own
+    FORWARDED_ALLOW_IPS (default: this machine, where the proxy usually is)."""
+    if settings.KEFU_TRUSTED_PROXIES <= 0:
+        return {"proxy_headers": False}
+    return {
+        "proxy_headers": True,
+        "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
+    }
 
 
 def _mail_note() -> str:

@@ -42,6 +42,13 @@ from tickets.models import (
 from tickets.permissions import ROLE_ADMINISTRATOR, ROLE_AGENT, ROLE_SUPERVISOR, ROLES
 
 DEMO_MARKER_USERNAME = "admin"
+# The demo's administrator and supervisor sign in with a second factor, as those roles must
+# (docs/security.md, "Second factor"); their authenticator secrets are fixed and printed in
+# the README so anyone can add them to an app (or compute a code with the README's one-liner).
+DEMO_TOTP_SECRETS = {
+    "admin": "KEFUDEMOADMINKEFUDEMOADMINKEFUDE",
+    "supervisor": "KEFUDEMOSUPERVISORKEFUDEMOSUPERV",
+}
 CALENDAR_NAME = "Shanghai office"
 SUPPORT = "Support 技术支持"
 BILLING = "Billing 账务"
@@ -325,7 +332,17 @@ class Command(BaseCommand):
             AgentProfile.objects.update_or_create(
                 user=user, defaults={"skills": skills, "capacity": 25, "presence": Presence.AWAY}
             )
+        for user in (admin, supervisor):
+            self._authenticator(user)
         return Cast(admin, supervisor, agent1, agent2)
+
+    def _authenticator(self, user: Any) -> None:
+        import base64
+
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        key = base64.b32decode(DEMO_TOTP_SECRETS[user.username]).hex()
+        TOTPDevice.objects.create(user=user, name="Demo authenticator", key=key, confirmed=True)
 
     def _user(
         self,
@@ -559,6 +576,11 @@ class Command(BaseCommand):
             f"Sign in at {settings.SITE_URL}/ with admin/admin, supervisor/supervisor, "
             "agent1/agent1 or agent2/agent2 (demo passwords: never use them on a reachable "
             "server) / 演示账号登录."
+        )
+        self.stdout.write(
+            "admin and supervisor also need a code from an authenticator app (secrets: "
+            + ", ".join(f"{name} {secret}" for name, secret in DEMO_TOTP_SECRETS.items())
+            + "; README, 'Demo logins') / 管理员和主管还需输入验证器动态码."
         )
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
             self.stdout.write(

@@ -1097,6 +1097,8 @@ function start() {
     },
     message(message) {
       if (message.type === "queue.event") onEvent(message);
+      // My teams or roles changed: the socket moved groups, the screen resyncs (docs/security.md).
+      else if (message.type === "access") onHello(message);
       else if (message.type === "notification") bell.received(message);
       else if (message.type === "presence.ack") presenceSwitch.show(message.presence);
       else if (message.type === "presence") {

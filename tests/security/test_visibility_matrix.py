@@ -1,0 +1,271 @@
+"""The visibility matrix (issue 8, "Proof in the suite"): every route that takes an object id
+— REST, pages, public links — is tried by a user outside the object's team and by each role.
+
+The routes come from the URL configuration and the OpenAPI schema, not from a list kept by
+hand: a new route with an id and no entry in ``MATRIX`` fails
+``test_every_route_with_an_id_has_a_matrix_entry``. An entry says what object the id names
+and what each kind of user gets. An outsider gets 404 for whatever they may not see, and the
+object is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from notifications.models import Notification
+from surveys.models import SurveyResponse
+from tests.factories import open_ticket
+from tests.surveys.test_api import answered
+from tickets.models import Ticket, TicketEvent, TicketMessage
+
+pytestmark = pytest.mark.django_db
+
+ID_PATTERN = re.compile(r"<[^>]+>|\(\?P<\w+>[^)]+\)|\{\w+\}")
+SKIPPED_PREFIXES = ("admin/",)  # Django's admin: staff only, tested by tests/web
+
+
+def normalise(route: str) -> str:
+    """``api/tickets/<int:pk>/``, ``api/^teams/(?P<pk>[^/.]+)/$`` and ``/api/teams/{id}/`` all
+    read ``api/tickets/{}/``…"""
+    return ID_PATTERN.sub("{}", route).replace("^", "").replace("$", "").lstrip("/")
+
+
+def _walk(resolver: URLResolver, prefix: str = "") -> Iterator[str]:
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern)
+
+
+def routes_with_ids() -> set[str]:
+    routes = {normalise(r) for r in _walk(get_resolver()) if not r.startswith(SKIPPED_PREFIXES)}
+    return {r for r in routes if "{}" in r}
+
+
+def schema_paths_with_ids() -> set[str]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {normalise(path) for path in schema["paths"] if "{" in path}
+
+
+# --- the objects and the people ---------------------------------------------------------
+@dataclass
+class World:
+    desk: Any
+    ticket: Ticket  # in Billing, assigned to the outsider (Billing's agent)
+    notification: Notification  # the outsider's
+    response: SurveyResponse  # of a Billing ticket
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    def snapshot(self) -> tuple[Any, ...]:
+        ticket = Ticket.objects.get(pk=self.ticket.pk)
+        return (
+            ticket.version,
+            ticket.status,
+            ticket.assignee_id,
+            ticket.priority,
+            TicketMessage.objects.filter(ticket=ticket).count(),
+            TicketEvent.objects.filter(ticket=ticket).count(),
+            Notification.objects.get(pk=self.notification.pk).read_at,
+        )
+
+
+@pytest.fixture
+def world(desk: Any) -> World:
+    ticket = open_ticket(desk)
+    Ticket.objects.filter(pk=ticket.pk).update(team=desk.other_team, assignee=desk.outsider)
+    notification = Notification.objects.create(
+        recipient=desk.outsider, kind="assigned", data={"number": ticket.number}, ticket=ticket
+    )
+    invitation = answered(desk, 4, team=desk.other_team)
+    response = SurveyResponse.objects.get(invitation=invitation)
+    return World(desk, Ticket.objects.get(pk=ticket.pk), notification, response)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What an id names and who gets what. ``outsider`` is an agent of another team (or, for
+    a person's own object, another person); ``allowed`` the roles that see it (GET 200)."""
+
+    object_id: Callable[[World], Any]
+    methods: tuple[tuple[str, dict[str, Any]], ...] = (("get", {}),)
+    page: bool = False  # a browser page (session), not the REST API
+    outsider: int = 404
+    allowed: tuple[str, ...] = ("team_agent", "supervisor", "administrator")
+    roles_only: bool = False  # a role decides, not a team: agents get 403
+
+
+def ticket_id(world: World) -> int:
+    return world.ticket.pk
+
+
+ACTION_BODIES: dict[str, dict[str, Any]] = {
+    "claim": {},
+    "assign": {"assignee": 0},  # filled with agent1 below
+    "reply": {"body": "peek", "internal": True},
+    "hold": {"reason": "peek"},
+    "resume": {},
+    "urge": {"note": "peek"},
+    "resolve": {"resolution": "peek"},
+    "close": {},
+    "reopen": {"reason": "peek"},
+    "priority": {"priority": "P1"},
+    "acknowledge": {},
+}
+
+MATRIX: dict[str, Entry] = {
+    "api/tickets/{}/": Entry(ticket_id),
+    "api/tickets/{}/messages/": Entry(ticket_id),
+    "api/tickets/{}/history/": Entry(ticket_id),
+    **{
+        f"api/tickets/{{}}/{name}/": Entry(
+            ticket_id,
+            methods=(("post", body),),
+            allowed=(),
+            # Supervisors' own actions check the role first: every agent gets 403 whatever
+            # the id, so the answer tells nothing about the ticket.
+            outsider=403 if name in ("acknowledge", "priority") else 404,
+        )
+        for name, body in ACTION_BODIES.items()
+    },
+    "tickets/{}/": Entry(ticket_id, page=True),
+    "tickets/{}/process/": Entry(ticket_id, page=True),
+    "api/notifications/{}/read/": Entry(
+        lambda w: w.notification.pk, methods=(("post", {}),), allowed=()
+    ),
+    "api/surveys/responses/{}/": Entry(
+        lambda w: w.response.pk, allowed=("team_agent", "supervisor", "administrator")
+    ),
+    # Configuration: roles decide (agents 403, supervisors read, administrators write).
+    "api/teams/{}/": Entry(
+        lambda w: w.desk.other_team.pk,
+        methods=(("get", {}), ("patch", {"name": "Renamed"}), ("delete", {})),
+        outsider=403,
+        allowed=("supervisor", "administrator"),
+        roles_only=True,
+    ),
+    "api/calendars/{}/": Entry(
+        lambda w: w.desk.other_team.calendar_id or 0,
+        methods=(("get", {}), ("patch", {"name": "Renamed"}), ("delete", {})),
+        outsider=403,
+        allowed=(),
+        roles_only=True,
+    ),
+    "api/sla-policies/{}/": Entry(
+        lambda w: w.desk.policy.pk,
+        methods=(("get", {}), ("patch", {"name": "Renamed"}), ("delete", {})),
+        outsider=403,
+        allowed=("supervisor", "administrator"),
+        roles_only=True,
+    ),
+    # A survey link is its own key: a token that was never issued opens nothing.
+    "s/{}/": Entry(
+        lambda w: "never-issued-0123456789abcdefghijklmnopqrstuv",
+        methods=(("get", {}), ("post", {"score": "5"})),
+        page=True,
+        allowed=(),
+    ),
+}
+
+
+def test_every_route_with_an_id_has_a_matrix_entry() -> None:
+    routes = routes_with_ids() | schema_paths_with_ids()
+    missing = sorted(routes - set(MATRIX))
+    assert missing == [], f"add these routes to MATRIX: {missing}"
+    assert sorted(set(MATRIX) - routes) == [], "MATRIX names routes that no longer exist"
+
+
+def _client(user: Any, page: bool) -> Any:
+    client: Any = Client(raise_request_exception=False) if page else APIClient()
+    if page:
+        client.force_login(user)
+    else:
+        client.force_authenticate(user)
+    return client
+
+
+def _call(client: Any, method: str, url: str, body: dict[str, Any], page: bool) -> Any:
+    if page or method == "get":
+        return getattr(client, method)(url, body if method != "get" else None)
+    return getattr(client, method)(url, body, format="json")
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+def test_an_outsider_gets_nothing_and_changes_nothing(world: World, route: str) -> None:
+    entry = MATRIX[route]
+    desk = world.desk
+    url = "/" + route.replace("{}", str(entry.object_id(world)))
+    before = world.snapshot()
+    outsider = desk.agent1  # Support's agent: the objects are Billing's or the outsider's
+    for method, body in entry.methods:
+        if "assignee" in body:
+            body = {"assignee": desk.agent1.pk}
+        response = _call(_client(outsider, entry.page), method, url, body, entry.page)
+        assert response.status_code == entry.outsider, (method, url, response.status_code)
+        if not entry.page:
+            assert response["Content-Type"].startswith("application/json")
+            assert response.json().get("detail"), response.json()
+        # An id that names nothing is answered the same way: no oracle of what exists.
+        nowhere = "/" + route.replace("{}", "987654321")
+        missing = _call(_client(outsider, entry.page), method, nowhere, body, entry.page)
+        assert missing.status_code == response.status_code, (method, nowhere)
+        if not entry.page:
+            assert missing.json() == response.json()
+    assert world.snapshot() == before
+
+
+@pytest.mark.parametrize("route", sorted(r for r, e in MATRIX.items() if e.allowed))
+def test_each_role_that_may_see_the_object_sees_it(world: World, route: str) -> None:
+    entry = MATRIX[route]
+    desk = world.desk
+    url = "/" + route.replace("{}", str(entry.object_id(world)))
+    people = {
+        "team_agent": desk.outsider,
+        "supervisor": desk.supervisor,
+        "administrator": desk.admin,
+    }
+    for role, person in people.items():
+        response = _client(person, entry.page).get(url)
+        expected = 200 if role in entry.allowed else (403 if entry.roles_only else 404)
+        assert response.status_code == expected, (role, url, response.status_code)
+
+
+# --- the live socket's groups --------------------------------------------------------------
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_each_role_joins_only_the_groups_it_may_and_cannot_ask_for_more(desk: Any) -> None:
+    """Groups are chosen by the server from the user's roles and teams; a client has no way
+    to name one (an unknown message is answered with an error, and nothing is joined)."""
+    from tests.notifications.test_consumer import connect, next_message, run
+
+    billing, support = f"team.{desk.other_team.pk}", f"team.{desk.team.pk}"
+    expected = {
+        desk.agent1: {f"agent.{desk.agent1.pk}", support},
+        desk.outsider: {f"agent.{desk.outsider.pk}", billing},
+        desk.supervisor: {f"agent.{desk.supervisor.pk}", "supervisors"},
+    }
+
+    async def body() -> None:
+        for user, groups in expected.items():
+            ws, hello = await connect(user)
+            joined = set(hello["groups"])
+            assert joined <= groups | {support, billing}, (user, joined)
+            assert groups <= joined, (user, joined)
+            if user == desk.agent1:
+                assert billing not in joined and "supervisors" not in joined
+                for asked in ({"type": "join", "group": billing}, {"type": "subscribe"}):
+                    await ws.send_json_to(asked)
+                    assert (await next_message(ws, "error"))["type"] == "error"
+            await ws.disconnect()
+
+    run(body)

@@ -1,0 +1,36 @@
+"""The login audit trail in the Django admin: every failed login (and whether it started a
+lockout) and every login and logout, on any path (docs/security.md, "Logins and passwords").
+
+Read-only: an audit entry is not edited or deleted by hand; ``manage.py
+axes_reset_failure_logs --age N`` and ``axes_reset_logs --age N`` trim old ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.admin import AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.http import HttpRequest
+
+
+class _ReadOnly:
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AccessFailureLog)
+class FailedLoginAdmin(_ReadOnly, AccessFailureLogAdmin):
+    pass
+
+
+@admin.register(AccessLog)
+class LoginAdmin(_ReadOnly, AccessLogAdmin):
+    pass
