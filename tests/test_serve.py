@@ -95,6 +95,17 @@ def embedded_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             terminate(process)
 
 
+def _demo_code(username: str) -> str:
+    """The current code of the demo user's authenticator (the secrets the README prints)."""
+    import base64
+
+    from django_otp.oath import totp
+
+    from tickets.management.commands.load_demo import DEMO_TOTP_SECRETS
+
+    return f"{totp(base64.b32decode(DEMO_TOTP_SECRETS[username])):06d}"
+
+
 def _post(url: str, data: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     headers = {"Content-Type": "application/json"}
     if token:
@@ -114,8 +125,14 @@ def test_make_run_server_serves_pages_and_pushes_from_its_threads(
     base, log_path = embedded_server
     with urllib.request.urlopen(f"{base}/static/web/kefu.css", timeout=5) as response:
         assert response.status == 200  # static files from WhiteNoise, no collectstatic
-    boss = _post(f"{base}/api/auth/token/", {"username": "supervisor", "password": "supervisor"})
-    admin = _post(f"{base}/api/auth/token/", {"username": "admin", "password": "admin"})
+    boss = _post(
+        f"{base}/api/auth/token/",
+        {"username": "supervisor", "password": "supervisor", "otp": _demo_code("supervisor")},
+    )
+    admin = _post(
+        f"{base}/api/auth/token/",
+        {"username": "admin", "password": "admin", "otp": _demo_code("admin")},
+    )
 
     async def scenario() -> dict[str, Any]:
         ws_url = base.replace("http", "ws") + f"/ws/queue/?token={boss['token']}"

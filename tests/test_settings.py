@@ -49,7 +49,7 @@ def test_embedded_defaults() -> None:
     assert result.returncode == 0, result.stderr
     assert '"engine": "django.db.backends.sqlite3"' in result.stdout
     assert '"broker": "memory://"' in result.stdout
-    assert "console.EmailBackend" in result.stdout
+    assert "filebased.EmailBackend" in result.stdout
 
 
 def test_services_from_urls() -> None:
