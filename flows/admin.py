@@ -3,26 +3,18 @@ lock it, check who may act, audit and push the change), never by editing its row
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from viewflow.workflow.admin import ProcessAdmin, TaskAdmin
 from viewflow.workflow.models import Process, Task
 
-
-class _ReadOnly:
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+from project.admin_views import ReadOnlyAdmin
 
 
-class ReadOnlyProcessAdmin(_ReadOnly, ProcessAdmin):
+class ReadOnlyProcessAdmin(ReadOnlyAdmin, ProcessAdmin):
     pass
 
 
-class ReadOnlyTaskAdmin(_ReadOnly, TaskAdmin):
+class ReadOnlyTaskAdmin(ReadOnlyAdmin, TaskAdmin):
     pass
 
 

@@ -7,30 +7,18 @@ axes_reset_failure_logs --age N`` and ``axes_reset_logs --age N`` trim old ones.
 
 from __future__ import annotations
 
-from typing import Any
-
 from axes.admin import AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessFailureLog, AccessLog
 from django.contrib import admin
-from django.http import HttpRequest
 
-
-class _ReadOnly:
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from project.admin_views import ReadOnlyAdmin
 
 
 @admin.register(AccessFailureLog)
-class FailedLoginAdmin(_ReadOnly, AccessFailureLogAdmin):
+class FailedLoginAdmin(ReadOnlyAdmin, AccessFailureLogAdmin):
     pass
 
 
 @admin.register(AccessLog)
-class LoginAdmin(_ReadOnly, AccessLogAdmin):
+class LoginAdmin(ReadOnlyAdmin, AccessLogAdmin):
     pass

@@ -17,6 +17,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from project.admin_views import ReadOnlyAdmin
+
 from . import two_factor
 from .models import TwoFactorEvent
 
@@ -62,20 +64,11 @@ class KefuAdminLoginForm(OTPAdminAuthenticationForm):
         raise forms.ValidationError(_("Wrong code, or a code already used."), code="locked")
 
 
-class TwoFactorEventAdmin(admin.ModelAdmin):
+class TwoFactorEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("created_at", "username", "kind", "ip_address", "path")
     list_filter = ("kind",)
     search_fields = ("username",)
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class KefuAdminSite(OTPAdminSite):
