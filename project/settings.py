@@ -17,6 +17,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from project.log_secrets import log_format
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -84,6 +86,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of a request carries its X-Request-ID (docs/operations.md, "Logs").
+    "project.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the ASGI server itself (uvicorn serves no files of its own).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -402,12 +406,20 @@ KEFU_WS_TICKET_TTL = int(os.environ.get("KEFU_WS_TICKET_TTL", "30"))
 LOGGING_CONFIG = "project.log_secrets.configure"
 # --- end of tokens and live sockets ----------------------------------------------------
 
+# docs/operations.md, "Logs": "json" (production's default) makes every line one JSON object
+# (timestamp, level, logger, message, request_id, exception); "text" is the plain message.
+KEFU_LOG_FORMAT = log_format()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "project.log_secrets.RedactSecrets"}},
+    "formatters": {"json": {"()": "project.log_secrets.json_formatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_secrets"],
+            **({"formatter": "json"} if KEFU_LOG_FORMAT == "json" else {}),
+        },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "WARNING")},
     "loggers": {
