@@ -33,7 +33,7 @@ def perform_once(
     """Runs ``perform`` unless this key was already used for the same request; True when it
     ran. The key is claimed in the action's own transaction, so a concurrent duplicate waits
     on the claim and is then answered as a replay, and a failed action frees its key."""
-    if _already_done(actor, key, fingerprint):
+    if previous_use(actor, key, fingerprint) is not None:
         return False
     try:
         with transaction.atomic():
@@ -42,23 +42,23 @@ def perform_once(
             )
             perform()
     except IntegrityError:
-        if not _already_done(actor, key, fingerprint):
+        if previous_use(actor, key, fingerprint) is None:
             raise
         return False
     return True
 
 
-def _already_done(actor: Any, key: str, fingerprint: str) -> bool:
-    used = (
-        IdempotencyKey.objects.filter(user=actor, key=key)
-        .values_list("request_hash", flat=True)
+def previous_use(actor: Any, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """The committed use of ``key`` by ``actor`` (intake and actions alike), or None; the key
+    used for another request is a 409."""
+    row = (
+        IdempotencyKey.objects.select_related("ticket")
+        .filter(user=actor, key=key, ticket__isnull=False)
         .first()
     )
-    if used is None:
-        return False
-    if used != fingerprint:
+    if row is not None and row.request_hash != fingerprint:
         raise Conflict(
             _("This Idempotency-Key was already used with a different request."),
             {"idempotency_key": [_("Reused with a different body.")]},
         )
-    return True
+    return row

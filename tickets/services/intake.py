@@ -15,11 +15,12 @@ from notifications.services import notify_users
 from .. import sla
 from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
-from ..errors import Conflict, InvalidInput
+from ..errors import InvalidInput
 from ..events import publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
 from ..selectors import can_see_contact, can_see_customer, current_task_ids
 from ._common import allocate_ticket_number, audit, iso, save_changed, set_assignee
+from .idempotency import previous_use
 
 
 def open_ticket(
@@ -154,19 +155,8 @@ def _may_see(actor: Any, rule: Callable[[Any, Any], bool], subject: Any) -> bool
 
 
 def _replayed(actor: Any, key: str, fingerprint: str) -> Ticket | None:
-    row = (
-        IdempotencyKey.objects.select_related("ticket")
-        .filter(user=actor, key=key, ticket__isnull=False)
-        .first()
-    )
-    if row is None:
-        return None
-    if row.request_hash != fingerprint:
-        raise Conflict(
-            _("This Idempotency-Key was already used with a different request."),
-            {"idempotency_key": [_("Reused with a different body.")]},
-        )
-    return row.ticket
+    row = previous_use(actor, key, fingerprint)
+    return row.ticket if row is not None else None
 
 
 def apply_sla_and_route(*, ticket: Ticket) -> None:
