@@ -119,6 +119,27 @@ def live_layer(settings: Any) -> Iterator[str]:
     channel_layers.backends = {}
 
 
+def forget_server_cache(layer_url: str, pattern: str) -> None:
+    """Deletes the server's cache keys matching ``pattern`` (throttle and login counters live
+    in its cache, the Redis database after its channel layer's, and outlive a test)."""
+    from urllib.parse import urlparse
+
+    import redis
+
+    parts = urlparse(layer_url)
+    cache_url = (
+        os.environ.get("KEFU_CACHE_URL")
+        or parts._replace(path=f"/{int(parts.path.strip('/') or 0) + 1}").geturl()
+    )
+    client = redis.Redis.from_url(cache_url)
+    try:
+        keys = list(client.scan_iter(match=pattern))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def server(transactional_db: Any, live_layer: str) -> Iterator[str]:
     """``uvicorn project.asgi:application`` on a free port; yields its base URL."""

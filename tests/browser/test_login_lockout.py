@@ -4,14 +4,12 @@ language with 429, and the right password is refused until the lockout ends."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import STEP_TIMEOUT_MS, VIEWPORT, login
+from tests.browser.conftest import STEP_TIMEOUT_MS, VIEWPORT, forget_server_cache, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
@@ -26,20 +24,7 @@ def _forget_login_counters(layer_url: str) -> None:
     """The server's failed-login counters live in its cache (the Redis database after its
     channel layer's) and outlive a test; this address and account start from zero and leave
     nothing locked for the next test."""
-    import redis
-
-    parts = urlparse(layer_url)
-    cache_url = (
-        os.environ.get("KEFU_CACHE_URL")
-        or parts._replace(path=f"/{int(parts.path.strip('/') or 0) + 1}").geturl()
-    )
-    client = redis.Redis.from_url(cache_url)
-    try:
-        keys = list(client.scan_iter(match="*login-guard:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    forget_server_cache(layer_url, "*login-guard:*")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ public URL pointed at the test server, so the page is reached exactly as from a 
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -19,11 +18,10 @@ from datetime import timedelta
 from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import STEP_TIMEOUT_MS, VIEWPORT
+from tests.browser.conftest import STEP_TIMEOUT_MS, VIEWPORT, forget_server_cache
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
@@ -61,20 +59,7 @@ def desk(transactional_db: Any) -> Any:
 def fresh_throttle(live_layer: str) -> None:
     """The page is throttled per address (30/min) in the server's cache, which outlives a
     test; the counters of 127.0.0.1 start from zero, as ``_clear_cache`` does here."""
-    import redis
-
-    parts = urlparse(live_layer)
-    cache_url = (
-        os.environ.get("KEFU_CACHE_URL")
-        or parts._replace(path=f"/{int(parts.path.strip('/') or 0) + 1}").geturl()
-    )
-    client = redis.Redis.from_url(cache_url)
-    try:
-        keys = list(client.scan_iter(match="*survey-throttle:*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    forget_server_cache(live_layer, "*survey-throttle:*")
 
 
 @pytest.fixture
