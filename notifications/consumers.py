@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import translation
 
-from . import presence, realtime
+from . import latency, presence, realtime
 from .auth import Credential, credential_valid, origin_allowed
 from .models import PresenceChoice
 from .selectors import notification_row, unread_count
@@ -212,17 +212,21 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
         return True
 
     async def queue_event(self, message: dict[str, Any]) -> None:
+        message, pushed_at = latency.unstamp(message)
         key = ("q", message["event"], message["object"]["object_id"], message["version"])
         if self._first_time(key):
             await self.send_json(message)
+            latency.observe("queue", pushed_at)
 
     async def notification_created(self, message: dict[str, Any]) -> None:
+        message, pushed_at = latency.unstamp(message)
         if not self._first_time(("n", message["id"])):
             return
         found = await database_sync_to_async(self._notification)(int(message["id"]))
         if found is not None:
             row, unread = found
             await self.send_json({"type": "notification", "notification": row, "unread": unread})
+            latency.observe("notification", pushed_at)
 
     def _notification(self, notification_id: int) -> tuple[dict[str, Any], int] | None:
         with translation.override(self.language):
@@ -232,4 +236,6 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
         return row, unread_count(self.user.pk)
 
     async def presence_changed(self, message: dict[str, Any]) -> None:
+        message, pushed_at = latency.unstamp(message)
         await self.send_json({"type": "presence", "agent": message["agent"]})
+        latency.observe("presence", pushed_at)

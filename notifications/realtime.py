@@ -24,6 +24,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from . import latency
 from .schema import QueueEvent
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def push(groups: Iterable[str], event: Message) -> Future[None] | None:
     if layer is None:
         return None
     targets = sorted(set(groups))
+    event = latency.stamp(dict(event))  # push latency starts here (docs/operations.md)
     if isinstance(layer, InMemoryChannelLayer):
         loop = _serving_loop
         if loop is not None and loop.is_running():

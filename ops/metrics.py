@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
@@ -30,6 +30,7 @@ class KefuCollector(Collector):
         yield from self._queues()
         yield from self._intake()
         yield from self._celery()
+        yield from self._push_latency()
 
     def _outbox(self) -> Iterator[Metric]:
         figures = checks.outbox_figures()
@@ -121,6 +122,20 @@ class KefuCollector(Collector):
                 "Seconds since the active Celery beat's last heartbeat",
                 value=age,
             )
+
+    def _push_latency(self) -> Iterator[Metric]:
+        from notifications import latency
+
+        found = latency.histograms()
+        family = HistogramMetricFamily(
+            "kefu_push_latency_seconds",
+            "From the commit of a change to its event leaving a socket, by kind of event",
+            labels=["kind"],
+        )
+        for kind in latency.kinds(found):
+            histogram = found.get(kind) or latency.Histogram()
+            family.add_metric([kind], histogram.cumulative(), sum_value=histogram.total)
+        yield family
 
 
 def render() -> bytes:

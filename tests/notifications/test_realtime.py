@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 
+from notifications import latency
 from notifications.realtime import (
     SUPERVISORS_GROUP,
     agent_group,
@@ -39,7 +40,13 @@ def _listen(groups: list[str], action: Callable[[], Any], count: int) -> tuple[A
                 return result
 
             result = await sync_to_async(act)()
-            out = [await asyncio.wait_for(layer.receive(channel), timeout=10) for _ in range(count)]
+            out = []
+            for _ in range(count):
+                message = await asyncio.wait_for(layer.receive(channel), timeout=10)
+                # The layer's copy carries the moment it was pushed; sockets strip it.
+                clean, pushed_at = latency.unstamp(message)
+                assert pushed_at is not None
+                out.append(clean)
         finally:
             for group in groups:
                 await layer.group_discard(group, channel)
