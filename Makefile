@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.kefu-installed
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: install run test check lint format typecheck migrations-check bench clean
+.PHONY: install run test check lint format typecheck imports migrations-check bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo && \
 	exec $(BIN)/python manage.py serve $(HOST)
 
-check: lint typecheck migrations-check
+check: lint typecheck imports migrations-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,6 +34,10 @@ format: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy .
+
+# The import rule between the platform and the process apps (pyproject.toml, docs/platform.md).
+imports: $(STAMP)
+	$(BIN)/lint-imports
 
 migrations-check: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run

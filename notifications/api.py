@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import paginate
 from project.api_params import page_link
-from tickets.pagination import paginate
 
 from . import selectors, services
 

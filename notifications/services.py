@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.errors import NotFound
+from core.errors import NotFound
 
 from .models import Notification
 from .realtime import agent_group, notification_message, send_event_on_commit

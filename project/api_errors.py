@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from tickets.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound
 
 from .parsers import PayloadTooLarge
 

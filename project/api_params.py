@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from rest_framework.request import Request
 
-from tickets.errors import InvalidInput
+from core.errors import InvalidInput
 
 # The largest id PostgreSQL's bigint holds; a larger one is refused before any query.
 MAX_ID = 2**63 - 1

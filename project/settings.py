@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "channels",
     "viewflow",
     "viewflow.workflow",
+    "core",
     "customers",
     "tickets",
     "flows",

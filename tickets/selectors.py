@@ -14,9 +14,11 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from . import pagination, permissions
+from core import pagination
+from core.errors import Forbidden, NotFound
+
+from . import permissions
 from .choices import QUEUE_STATUSES
-from .errors import Forbidden, NotFound
 from .models import AgentProfile, Team, Ticket, TicketEvent, TicketMessage
 
 QUEUE_FIELDS = (

@@ -40,10 +40,10 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.errors import Forbidden, InvalidInput
 from project.logins import LoginLocked, seconds_locked
 from project.throttling import client_address
 from tickets import permissions
-from tickets.errors import Forbidden, InvalidInput
 
 from .models import TwoFactorEvent
 

@@ -18,10 +18,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from core.errors import NotFound
 from customers.models import Contact, Customer
 from notifications import presence
 from tickets import permissions, selectors
-from tickets.errors import NotFound
 
 from . import selectors as selectors_web
 from .strings import js_strings

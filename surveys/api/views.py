@@ -14,10 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import InvalidInput, NotFound
+from core.pagination import paginate
 from project.api_params import ID_SCHEMA, int_param, page_link
 from tickets import selectors as ticket_selectors
-from tickets.errors import InvalidInput, NotFound
-from tickets.pagination import paginate
 
 from .. import selectors
 from . import serializers as s

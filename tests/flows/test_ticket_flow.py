@@ -10,11 +10,11 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
+from core.errors import Conflict, Forbidden, NotFound
 from flows import dispatcher
 from flows.models import TicketProcess
 from tests.factories import AgentFactory, SlaPolicyFactory, TeamFactory, make_due, open_ticket
 from tickets import services
-from tickets.errors import Conflict, Forbidden, NotFound
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import Conflict, InvalidInput
 from notifications import auth as socket_auth
 from project.authentication import issue_token
 from project.logins import LoginLocked, retry_after
@@ -27,7 +28,6 @@ from project.schema import ErrorSerializer
 from web import two_factor
 
 from .. import permissions as roles
-from ..errors import Conflict, InvalidInput
 from ..models import BusinessCalendar, SlaPolicy, Team, Ticket
 from . import admin_serializers as s
 

@@ -14,13 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import InvalidInput, NotFound
+from core.pagination import paginate
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 
 from .. import selectors, services
 from ..choices import Priority, TicketStatus
-from ..errors import InvalidInput, NotFound
 from ..models import Category, Ticket
-from ..pagination import paginate
 from . import serializers as s
 
 ORDERINGS = {

@@ -14,12 +14,12 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from core.errors import Conflict, NotFound
 from surveys.services import invite_after_ticket_closed
 
 from .. import sla
 from ..assignment import note_assignment
 from ..choices import TicketStatus
-from ..errors import Conflict, NotFound
 from ..models import Ticket, TicketCounter, TicketEvent
 
 ACTIVE_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)

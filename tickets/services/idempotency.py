@@ -11,7 +11,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from ..errors import Conflict
+from core.errors import Conflict
+
 from ..models import IdempotencyKey
 
 

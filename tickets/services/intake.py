@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from core.errors import InvalidInput
 from customers.models import Contact, Customer
 from customers.services import AmbiguousContact, find_or_create_contact
 from notifications.services import notify_users
@@ -15,7 +16,6 @@ from notifications.services import notify_users
 from .. import sla
 from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
-from ..errors import InvalidInput
 from ..events import publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
 from ..selectors import can_see_contact, can_see_customer, current_task_ids

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from core.errors import Conflict, Forbidden, InvalidInput
 from notifications.services import notify_users
 
 from .. import permissions
 from ..choices import EventVerb, Priority, TicketStatus
-from ..errors import Conflict, Forbidden, InvalidInput
 from ..events import publish_ticket_event
 from ..models import Ticket
 from ._common import audit, locked_ticket, save_changed

@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from notifications.services import notify_users
 
 from .. import permissions, sla
 from ..choices import EventVerb, TicketStatus
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..events import publish_ticket_event
 from ..models import Team, Ticket, TicketMessage
 from ..selectors import assignable_agents, person_name

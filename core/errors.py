@@ -1,4 +1,4 @@
-"""Domain errors raised by services; the API layer maps each to an HTTP status."""
+"""Domain errors raised by services of every app; the API layer maps each to an HTTP status."""
 
 from __future__ import annotations
 
@@ -35,6 +35,6 @@ class Forbidden(KefuError):
 
 
 class Conflict(KefuError):
-    """The ticket's state does not allow the action (or another request holds it)."""
+    """The state of what is changed does not allow the action (or another request holds it)."""
 
     code = ErrorCode.CONFLICT
