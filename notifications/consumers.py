@@ -22,6 +22,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import translation
 
+from org import roles
+
 from . import latency, presence, realtime
 from .auth import Credential, credential_valid, origin_allowed
 from .models import PresenceChoice
@@ -41,11 +43,10 @@ RECENT_KEYS = 512
 
 
 def _groups_of(user: Any) -> list[str]:
-    from tickets import permissions
 
     groups = [realtime.agent_group(user.pk)]
-    groups += [realtime.team_group(t) for t in sorted(permissions.team_ids_of(user))]
-    if permissions.is_supervisor(user):
+    groups += [realtime.team_group(t) for t in sorted(roles.team_ids_of(user))]
+    if roles.is_supervisor(user):
         groups.append(realtime.SUPERVISORS_GROUP)
     return groups
 

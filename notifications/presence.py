@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets.choices import Presence
-from tickets.models import AgentProfile
+from org.choices import Presence
+from org.models import AgentProfile
 
 from .models import Connection, PresenceChoice
 from .realtime import SUPERVISORS_GROUP, agent_group, presence_message, send_event_on_commit
@@ -127,7 +127,7 @@ def _recompute(user_id: int, now: datetime | None = None) -> str:
     if profile.presence != presence:
         profile.presence = presence
         profile.save(update_fields=["presence", "updated_at"])
-        from tickets.selectors import agent_summary, assignable_agents
+        from org.selectors import agent_summary, assignable_agents
 
         # The board lists those who take work; the person's own tabs hear of it in any case.
         groups = [agent_group(user_id)]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth import SESSION_KEY, get_user_model, user_logged_out
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
@@ -120,13 +119,13 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 def connect() -> None:
-    """Called by ``NotificationsConfig.ready``; models are looked up by label, so the
-    platform does not import the process apps that own them."""
+    """Called by ``NotificationsConfig.ready``."""
     from django.contrib.sessions.models import Session
     from rest_framework.authtoken.models import Token
 
     user_model = get_user_model()
-    team = apps.get_model("tickets", "Team")
+    from org.models import Team as team
+
     group = user_model._meta.get_field("groups").related_model
     for through in (team.members.through, team.supervisors.through, user_model.groups.through):
         m2m_changed.connect(

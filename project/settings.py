@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "viewflow",
     "viewflow.workflow",
     "core",
+    "sla",
+    "org",
     "customers",
     "tickets",
     "flows",

@@ -66,7 +66,7 @@ class SurveyAssignment(models.Model):
         verbose_name=_("template"),
     )
     team = models.OneToOneField(
-        "tickets.Team",
+        "org.Team",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -128,7 +128,7 @@ class Invitation(models.Model):
     email = models.EmailField(_("email"), max_length=254)
     language = models.CharField(_("language"), max_length=8)
     team = models.ForeignKey(
-        "tickets.Team",
+        "org.Team",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

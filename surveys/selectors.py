@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
+from org import roles
+from org.models import Team
 from outbox.models import MessageStatus
-from tickets import permissions
-from tickets.models import Team
 
 from .choices import Scale
 from .models import Invitation, SurveyResponse
@@ -23,9 +23,9 @@ TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 
 
 def _scope(user: Any, prefix: str = "") -> Q | None:
-    if permissions.is_supervisor(user):
+    if roles.is_supervisor(user):
         return None
-    return Q(**{f"{prefix}team_id__in": permissions.team_ids_of(user)}) | Q(
+    return Q(**{f"{prefix}team_id__in": roles.team_ids_of(user)}) | Q(
         **{f"{prefix}agent_id": user.pk}
     )
 

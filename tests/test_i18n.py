@@ -197,7 +197,7 @@ def test_notification_title_is_rendered_in_the_readers_language() -> None:
 
 
 def test_calendar_error_keeps_its_english_text_and_translates_from_its_template() -> None:
-    from tickets.calendars import CalendarError, parse_calendar
+    from sla.calendars import CalendarError, parse_calendar
 
     with pytest.raises(CalendarError) as caught:
         parse_calendar("UTC", {"mon": [["10:00", "09:00"]]}, [])

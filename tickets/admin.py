@@ -2,7 +2,7 @@
 agents (skills, capacity), SLA policies, business calendars, categories and routing rules.
 
 Giving someone the agent role, on their user page or the role's page, makes their agent
-profile (``services.agents``, through ``tickets.signals``); a write the administration API
+profile (``org.services``, through ``org.signals``); a write the administration API
 validates is validated here by the same serializer (``ApiCheckedForm``).
 """
 
@@ -24,9 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from org.models import AgentProfile, Team
+from org.roles import ROLE_AGENT, ROLES
+from sla.models import BusinessCalendar
+
 from .api.admin_serializers import CalendarSerializer, SlaPolicySerializer, TeamSerializer
-from .models import AgentProfile, BusinessCalendar, Category, RoutingRule, SlaPolicy, Team
-from .permissions import ROLE_AGENT, ROLES
+from .models import Category, RoutingRule, SlaPolicy
 
 User = get_user_model()
 

@@ -7,6 +7,8 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        from . import signals
+        from org import workload
 
-        signals.connect()
+        from .selectors import open_work_by_assignee
+
+        workload.register("ticket", open_work_by_assignee)

@@ -1,14 +1,15 @@
-"""Routing to a team and choosing an agent (round-robin, least-loaded, skills)."""
+"""Routing a ticket to a team, and choosing its agent through ``org.assignment``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, Q
+from django.db.models import Q
 
-from .choices import QUEUE_STATUSES, AssignmentStrategy, Presence
-from .models import AgentProfile, RoutingRule, Team, Ticket
-from .selectors import assignable_agents
+from org import assignment
+from org.models import Team
+
+from .models import RoutingRule, Ticket
 
 
 def route_team(ticket: Ticket) -> Team | None:
@@ -35,36 +36,7 @@ def route_team(ticket: Ticket) -> Team | None:
 
 
 def choose_agent(ticket: Ticket) -> Any | None:
-    """An online, assignable member of the ticket's team (``assignable_agents``: the agent
-    role, so one who lost it keeps their profile but gets no work) with spare capacity, per
-    the team's strategy."""
-    team = ticket.team
-    if team is None or team.assignment == AssignmentStrategy.MANUAL:
-        return None
-    candidates = (
-        assignable_agents(team_id=team.pk)
-        .filter(agent_profile__presence=Presence.ONLINE)
-        .annotate(
-            load=Count(
-                "assigned_tickets",
-                filter=Q(assigned_tickets__status__in=QUEUE_STATUSES),
-            ),
-            capacity=F("agent_profile__capacity"),
-            last_assigned=F("agent_profile__last_assigned_at"),
-            skills=F("agent_profile__skills"),
-        )
-        .filter(load__lt=F("capacity"))
-    )
+    """An agent of the ticket's team for it (``org.assignment``), with the skill its
+    category needs."""
     skill = ticket.category.required_skill if ticket.category_id and ticket.category else ""
-    pool = [u for u in candidates if not skill or skill in (u.skills or [])]
-    if not pool:
-        return None
-    if team.assignment == AssignmentStrategy.LEAST_LOADED:
-        pool.sort(key=lambda u: (u.load, u.last_assigned is not None, u.last_assigned, u.pk))
-    else:  # round robin: whoever got work longest ago
-        pool.sort(key=lambda u: (u.last_assigned is not None, u.last_assigned, u.pk))
-    return pool[0]
-
-
-def note_assignment(user_id: int, at: Any) -> None:
-    AgentProfile.objects.filter(user_id=user_id).update(last_assigned_at=at)
+    return assignment.choose_agent(ticket.team, skill=skill)

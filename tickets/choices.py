@@ -28,18 +28,6 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
 
 
-class AssignmentStrategy(models.TextChoices):
-    ROUND_ROBIN = "round_robin", _("Round robin")
-    LEAST_LOADED = "least_loaded", _("Least loaded")
-    MANUAL = "manual", _("Manual")
-
-
-class Presence(models.TextChoices):
-    ONLINE = "online", _("Online")
-    AWAY = "away", _("Away")
-    OFFLINE = "offline", _("Offline")
-
-
 class SlaTarget(models.TextChoices):
     FIRST_RESPONSE = "first_response", _("First response")
     RESOLUTION = "resolution", _("Resolution")

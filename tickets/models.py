@@ -7,35 +7,13 @@ from django.utils.translation import gettext_lazy as _
 from customers.choices import CustomerTier
 
 from .choices import (
-    AssignmentStrategy,
     Channel,
     EventVerb,
-    Presence,
     Priority,
     TicketStatus,
 )
 
 OPEN_Q = models.Q(status__in=[TicketStatus.NEW, TicketStatus.OPEN])
-
-
-class BusinessCalendar(models.Model):
-    """Opening hours (several windows a day), a time zone and holidays."""
-
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
-    # {"mon": [["09:00", "12:00"], ["13:00", "18:00"]], ...}; a missing day is closed.
-    hours = models.JSONField(_("business hours"), default=dict)
-    holidays = models.JSONField(_("holidays"), default=list, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("business calendar")
-        verbose_name_plural = _("business calendars")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Category(models.Model):
@@ -56,43 +34,6 @@ class Category(models.Model):
         return self.name
 
 
-class Team(models.Model):
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="kefu_teams", blank=True, verbose_name=_("members")
-    )
-    supervisors = models.ManyToManyField(
-        settings.AUTH_USER_MODEL,
-        related_name="supervised_teams",
-        blank=True,
-        verbose_name=_("supervisors"),
-    )
-    calendar = models.ForeignKey(
-        BusinessCalendar,
-        verbose_name=_("calendar"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="teams",
-    )
-    assignment = models.CharField(
-        _("assignment"),
-        max_length=16,
-        choices=AssignmentStrategy.choices,
-        default=AssignmentStrategy.ROUND_ROBIN,
-    )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("team")
-        verbose_name_plural = _("teams")
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class RoutingRule(models.Model):
     """Sends new tickets to a team; blank criteria match anything, the most specific wins."""
 
@@ -103,7 +44,7 @@ class RoutingRule(models.Model):
         _("customer tier"), max_length=16, choices=CustomerTier.choices, blank=True
     )
     region = models.CharField(_("region"), max_length=64, blank=True)
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, verbose_name=_("team"))
+    team = models.ForeignKey("org.Team", on_delete=models.CASCADE, verbose_name=_("team"))
     position = models.PositiveIntegerField(_("position"), default=100)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -116,31 +57,6 @@ class RoutingRule(models.Model):
     def __str__(self) -> str:
         criteria = (self.category_id or "*", self.customer_tier or "*", self.region or "*")
         return f"{self.team_id}: " + "/".join(str(c) for c in criteria)
-
-
-class AgentProfile(models.Model):
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="agent_profile",
-        verbose_name=_("user"),
-    )
-    skills = models.JSONField(_("skills"), default=list, blank=True)
-    capacity = models.PositiveIntegerField(_("capacity"), default=20)
-    presence = models.CharField(
-        _("presence"), max_length=16, choices=Presence.choices, default=Presence.OFFLINE
-    )
-    last_assigned_at = models.DateTimeField(_("last assigned at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        ordering = ["user_id"]
-        verbose_name = _("agent profile")
-        verbose_name_plural = _("agent profiles")
-
-    def __str__(self) -> str:
-        return f"{self.user_id} ({self.presence})"
 
 
 class SlaPolicy(models.Model):
@@ -157,7 +73,7 @@ class SlaPolicy(models.Model):
     # xgettext:no-python-format
     warning_percent = models.PositiveSmallIntegerField(_("warning at (% of target)"), default=80)
     calendar = models.ForeignKey(
-        BusinessCalendar,
+        "sla.BusinessCalendar",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -221,7 +137,7 @@ class Ticket(models.Model):
         verbose_name=_("contact"),
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("team")
+        "org.Team", on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("team")
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
@@ -16,10 +15,12 @@ from viewflow.workflow.status import STATUS
 
 from core import pagination
 from core.errors import Forbidden, NotFound
+from org import roles, workload
+from org.models import AgentProfile, Team
+from org.selectors import agent_rows, assignable_agents
 
-from . import permissions
 from .choices import QUEUE_STATUSES
-from .models import AgentProfile, Team, Ticket, TicketEvent, TicketMessage
+from .models import Ticket, TicketEvent, TicketMessage
 
 QUEUE_FIELDS = (
     "id",
@@ -71,15 +72,15 @@ def queue_row(
 def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
     """Supervisors see every ticket; an agent sees their teams' and their own."""
     qs = Ticket.objects.all()
-    if permissions.is_supervisor(user):
+    if roles.is_supervisor(user):
         return qs
-    return qs.filter(Q(team_id__in=permissions.team_ids_of(user)) | Q(assignee_id=user.pk))
+    return qs.filter(Q(team_id__in=roles.team_ids_of(user)) | Q(assignee_id=user.pk))
 
 
 def can_see_customer(user: Any, customer_id: int) -> bool:
     """Who may see a customer (and so its contacts, their addresses and phones, its tier):
     supervisors, and an agent who sees one of the customer's tickets (docs/tickets.md)."""
-    if permissions.is_supervisor(user):
+    if roles.is_supervisor(user):
         return True
     return tickets_visible_to(user).filter(customer_id=customer_id).exists()
 
@@ -89,7 +90,7 @@ def can_see_contact(user: Any, contact: Any) -> bool:
     one of its own tickets."""
     if contact.customer_id is not None:
         return can_see_customer(user, contact.customer_id)
-    if permissions.is_supervisor(user):
+    if roles.is_supervisor(user):
         return True
     return tickets_visible_to(user).filter(contact_id=contact.pk).exists()
 
@@ -148,11 +149,11 @@ def queue_for(
     position = pagination.decode(cursor) if cursor else None
     open_tickets = Ticket.objects.filter(status__in=QUEUE_STATUSES)
     if everything or team_id is not None:
-        if not permissions.is_supervisor(user):
+        if not roles.is_supervisor(user):
             raise NotFound(_("Not found."))
         parts = [open_tickets if team_id is None else open_tickets.filter(team_id=team_id)]
     else:
-        teams = permissions.team_ids_of(user)
+        teams = roles.team_ids_of(user)
         # One range scan of a partial index per part (an IN list would need a sort).
         parts = [open_tickets.filter(assignee_id=user.pk)]
         parts += [open_tickets.filter(team_id=t, assignee_id__isnull=True) for t in teams]
@@ -189,37 +190,9 @@ def _tiers(customer_ids: list[int | None]) -> dict[int, str]:
     return dict(Customer.objects.filter(pk__in=ids).order_by().values_list("id", "tier"))
 
 
-# --- people -----------------------------------------------------------------------
-NAME_FIELDS = ("id", "username", "first_name", "last_name")
-
-
-def person_name(user: Any) -> str:
-    """How every screen, event and message shows a person: the full name, else the user
-    name (docs/tickets.md). The one place that rule is written."""
-    return str(user.get_full_name().strip() or user.get_username())
-
-
-def person_names(people: QuerySet[Any]) -> dict[int, str]:
-    """``person_name`` of each user of ``people``, by id, loading only the name fields."""
-    return {user.pk: person_name(user) for user in people.only(*NAME_FIELDS).order_by()}
-
-
-def assignable_agents(*, team_id: int | None = None) -> QuerySet[Any]:
-    """Who can be given work, the one source of every assignee menu: active users with the
-    agent role and an agent profile, members of ``team_id`` when given. A supervisor who
-    sits in a team without the agent role is named on screens but never offered."""
-    people = get_user_model().objects.filter(
-        is_active=True,
-        groups__name=permissions.ROLE_AGENT,
-        agent_profile__isnull=False,
-    )
-    if team_id is not None:
-        people = people.filter(kefu_teams=team_id)
-    return people
-
-
-# --- the supervisor board ----------------------------------------------------------
-def _load_by_agent(user_ids: list[int] | None = None) -> dict[int, int]:
+def open_work_by_assignee(user_ids: list[int] | None) -> dict[int, int]:
+    """Open tickets (new or open) per assignee: tickets' part of every agent's load
+    (registered with ``org.workload``)."""
     qs = Ticket.objects.filter(status__in=QUEUE_STATUSES, assignee_id__isnull=False)
     if user_ids is not None:
         qs = qs.filter(assignee_id__in=user_ids)
@@ -227,36 +200,10 @@ def _load_by_agent(user_ids: list[int] | None = None) -> dict[int, int]:
     return {r["assignee_id"]: r["n"] for r in rows}
 
 
-def _agent_rows(profiles: list[AgentProfile], loads: dict[int, int]) -> list[dict[str, Any]]:
-    teams: dict[int, list[int]] = {}
-    for user_id, team_id in Team.members.through.objects.filter(
-        user_id__in=[p.user_id for p in profiles]
-    ).values_list("user_id", "team_id"):
-        teams.setdefault(user_id, []).append(team_id)
-    return [
-        {
-            "id": p.user_id,
-            "username": p.user.username,
-            "name": person_name(p.user),
-            "presence": p.presence,
-            "load": loads.get(p.user_id, 0),
-            "capacity": p.capacity,
-            "teams": sorted(teams.get(p.user_id, [])),
-        }
-        for p in profiles
-    ]
-
-
-def agent_summary(user_id: int) -> dict[str, Any]:
-    """One agent as the board shows them (pushed to supervisors when presence changes)."""
-    profile = AgentProfile.objects.select_related("user").get(user_id=user_id)
-    return _agent_rows([profile], _load_by_agent([user_id]))[0]
-
-
 def board_for(user: Any) -> dict[str, Any]:
     """Per-team counters and the load and presence of every agent who can take work
     (``assignable_agents``: the board's assignee menus offer these; supervisors only)."""
-    if not permissions.is_supervisor(user):
+    if not roles.is_supervisor(user):
         raise Forbidden(_("Only supervisors may see the board."))
     late = Q(first_response_breached=True) | Q(resolution_breached=True)
     counters = (
@@ -294,4 +241,4 @@ def board_for(user: Any) -> dict[str, Any]:
         .filter(user__in=assignable_agents())
         .order_by("user__username")
     )
-    return {"teams": teams, "agents": _agent_rows(profiles, _load_by_agent())}
+    return {"teams": teams, "agents": agent_rows(profiles, workload.load_by_agent())}

@@ -21,12 +21,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from customers.choices import CustomerTier
-
-from .calendars import BusinessCalendar as CalendarSpec
-from .calendars import add_business_seconds, business_seconds_between, parse_calendar
+from sla.calendars import BusinessCalendar as CalendarSpec
+from sla.calendars import add_business_seconds, business_seconds_between, parse_calendar
 
 if TYPE_CHECKING:
-    from .models import BusinessCalendar, SlaPolicy, Ticket
+    from sla.models import BusinessCalendar
+
+    from .models import SlaPolicy, Ticket
 
 # A boundary timer always needs a moment; with nothing left to watch it is
 # armed far away and cancelled when the task completes.

@@ -16,17 +16,18 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from flows.ticket import TicketFlow
+from org import roles
+from org.models import Team
+from org.selectors import person_name, person_names
 from surveys import selectors as survey_selectors
-from tickets import permissions
-from tickets.models import SlaPolicy, Team, Ticket, TicketEvent
-from tickets.selectors import person_name, person_names
+from tickets.models import SlaPolicy, Ticket, TicketEvent
 
 
 def directory_for(user: Any) -> dict[str, dict[int, str]]:
     """Names for the ids a queue row carries (assignee, team)."""
     teams = Team.objects.order_by("name")
-    if not permissions.is_supervisor(user):
-        teams = teams.filter(pk__in=permissions.team_ids_of(user))
+    if not roles.is_supervisor(user):
+        teams = teams.filter(pk__in=roles.team_ids_of(user))
     team_names = dict(teams.values_list("id", "name"))
     team_ids = list(team_names)
     people = get_user_model().objects.filter(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from customers.choices import CustomerTier
+from org.choices import Presence
 from tickets.choices import (
     Channel,
     EscalationAction,
     EventVerb,
-    Presence,
     Priority,
     SlaTarget,
     TicketStatus,

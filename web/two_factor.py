@@ -41,9 +41,9 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.errors import Forbidden, InvalidInput
+from org import roles
 from project.logins import LoginLocked, seconds_locked
 from project.throttling import client_address
-from tickets import permissions
 
 from .models import TwoFactorEvent
 
@@ -64,7 +64,7 @@ def enforced() -> bool:
 def required_for(user: Any) -> bool:
     """Whether the user's role obliges them to have an authenticator."""
     required = set(settings.KEFU_2FA_REQUIRED_ROLES)
-    return bool(required) and bool(required.intersection(permissions.roles_of(user)))
+    return bool(required) and bool(required.intersection(roles.roles_of(user)))
 
 
 def has_authenticator(user: Any) -> bool:

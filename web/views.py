@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from core.errors import NotFound
 from customers.models import Contact, Customer
 from notifications import presence
+from org import roles
+from org import selectors as org_selectors
 from tickets import permissions, selectors
 
 from . import selectors as selectors_web
@@ -30,7 +32,7 @@ from .strings import js_strings
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("web:login")
-    if permissions.is_supervisor(request.user):
+    if roles.is_supervisor(request.user):
         return redirect("web:board")
     return redirect("web:queue")
 
@@ -54,14 +56,14 @@ class ThrottledLoginView(LoginView):
 
 def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     user: Any = request.user
-    agent = selectors.assignable_agents().filter(pk=user.pk).exists()
+    agent = org_selectors.assignable_agents().filter(pk=user.pk).exists()
     return {
         "me": user.pk,
         # The Online / Away switch is for those who take work (docs/realtime.md).
         "agent": agent,
         "presence": presence.chosen_status(user.pk) if agent else None,
-        "teams": permissions.team_ids_of(user),
-        "supervisor": permissions.is_supervisor(user),
+        "teams": roles.team_ids_of(user),
+        "supervisor": roles.is_supervisor(user),
         "ws": "/ws/queue/",
         "heartbeat": settings.KEFU_WS_HEARTBEAT,
         "directory": selectors_web.directory_for(user),
@@ -91,7 +93,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
-    if not permissions.is_supervisor(request.user):
+    if not roles.is_supervisor(request.user):
         raise PermissionDenied(_("Only supervisors see the board."))
     page = selectors.queue_for(request.user, everything=True)
     config = _page_config(request, page="board", rows=page.rows, cursor=page.cursor)

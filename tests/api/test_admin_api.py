@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from org.models import Team
+from sla.models import BusinessCalendar
 from tests.conftest import client_for
 from tests.factories import open_ticket
-from tickets.models import BusinessCalendar, SlaPolicy, Team
+from tickets.models import SlaPolicy
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,11 @@ import pytest
 
 from flows import dispatcher
 from notifications.models import Notification
+from org.models import AgentProfile
 from tests.conftest import client_for
 from tests.factories import make_due, open_ticket
 from tickets import services
-from tickets.models import AgentProfile, Ticket
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 

@@ -90,8 +90,8 @@ def probe_templates(desk: BenchDesk) -> dict[str, dict[str, Any]]:
     """Opens two real tickets and reads back what the flow wrote for them."""
     from django.contrib.auth.models import User
 
+    from org.models import Team
     from tickets import services
-    from tickets.models import Team
 
     admin = User.objects.get(pk=desk.admin_id)
     templates: dict[str, dict[str, Any]] = {}

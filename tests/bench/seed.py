@@ -40,8 +40,9 @@ def seed_desk(
     from django.test import override_settings
     from rest_framework.authtoken.models import Token
 
+    from org.models import AgentProfile
     from tests.factories import build_desk, role
-    from tickets.models import AgentProfile, SlaPolicy
+    from tickets.models import SlaPolicy
 
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         desk = build_desk()
@@ -50,7 +51,7 @@ def seed_desk(
     for n in range(EXTRA_AGENTS):
         user = User.objects.create(username=f"bench-agent{n + 1}", password="!")
         user.groups.add(agent_role)
-        # the agent role may already have given the user a profile (tickets.signals)
+        # the agent role may already have given the user a profile (org.signals)
         AgentProfile.objects.update_or_create(
             user=user, defaults={"presence": "online", "capacity": LARGE_CAPACITY}
         )

@@ -45,9 +45,10 @@ def seed_realtime(tickets: int, agents: int = AGENTS) -> RealtimeDesk:
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
 
+    from org.models import AgentProfile, Team
     from tests.factories import role
     from tickets import services
-    from tickets.models import AgentProfile, Team, Ticket
+    from tickets.models import Ticket
 
     desk = seed_desk()
     teams = [Team.objects.get(pk=desk.team_id), Team.objects.get(pk=desk.other_team_id)]

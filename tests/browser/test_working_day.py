@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
 @pytest.fixture
 def desk(transactional_db: Any) -> Any:
+    from org.models import AgentProfile
     from tests.factories import build_desk
-    from tickets.models import AgentProfile
 
     built = build_desk()
     AgentProfile.objects.update(presence="offline")  # nobody is here until they sign in
@@ -29,7 +29,7 @@ def desk(transactional_db: Any) -> Any:
 
 
 def presence_of(user: Any) -> str:
-    from tickets.models import AgentProfile
+    from org.models import AgentProfile
 
     return str(AgentProfile.objects.get(user=user).presence)
 

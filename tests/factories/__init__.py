@@ -9,15 +9,10 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from customers.models import Contact, Customer
+from org.models import AgentProfile, Team
+from sla.models import BusinessCalendar
 from surveys.models import SurveyTemplate
-from tickets.models import (
-    AgentProfile,
-    BusinessCalendar,
-    Category,
-    RoutingRule,
-    SlaPolicy,
-    Team,
-)
+from tickets.models import Category, RoutingRule, SlaPolicy
 
 
 def role(name: str) -> Group:

@@ -23,9 +23,9 @@ from notifications import presence
 from notifications.models import Connection
 from notifications.realtime import wait_for_pending
 from notifications.schema import EVENT_NAMES, QueueEvent, QueueRow
+from org.models import AgentProfile
 from project.asgi import application
 from tests.factories import AgentFactory, make_due, open_ticket
-from tickets.models import AgentProfile
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

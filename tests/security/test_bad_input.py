@@ -13,11 +13,13 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from org.models import Team
+from sla.models import BusinessCalendar
 from surveys.models import Invitation, SurveyResponse
 from tests.conftest import client_for
 from tests.factories import CalendarFactory, SurveyTemplateFactory, TeamFactory, open_ticket
 from tickets import services as tickets
-from tickets.models import BusinessCalendar, SlaPolicy, Team
+from tickets.models import SlaPolicy
 
 pytestmark = pytest.mark.django_db
 

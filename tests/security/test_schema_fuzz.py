@@ -26,12 +26,14 @@ from schemathesis.checks import (
 )
 
 from notifications.services import notify_users
+from org.models import Team
+from sla.models import BusinessCalendar
 from surveys import services as surveys
 from surveys.models import Invitation
 from surveys.questions import Answer
 from tests.factories import CalendarFactory, SurveyTemplateFactory, build_desk, open_ticket
 from tickets import services as tickets
-from tickets.models import BusinessCalendar, SlaPolicy, Team
+from tickets.models import SlaPolicy
 
 # The budget: examples per operation and role in the fuzzing phase (the examples and coverage
 # phases add their own, bounded by the schema): about two minutes for both roles on two cores.

@@ -1,7 +1,7 @@
 """Whoever holds the agent or supervisor role has an agent profile, whatever the path that gave
 them the role; losing the role keeps the profile (and its history) but takes them off the
 board and out of automatic assignment (issue 13, item 5). The supervisor role alone is not one
-that takes work (``selectors.assignable_agents``)."""
+that takes work (``org.selectors.assignable_agents``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import importlib
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from notifications import presence
+from org.models import AgentProfile
+from org.services import ensure_agent_profiles
 from tests.concurrency import run_together
 from tests.conftest import client_for
 from tests.factories import (
@@ -26,8 +28,6 @@ from tests.factories import (
     open_ticket,
     role,
 )
-from tickets.models import AgentProfile
-from tickets.services.agents import ensure_agent_profiles
 
 pytestmark = pytest.mark.django_db
 
@@ -172,9 +172,13 @@ def test_the_data_migration_creates_the_missing_profiles() -> None:
     kept: Any = AgentFactory(username="kept")
     AgentProfile.objects.filter(user=kept).update(capacity=3)
 
+    # The models as that migration saw them (AgentProfile was still in tickets).
+    state = MigrationLoader(connection).project_state(
+        ("tickets", migration.__name__.split(".")[-1])
+    )
     with connection.schema_editor() as editor:
-        migration.create_missing_agent_profiles(apps, editor)
-        migration.create_missing_agent_profiles(apps, editor)  # idempotent
+        migration.create_missing_agent_profiles(state.apps, editor)
+        migration.create_missing_agent_profiles(state.apps, editor)  # idempotent
 
     users = (agent, working_supervisor, supervisor, plain, kept)
     assert [profiles_of(u) for u in users] == [1, 1, 1, 0, 1]

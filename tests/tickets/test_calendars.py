@@ -1,4 +1,4 @@
-"""Tests for tickets.calendars: business-time arithmetic behind SLA due times.
+"""Tests for sla.calendars: business-time arithmetic behind SLA due times.
 
 Everything is pure: no database, no current time. Expected instants are spelled out in UTC.
 """
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tickets.calendars import (
+from sla.calendars import (
     BusinessCalendar,
     CalendarError,
     add_business_seconds,

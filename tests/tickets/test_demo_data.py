@@ -12,17 +12,9 @@ from viewflow.workflow.models import Task
 
 from customers.models import Contact, Customer
 from flows.models import TicketProcess
-from tickets.models import (
-    AgentProfile,
-    BusinessCalendar,
-    Category,
-    RoutingRule,
-    SlaPolicy,
-    Team,
-    Ticket,
-    TicketEvent,
-    TicketMessage,
-)
+from org.models import AgentProfile, Team
+from sla.models import BusinessCalendar
+from tickets.models import Category, RoutingRule, SlaPolicy, Ticket, TicketEvent, TicketMessage
 
 EXPECTED_STATUSES = {"new": 6, "open": 14, "pending_customer": 6, "resolved": 7, "closed": 7}
 

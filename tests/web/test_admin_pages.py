@@ -14,15 +14,10 @@ from django.urls import reverse
 from django.utils import translation
 
 from customers.models import Contact, Customer
+from org.models import AgentProfile, Team
+from sla.models import BusinessCalendar
 from tests.factories import CalendarFactory, CategoryFactory, open_ticket, role
-from tickets.models import (
-    AgentProfile,
-    BusinessCalendar,
-    Category,
-    RoutingRule,
-    SlaPolicy,
-    Team,
-)
+from tickets.models import Category, RoutingRule, SlaPolicy
 
 pytestmark = pytest.mark.django_db
 

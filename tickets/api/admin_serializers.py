@@ -10,11 +10,13 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from customers.choices import CustomerTier
+from org.models import Team
 from project.parsers import BoundedJSONField
+from sla.calendars import CalendarError, parse_calendar
+from sla.models import BusinessCalendar
 
-from ..calendars import CalendarError, parse_calendar
 from ..choices import EscalationAction, Priority, SlaTarget
-from ..models import BusinessCalendar, SlaPolicy, Team
+from ..models import SlaPolicy
 
 
 class TeamSerializer(serializers.ModelSerializer):

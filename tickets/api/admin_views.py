@@ -22,13 +22,15 @@ from rest_framework.views import APIView
 
 from core.errors import Conflict, InvalidInput
 from notifications import auth as socket_auth
+from org import roles
+from org.models import Team
 from project.authentication import issue_token
 from project.logins import LoginLocked, retry_after
 from project.schema import ErrorSerializer
+from sla.models import BusinessCalendar
 from web import two_factor
 
-from .. import permissions as roles
-from ..models import BusinessCalendar, SlaPolicy, Team, Ticket
+from ..models import SlaPolicy, Ticket
 from . import admin_serializers as s
 
 

@@ -15,10 +15,10 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from core.errors import Conflict, NotFound
+from org.assignment import note_assignment
 from surveys.services import invite_after_ticket_closed
 
 from .. import sla
-from ..assignment import note_assignment
 from ..choices import TicketStatus
 from ..models import Ticket, TicketCounter, TicketEvent
 

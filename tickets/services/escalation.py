@@ -8,12 +8,13 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from notifications.services import notify_users
+from org.models import Team
+from org.roles import ROLE_SUPERVISOR
 
 from .. import sla
 from ..choices import EscalationAction, EventVerb, Priority
 from ..events import publish_ticket_event
-from ..models import Team, Ticket
-from ..permissions import ROLE_SUPERVISOR
+from ..models import Ticket
 from ._common import audit, mark_closed, save_changed
 from .intake import auto_assign_ticket
 

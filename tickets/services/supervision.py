@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, Forbidden, InvalidInput
 from notifications.services import notify_users
+from org import roles
 
-from .. import permissions
 from ..choices import EventVerb, Priority, TicketStatus
 from ..events import publish_ticket_event
 from ..models import Ticket
@@ -19,7 +19,7 @@ from ._common import audit, locked_ticket, save_changed
 
 
 def _supervised(ticket_id: int, actor: Any) -> Any:
-    if not permissions.is_supervisor(actor):
+    if not roles.is_supervisor(actor):
         # Agents learn nothing about tickets they cannot see.
         raise Forbidden(_("Only supervisors may do this."))
     return locked_ticket(ticket_id)

@@ -14,12 +14,14 @@ from viewflow.workflow.status import STATUS
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from notifications.services import notify_users
+from org import roles
+from org.models import Team
+from org.selectors import assignable_agents, person_name
 
 from .. import permissions, sla
 from ..choices import EventVerb, TicketStatus
 from ..events import publish_ticket_event
-from ..models import Team, Ticket, TicketMessage
-from ..selectors import assignable_agents, person_name
+from ..models import Ticket, TicketMessage
 from ._common import (
     LockedTicket,
     audit,
@@ -106,9 +108,7 @@ def claim_ticket(*, ticket_id: int, actor: Any) -> Ticket:
     """An agent takes an unassigned ticket of their team; exactly one concurrent claim wins."""
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
-        if not permissions.is_supervisor(actor) and ticket.team_id not in permissions.team_ids_of(
-            actor
-        ):
+        if not roles.is_supervisor(actor) and ticket.team_id not in roles.team_ids_of(actor):
             raise Forbidden(_("Only members of the ticket's team may claim it."))
         task = _work_task(locked)
         activation = task.flow_task.activation_class(task)
@@ -124,7 +124,7 @@ def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
     """A supervisor gives the ticket to a member of its team."""
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
-        if not permissions.is_supervisor(actor):
+        if not roles.is_supervisor(actor):
             raise Forbidden(_("Only supervisors may assign tickets."))
         if ticket.status == TicketStatus.CLOSED:
             raise Conflict(_("A closed ticket cannot be assigned."))

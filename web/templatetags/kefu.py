@@ -6,12 +6,12 @@ from typing import Any
 
 from django import template
 
-from tickets.selectors import person_name as _person_name
+from org.selectors import person_name as _person_name
 
 register = template.Library()
 
 
 @register.filter
 def person_name(user: Any) -> str:
-    """A person as every screen shows them (tickets.selectors.person_name)."""
+    """A person as every screen shows them (org.selectors.person_name)."""
     return _person_name(user)

@@ -28,18 +28,13 @@ from django.db.models import Count
 
 from customers.choices import CustomerKind, CustomerTier, Language
 from customers.models import Contact, Customer
+from org.choices import AssignmentStrategy, Presence
+from org.models import AgentProfile, Team
+from org.roles import ROLE_ADMINISTRATOR, ROLE_AGENT, ROLE_SUPERVISOR, ROLES
+from sla.models import BusinessCalendar
 from tickets import services
-from tickets.choices import AssignmentStrategy, Channel, Presence, Priority, TicketStatus
-from tickets.models import (
-    AgentProfile,
-    BusinessCalendar,
-    Category,
-    RoutingRule,
-    SlaPolicy,
-    Team,
-    Ticket,
-)
-from tickets.permissions import ROLE_ADMINISTRATOR, ROLE_AGENT, ROLE_SUPERVISOR, ROLES
+from tickets.choices import Channel, Priority, TicketStatus
+from tickets.models import Category, RoutingRule, SlaPolicy, Ticket
 
 DEMO_MARKER_USERNAME = "admin"
 # The demo's administrator and supervisor sign in with a second factor, as those roles must

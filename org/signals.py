@@ -1,4 +1,4 @@
-"""Adapters of Django's many-to-many signals to ``services.agents``: a user who gets the agent
+"""Adapters of Django's many-to-many signals to ``org.services``: a user who gets the agent
 role, or joins a team holding it, gets an agent profile whichever side of the relation was
 written (``user.groups.add``, ``group.user_set.set``, ``team.members.add``,
 ``user.kefu_teams.add``, the admin's forms, the teams API). Removals keep the profile."""
@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed
 
 from .models import Team
-from .services.agents import ensure_agent_profiles
+from .services import ensure_agent_profiles
 
 
 def _memberships_added(

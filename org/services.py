@@ -1,8 +1,8 @@
 """Agents: whoever holds the agent or supervisor role has what an agent needs (an
 ``AgentProfile``: skills, capacity, presence), whatever path gave them the role: the Django
-admin, the API, the shell, a data import. ``tickets.signals`` calls this when roles or team
+admin, the API, the shell, a data import. ``org.signals`` calls this when roles or team
 memberships change. Only the agent role makes someone take work
-(``selectors.assignable_agents``): a supervisor's profile keeps their presence and is ready
+(``org.selectors.assignable_agents``): a supervisor's profile keeps their presence and is ready
 the day they are given the agent role too. Losing a role keeps the profile (its history)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from ..models import AgentProfile
-from ..permissions import ROLE_AGENT, ROLE_SUPERVISOR
+from .models import AgentProfile
+from .roles import ROLE_AGENT, ROLE_SUPERVISOR
 
 ROLES_WITH_A_PROFILE = (ROLE_AGENT, ROLE_SUPERVISOR)
 

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SlaConfig(AppConfig):
+    """Business calendars and the SLA clock of any subject (docs/platform.md)."""
+
+    name = "sla"
+    verbose_name = _("Service levels")
