@@ -58,37 +58,33 @@ class KefuCollector(Collector):
         )
 
     def _queues(self) -> Iterator[Metric]:
-        from tickets.choices import QUEUE_STATUSES
-        from tickets.models import Ticket
+        from processes.models import WorkItem
 
-        open_tickets = GaugeMetricFamily(
+        open_work = GaugeMetricFamily(
             "kefu_queue_open_tickets",
-            "Open tickets (new or open) per team, assigned or not",
+            "Open work items (every process kind) per team, assigned or not",
             labels=["team", "assigned"],
         )
         breached = GaugeMetricFamily(
             "kefu_queue_breached_tickets",
-            "Open tickets per team with a breached SLA target",
+            "Open work items per team with a breached SLA target",
             labels=["team"],
         )
         rows = (
-            Ticket.objects.filter(status__in=QUEUE_STATUSES)
-            .values("team__name")
+            WorkItem.objects.values("team__name")
             .annotate(
                 unassigned=Count("id", filter=Q(assignee__isnull=True)),
                 assigned=Count("id", filter=Q(assignee__isnull=False)),
-                breached_count=Count(
-                    "id", filter=Q(first_response_breached=True) | Q(resolution_breached=True)
-                ),
+                breached_count=Count("id", filter=Q(breached=True)),
             )
             .order_by("team__name")
         )
         for row in rows:
             team = row["team__name"] or ""
-            open_tickets.add_metric([team, "no"], row["unassigned"])
-            open_tickets.add_metric([team, "yes"], row["assigned"])
+            open_work.add_metric([team, "no"], row["unassigned"])
+            open_work.add_metric([team, "yes"], row["assigned"])
             breached.add_metric([team], row["breached_count"])
-        yield open_tickets
+        yield open_work
         yield breached
 
     def _intake(self) -> Iterator[Metric]:

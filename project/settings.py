@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "core",
     "sla",
     "org",
+    "processes",
     "customers",
     "tickets",
     "flows",

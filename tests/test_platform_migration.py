@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "fa15cc7"  # main before issue 9's moves (core/, org/, sla/)
 MOVED = {("tickets", "team"): "org", ("tickets", "agentprofile"): "org"}
 MOVED[("tickets", "businesscalendar")] = "sla"
-# Tables a migration writes to by design: its own bookkeeping and the content types.
-BOOKKEEPING = {"django_migrations", "django_content_type"}
+# Tables a migration writes to by design: its own bookkeeping, the content types (checked
+# below) and the permissions of new models (the old rows are checked below).
+BOOKKEEPING = {"django_migrations", "django_content_type", "auth_permission"}
 
 pytestmark = pytest.mark.postgres
 
@@ -109,6 +110,15 @@ def _snapshot(url: str) -> dict[str, tuple[int, str]]:
         return found
 
 
+def _permissions(url: str, up_to: int | None = None) -> list[tuple[int, int, str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT id, content_type_id, codename FROM auth_permission WHERE id <= %s ORDER BY id",
+            (up_to if up_to is not None else 2**62,),
+        ).fetchall()
+    return [(int(pk), int(ct), str(code)) for pk, ct, code in rows]
+
+
 def _content_types(url: str) -> dict[tuple[str, str], int]:
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT app_label, model, id FROM django_content_type").fetchall()
@@ -138,6 +148,24 @@ print(json.dumps({
 }))
 """
 
+# Every ticket waiting on a person has its work item, equal to what the services write.
+WORK_QUEUE = """
+import json
+from processes.models import WorkItem
+from processes.selectors import COLUMNS, ROW
+from tickets import selectors
+from tickets.events import work_row
+from tickets.models import Ticket
+waiting = Ticket.objects.filter(status__in=("new", "open")).select_related("customer")
+tasks = selectors.current_task_ids([t.pk for t in waiting])
+stored = {
+    v["object_id"]: {k: v[c] for k, c in ROW.items() if k != "id"}
+    for v in WorkItem.objects.filter(kind="ticket").values(*COLUMNS)
+}
+matching = sum(stored.get(t.pk) == work_row(t, tasks.get(t.pk)) for t in waiting)
+print(json.dumps({"waiting": len(waiting), "items": len(stored), "matching": matching}))
+"""
+
 OLD_READ_BACK = READ_BACK.replace("from org.models import AgentProfile, Team", "").replace(
     "from sla.models import BusinessCalendar",
     "from tickets.models import AgentProfile, BusinessCalendar, Team",
@@ -151,6 +179,7 @@ def test_demo_data_of_the_old_schema_survives_the_move(
     _manage(baseline_tree, scratch_url, "load_demo")
     before = _snapshot(scratch_url)
     types_before = _content_types(scratch_url)
+    permissions_before = _permissions(scratch_url)
     read_before = _last_json(_manage(baseline_tree, scratch_url, "shell", "-c", OLD_READ_BACK))
     assert before["tickets_ticket"][0] > 0 and before["tickets_team"][0] > 0
 
@@ -160,9 +189,13 @@ def test_demo_data_of_the_old_schema_survives_the_move(
     changed = sorted(t for t in before if before[t] != after.get(t) and t not in BOOKKEEPING)
     assert changed == []
     types_after = _content_types(scratch_url)
+    assert _permissions(scratch_url, permissions_before[-1][0]) == permissions_before
     for (app, model), new_app in MOVED.items():
         assert types_after[(new_app, model)] == types_before[(app, model)]
         assert (app, model) not in types_after
     read_after = _last_json(_manage(ROOT, scratch_url, "shell", "-c", READ_BACK))
     assert read_after == read_before
     assert read_after["agents"] > 0 and read_after["invitation_teams"] > 0
+    queue = _last_json(_manage(ROOT, scratch_url, "shell", "-c", WORK_QUEUE))
+    assert queue["waiting"] > 0
+    assert queue["items"] == queue["matching"] == queue["waiting"]

@@ -1,32 +1,29 @@
-"""Builds the real-time payloads of ticket changes and hands them to the one funnel."""
+"""A ticket's place in the work queue and its real-time event, through the platform's one
+funnel (``processes.queue.publish_work_item``)."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any
 
-from django.utils import timezone
-
-from notifications.realtime import (
-    SUPERVISORS_GROUP,
-    agent_group,
-    send_event_on_commit,
-    team_group,
-)
 from notifications.schema import EventName, QueueEvent, QueueRow
+from processes.queue import event_row, keep_work_item, publish_work_item
 
 from . import selectors
+from .choices import QUEUE_STATUSES
 from .models import Ticket
 from .selectors import QUEUE_FIELDS
 
 
-def queue_row(ticket: Ticket, task_id: int | None) -> QueueRow:
-    """The queue row of ``ticket`` with its times as ISO 8601 text, fit for the channel layer."""
+def work_row(ticket: Ticket, task_id: int | None) -> dict[str, Any]:
+    """The queue row of ``ticket`` (API.md), times as datetimes."""
     tier = ticket.customer.tier if ticket.customer_id and ticket.customer else None
     values = {field: getattr(ticket, field) for field in QUEUE_FIELDS}
-    row = selectors.queue_row(values, task_id=task_id, customer_tier=tier)
-    row["due"] = ticket.sla_due.isoformat() if ticket.sla_due else None
-    row["created"] = ticket.created_at.isoformat()
-    return cast(QueueRow, row)
+    return selectors.queue_row(values, task_id=task_id, customer_tier=tier)
+
+
+def queue_row(ticket: Ticket, task_id: int | None) -> QueueRow:
+    """The queue row of ``ticket`` with its times as ISO 8601 text, fit for the channel layer."""
+    return event_row(work_row(ticket, task_id))
 
 
 def publish_ticket_event(
@@ -37,20 +34,22 @@ def publish_ticket_event(
     previous_assignee_id: int | None = None,
     previous_team_id: int | None = None,
 ) -> QueueEvent:
-    """Sends ``event`` after commit to everyone whose screen shows this ticket."""
-    payload: QueueEvent = {
-        "type": "queue.event",
-        "event": event,
-        "object": queue_row(ticket, task_id),
-        "version": ticket.version,
-        "at": timezone.now().isoformat(),
-    }
-    groups = {SUPERVISORS_GROUP}
-    for user_id in (ticket.assignee_id, previous_assignee_id):
-        if user_id:
-            groups.add(agent_group(user_id))
-    for team_id in (ticket.team_id, previous_team_id):
-        if team_id:
-            groups.add(team_group(team_id))
-    send_event_on_commit(groups, payload)
-    return payload
+    """Keeps the ticket's work item and sends ``event`` after commit to everyone whose
+    screen shows this ticket. Without ``task_id`` the ticket's open human task is looked up."""
+    waiting = ticket.status in QUEUE_STATUSES
+    if task_id is None and waiting:
+        task_id = selectors.current_task_ids([ticket.pk]).get(ticket.pk)
+    return publish_work_item(
+        event,
+        work_row(ticket, task_id),
+        waiting=waiting,
+        previous_assignee_id=previous_assignee_id,
+        previous_team_id=previous_team_id,
+    )
+
+
+def refresh_work_item(ticket: Ticket) -> None:
+    """Rewrites the ticket's work item from the ticket as it stands, without an event."""
+    waiting = ticket.status in QUEUE_STATUSES
+    task_id = selectors.current_task_ids([ticket.pk]).get(ticket.pk) if waiting else None
+    keep_work_item(work_row(ticket, task_id), waiting=waiting)

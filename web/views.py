@@ -23,6 +23,7 @@ from customers.models import Contact, Customer
 from notifications import presence
 from org import roles
 from org import selectors as org_selectors
+from processes import selectors as work_queue
 from tickets import permissions, selectors
 
 from . import selectors as selectors_web
@@ -86,7 +87,7 @@ def _render(request: HttpRequest, template: str, config: dict[str, Any], **conte
 
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
-    page = selectors.queue_for(request.user)
+    page = work_queue.queue_for(request.user)
     config = _page_config(request, page="queue", rows=page.rows, cursor=page.cursor)
     return _render(request, "web/queue.html", config)
 
@@ -95,7 +96,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def board(request: HttpRequest) -> HttpResponse:
     if not roles.is_supervisor(request.user):
         raise PermissionDenied(_("Only supervisors see the board."))
-    page = selectors.queue_for(request.user, everything=True)
+    page = work_queue.queue_for(request.user, everything=True)
     config = _page_config(request, page="board", rows=page.rows, cursor=page.cursor)
     return _render(
         request, "web/board.html", config, satisfaction=selectors_web.satisfaction_for(request.user)

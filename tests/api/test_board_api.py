@@ -11,9 +11,8 @@ from flows import dispatcher
 from notifications.models import Notification
 from org.models import AgentProfile
 from tests.conftest import client_for
-from tests.factories import make_due, open_ticket
+from tests.factories import make_due, open_ticket, update_ticket
 from tickets import services
-from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +22,10 @@ def test_board_counts_per_team_and_lists_agents(desk: Any) -> None:
     first = open_ticket(desk)
     open_ticket(desk, subject="Second")
     late = open_ticket(desk, subject="Late")
-    Ticket.objects.filter(pk=late.pk).update(first_response_breached=True)
-    Ticket.objects.filter(pk=first.pk).update(assignee=None)
-    Ticket.objects.filter(pk=first.pk).update(sla_warning=True)
-    Ticket.objects.filter(pk=late.pk).update(sla_warning=True)  # breached: not "near"
+    update_ticket(late.pk, first_response_breached=True)
+    update_ticket(first.pk, assignee=None)
+    update_ticket(first.pk, sla_warning=True)
+    update_ticket(late.pk, sla_warning=True)  # breached: not "near"
     AgentProfile.objects.filter(user=desk.agent2).update(presence="away")
 
     response = client_for(desk.supervisor).get("/api/board/")

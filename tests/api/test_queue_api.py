@@ -9,7 +9,7 @@ import pytest
 from viewflow.workflow.models import Task
 
 from tests.conftest import client_for
-from tests.factories import open_ticket
+from tests.factories import open_ticket, update_ticket
 from tickets import services
 from tickets.models import Ticket
 
@@ -21,7 +21,7 @@ def test_queue_lists_my_work_and_my_teams_unassigned_work_by_urgency(desk: Any) 
     desk.team.save()
     later = open_ticket(desk, priority="P2")
     sooner = open_ticket(desk, priority="P2")
-    Ticket.objects.filter(pk=sooner.pk).update(sla_due=later.sla_due - timedelta(minutes=5))
+    update_ticket(sooner.pk, sla_due=later.sla_due - timedelta(minutes=5))
     mine = open_ticket(desk, priority="P2")
     services.claim_ticket(ticket_id=mine.pk, actor=desk.agent1)
     theirs = open_ticket(desk, priority="P2")
@@ -50,7 +50,7 @@ def test_queue_lists_my_work_and_my_teams_unassigned_work_by_urgency(desk: Any) 
 
 
 def test_queue_pages_with_a_cursor(desk: Any, monkeypatch: Any) -> None:
-    from tickets import selectors
+    from processes import selectors
 
     desk.team.assignment = "manual"
     desk.team.save()

@@ -49,6 +49,10 @@ def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+# The tables the endpoints must never read whole: tickets and the work queue.
+BIG_TABLES = ("tickets_ticket", "processes_workitem")
+
+
 def explain(endpoint: str, sql: str) -> Plan:
     from django.db import connection
 
@@ -68,7 +72,7 @@ def explain(endpoint: str, sql: str) -> Plan:
                 node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
             ) * node.get("Actual Loops", 1)
             seq_scans.append(f"Seq Scan on {rel} ({scanned:,} rows read)")
-            if rel == "tickets_ticket" or scanned > 10_000:
+            if rel in BIG_TABLES or scanned > 10_000:
                 findings.append(f"sequential scan of {rel}, {scanned:,} rows read")
         if kind in ("Sort", "Incremental Sort"):
             child = node.get("Plans", [{}])[0]
@@ -290,10 +294,12 @@ def _section(
         ]
         for r in results
     ]
-    seq_on_tickets = [p for p in plans if any("tickets_ticket" in s for s in p.seq_scans)]
+    seq_on_tickets = [
+        p for p in plans if any(table in s for s in p.seq_scans for table in BIG_TABLES)
+    ]
     summary.append(
         (
-            "Seq Scan on tickets_ticket in the endpoints' plans",
+            "Seq Scan on tickets_ticket or processes_workitem in the endpoints' plans",
             "none" if not seq_on_tickets else f"{len(seq_on_tickets)} statement(s)",
             "none",
             report.verdict(not seq_on_tickets),

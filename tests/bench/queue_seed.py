@@ -1,5 +1,5 @@
-"""1,000,000 tickets (50,000 open) seeded with set-based SQL, not the ORM (a smaller
-scale for ``--quick``).
+"""1,000,000 tickets (50,000 open) and 100,000 open work items of a second kind seeded with
+set-based SQL, not the ORM (a smaller scale for ``--quick``).
 
 Every ``INSERT`` is built by ``sqlseed.insert_select``: the columns set here, and every
 other column with the value the ORM would give it, checked against the models before
@@ -422,6 +422,70 @@ SELECT setval(pg_get_serial_sequence('viewflow_task', 'id'), (SELECT max(id) FRO
     )
 
 
+def work_items_sql(scale: Scale) -> str:
+    """The work queue (processes.WorkItem): the open tickets' items, as the services write
+    them, and ``2 * open`` items of a second kind (``probe``: 100,000 at full scale) spread
+    over the same agents and teams, half of them unassigned, with due times mixed in among
+    the tickets'."""
+    tickets = insert_select(
+        "processes_workitem",
+        {
+            "kind": "'ticket'",
+            "object_id": "t.id",
+            "task_id": "task.id",
+            "number": "t.number",
+            "title": "t.subject",
+            "priority": "t.priority",
+            "status": "t.status",
+            "team_id": "t.team_id",
+            "assignee_id": "t.assignee_id",
+            "due": "t.sla_due",
+            "breached": "t.first_response_breached OR t.resolution_breached",
+            "warning": "t.sla_warning",
+            "paused": "t.sla_paused_at IS NOT NULL",
+            "escalation_level": "t.escalation_level",
+            "acknowledged": "t.escalation_acknowledged >= t.escalation_level"
+            " AND t.escalation_level > 0",
+            "customer_tier": "cu.tier",
+            "created": "t.created_at",
+            "version": "t.version",
+        },
+        """FROM tickets_ticket t
+JOIN flows_ticketprocess tp ON tp.ticket_id = t.id
+JOIN viewflow_task task ON task.process_id = tp.process_ptr_id
+     AND task.flow_task_type = 'HUMAN' AND task.status IN ('NEW', 'ASSIGNED')
+LEFT JOIN customers_customer cu ON cu.id = t.customer_id
+WHERE t.status IN ('new', 'open')
+ON CONFLICT (kind, object_id) DO NOTHING""",
+    )
+    second = insert_select(
+        "processes_workitem",
+        {
+            "kind": "'probe'",
+            "object_id": "g",
+            "task_id": "NULL",
+            "number": "'P-' || lpad(g::text, 7, '0')",
+            "title": "'Seeded work of a second kind ' || g",
+            "priority": "(ARRAY['P1', 'P2', 'P3', 'P4'])[(g % 4) + 1]",
+            "status": "'handling'",
+            "team_id": "a.team_id",
+            "assignee_id": "CASE WHEN g % 2 = 0 THEN a.user_id END",
+            "due": "now() + ((g % 20000) - 2000) * interval '1 minute'",
+            "breached": "(g % 20000) < 2000",
+            "warning": "(g % 20000) BETWEEN 2000 AND 2600",
+            "paused": "false",
+            "escalation_level": "0",
+            "acknowledged": "false",
+            "customer_tier": "NULL",
+            "created": "now() - (g % 5000) * interval '1 minute'",
+            "version": "1",
+        },
+        f"""FROM generate_series(1, {2 * scale.open}) g
+JOIN bench_agents a ON a.k = ((g * 7) % {scale.agents}) + 1""",
+    )
+    return tickets + "\n" + second
+
+
 def _json(value: Any) -> str:
     """jsonb comes back as text through Django's connection; pass text through."""
     return value if isinstance(value, str) else json.dumps(value)
@@ -457,6 +521,7 @@ def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
         "setup": setup_sql(scale),
         "tickets": tickets_sql(scale),
         "flow": flow_sql(templates),
+        "work items": work_items_sql(scale),
     }
     with psycopg.connect(DATABASE_URL) as conn:
         conn.execute("SET synchronous_commit = off")
@@ -477,6 +542,11 @@ def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
         mark = time.monotonic()
         conn.execute(statements["flow"])
         seconds["viewflow rows of the open tickets"] = time.monotonic() - mark
+        mark = time.monotonic()
+        conn.execute(statements["work items"])
+        seconds[f"work queue: open tickets and {2 * scale.open:,} items of a second kind"] = (
+            time.monotonic() - mark
+        )
         agent_id, agent_teams = conn.execute(
             "SELECT a.user_id, array_agg(m.team_id ORDER BY m.team_id) FROM bench_agents a "
             "JOIN tickets_team_members m ON m.user_id = a.user_id WHERE a.k = 1 GROUP BY 1"

@@ -34,7 +34,7 @@ def main() -> None:
     from django.contrib.auth.models import User
     from django.db import transaction
 
-    import tickets.events
+    import processes.queue
     from notifications import realtime
     from tickets import services
 
@@ -42,7 +42,7 @@ def main() -> None:
         plan = json.load(fh)
     actor = User.objects.get(pk=plan["actor"])
     events: list[list[Any]] = []
-    original = tickets.events.send_event_on_commit
+    original = processes.queue.send_event_on_commit
 
     def recording(groups: Any, event: Any) -> None:
         targets = sorted(set(groups))
@@ -52,7 +52,7 @@ def main() -> None:
             kind = str(event["event"])
             transaction.on_commit(lambda: events.append([*key, time.time(), targets, kind]))
 
-    tickets.events.send_event_on_commit = recording
+    processes.queue.send_event_on_commit = recording
 
     errors: list[str] = []
     service_times: list[float] = []

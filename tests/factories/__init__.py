@@ -209,7 +209,8 @@ def make_due(ticket: Any, *, started_ago: Any) -> None:
     def moved(value: Any) -> Any:
         return value + shift if value is not None else None
 
-    Ticket.objects.filter(pk=ticket.pk).update(
+    update_ticket(
+        ticket.pk,
         sla_started_at=start,
         first_response_due=moved(row.first_response_due),
         resolution_due=moved(row.resolution_due),
@@ -218,3 +219,15 @@ def make_due(ticket: Any, *, started_ago: Any) -> None:
     Task.objects.filter(
         process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
     ).update(scheduled=timezone.now() - timedelta(seconds=1))
+
+
+def update_ticket(ticket_id: int, **fields: Any) -> Any:
+    """Puts a ticket into a state a test needs (breached, unassigned, …) as a service would
+    have left it: the row and its work item in the queue (tickets.events)."""
+    from tickets.events import refresh_work_item
+    from tickets.models import Ticket
+
+    Ticket.objects.filter(pk=ticket_id).update(**fields)
+    ticket = Ticket.objects.select_related("customer").get(pk=ticket_id)
+    refresh_work_item(ticket)
+    return ticket

@@ -13,7 +13,14 @@ from viewflow.workflow.status import PROCESS, STATUS
 from core.errors import Conflict, Forbidden, NotFound
 from flows import dispatcher
 from flows.models import TicketProcess
-from tests.factories import AgentFactory, SlaPolicyFactory, TeamFactory, make_due, open_ticket
+from tests.factories import (
+    AgentFactory,
+    SlaPolicyFactory,
+    TeamFactory,
+    make_due,
+    open_ticket,
+    update_ticket,
+)
 from tickets import services
 from tickets.models import Ticket
 
@@ -161,7 +168,7 @@ def test_hold_pauses_and_resume_rearms_with_the_remaining_budget(desk: Any) -> N
     assert live_nodes(ticket) == [("waiting", STATUS.NEW), ("waiting__timeout", STATUS.SCHEDULED)]
 
     # the customer took 2 hours (24x7 calendar): the clock stood still meanwhile
-    Ticket.objects.filter(pk=ticket.pk).update(sla_paused_at=timezone.now() - timedelta(hours=2))
+    update_ticket(ticket.pk, sla_paused_at=timezone.now() - timedelta(hours=2))
     services.resume_ticket(ticket_id=ticket.pk, actor=agent)
     ticket.refresh_from_db()
 

@@ -14,8 +14,7 @@ from viewflow.workflow.status import STATUS
 
 from outbox.models import MessageStatus, OutboxMessage
 from outbox.services import queue_email
-from tests.factories import open_ticket
-from tickets.models import Ticket
+from tests.factories import open_ticket, update_ticket
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db]
 
@@ -34,8 +33,8 @@ def scrape(client: Client, **extra: Any) -> dict[tuple[str, tuple[tuple[str, str
 def test_kefu_gauges_carry_the_database_figures(client: Client, desk: Any) -> None:
     first = open_ticket(desk)
     second = open_ticket(desk, subject="Second")
-    Ticket.objects.filter(pk=second.pk).update(assignee=None, resolution_breached=True)
-    Ticket.objects.filter(pk=first.pk).update(assignee=desk.agent1)
+    update_ticket(second.pk, assignee=None, resolution_breached=True)
+    update_ticket(first.pk, assignee=desk.agent1)
     old = queue_email(key="m:1", kind="test", to="a@example.com", subject="s", body_text="b")
     OutboxMessage.objects.filter(pk=old.pk).update(
         created_at=timezone.now() - timedelta(minutes=10)

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from notifications.models import Notification
 from surveys.models import SurveyResponse
-from tests.factories import open_ticket
+from tests.factories import open_ticket, update_ticket
 from tests.surveys.test_api import answered
 from tickets.models import Ticket, TicketEvent, TicketMessage
 
@@ -83,7 +83,7 @@ class World:
 @pytest.fixture
 def world(desk: Any) -> World:
     ticket = open_ticket(desk)
-    Ticket.objects.filter(pk=ticket.pk).update(team=desk.other_team, assignee=desk.outsider)
+    update_ticket(ticket.pk, team=desk.other_team, assignee=desk.outsider)
     notification = Notification.objects.create(
         recipient=desk.outsider, kind="assigned", data={"number": ticket.number}, ticket=ticket
     )

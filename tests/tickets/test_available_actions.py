@@ -9,9 +9,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.factories import open_ticket
+from tests.factories import open_ticket, update_ticket
 from tickets import services
-from tickets.models import Ticket
 from tickets.permissions import available_actions
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +47,7 @@ def test_actions_follow_the_state_and_the_user(desk: Any) -> None:
 
 def test_an_unassigned_ticket_offers_claim_to_its_team_only(desk: Any) -> None:
     ticket = open_ticket(desk)
-    Ticket.objects.filter(pk=ticket.pk).update(assignee=None)
+    update_ticket(ticket.pk, assignee=None)
     ticket.refresh_from_db()
 
     assert available_actions(desk.agent1, ticket) == ["claim", "hold", "resolve", "close"]
@@ -57,7 +56,7 @@ def test_an_unassigned_ticket_offers_claim_to_its_team_only(desk: Any) -> None:
 
 def test_an_unacknowledged_escalation_offers_acknowledge_to_supervisors(desk: Any) -> None:
     ticket = open_ticket(desk)
-    Ticket.objects.filter(pk=ticket.pk).update(escalation_level=1)
+    update_ticket(ticket.pk, escalation_level=1)
     ticket.refresh_from_db()
     mine, _ = _assignee_and_colleague(desk, ticket)
 

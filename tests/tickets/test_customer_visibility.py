@@ -10,7 +10,7 @@ from django.test import Client
 
 from customers.models import Contact, Customer
 from tests.conftest import client_for
-from tests.factories import open_ticket
+from tests.factories import open_ticket, update_ticket
 from tickets import selectors
 from tickets.models import Ticket
 
@@ -24,7 +24,7 @@ def billing_customer(desk: Any) -> tuple[Customer, Contact]:
         customer=customer, email="ceo@secret.example.com", phone="+86 10 5555 0100"
     )
     ticket = open_ticket(desk, contact_id=contact.pk)
-    Ticket.objects.filter(pk=ticket.pk).update(team=desk.other_team, assignee=desk.outsider)
+    update_ticket(ticket.pk, team=desk.other_team, assignee=desk.outsider)
     return customer, contact
 
 

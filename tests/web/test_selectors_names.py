@@ -12,9 +12,9 @@ from django.core.management import call_command
 
 from org import selectors
 from org.models import AgentProfile
+from processes import selectors as work_queue
 from tests.conftest import client_for
 from tests.factories import AgentFactory, UserFactory, open_ticket
-from tickets import selectors as ticket_selectors
 from tickets import services
 from web import selectors as web_selectors
 
@@ -53,7 +53,7 @@ def test_every_screen_names_a_person_the_same_way(desk: Any) -> None:
     services.assign_ticket(ticket_id=ticket.pk, actor=desk.supervisor, assignee_id=desk.agent1.pk)
 
     directory = web_selectors.directory_for(desk.supervisor)
-    board = {a["id"]: a for a in ticket_selectors.board_for(desk.supervisor)["agents"]}
+    board = {a["id"]: a for a in work_queue.board_for(desk.supervisor)["agents"]}
     history = web_selectors.history_directory(ticket, directory)
     owners = [t["owner"] for t in web_selectors.process_tasks(ticket) if t["owner"]]
 
@@ -109,7 +109,7 @@ def test_the_demo_board_does_not_offer_the_supervisor() -> None:
     call_command("load_demo", stdout=StringIO())
     supervisor = get_user_model().objects.get(username="supervisor")
 
-    agents = ticket_selectors.board_for(supervisor)["agents"]
+    agents = work_queue.board_for(supervisor)["agents"]
 
     assert [(a["username"], a["name"]) for a in agents] == [
         ("agent1", "Lei Li"),

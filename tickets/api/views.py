@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
 from core.pagination import paginate
+from processes import selectors as work_queue
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 
 from .. import selectors, services
@@ -332,7 +333,7 @@ class QueueView(APIView):
         responses=s.QueueOutput,
     )
     def get(self, request: Request) -> Response:
-        page = selectors.queue_for(
+        page = work_queue.queue_for(
             request.user,
             team_id=int_param(request, "team"),
             everything=bool(bool_param(request, "all")),
@@ -346,4 +347,4 @@ class QueueView(APIView):
 class BoardView(APIView):
     @extend_schema(responses=s.BoardOutput)
     def get(self, request: Request) -> Response:
-        return Response(s.BoardOutput(selectors.board_for(request.user)).data)
+        return Response(s.BoardOutput(work_queue.board_for(request.user)).data)

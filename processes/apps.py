@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ProcessesConfig(AppConfig):
+    """The work queue of every process kind's open human tasks (docs/platform.md)."""
+
+    name = "processes"
+    verbose_name = _("Processes")
+
+    def ready(self) -> None:
+        from org import workload
+
+        from .selectors import open_work_by_assignee
+
+        # Every open human task of every kind counts towards an agent's load.
+        workload.register("work_items", open_work_by_assignee)
