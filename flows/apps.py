@@ -3,9 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class FlowsConfig(AppConfig):
+    """The viewflow Flow classes of every process (flows/ticket.py, …) and nothing else."""
+
     name = "flows"
     verbose_name = _("Processes")
-
-    def ready(self) -> None:
-        # Adapts viewflow's missing cancel cascade (VIEWFLOW.md §3); calls nothing else.
-        from . import boundaries  # noqa: F401

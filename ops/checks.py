@@ -124,11 +124,11 @@ def check_outbox() -> Check:
 
 def timer_figures() -> dict[str, Any]:
     """Due timers not fired yet and how late the oldest is: the dispatcher's own query
-    (flows/dispatcher.py: TIMER tasks still SCHEDULED whose moment has passed)."""
+    (processes/dispatcher.py: TIMER tasks still SCHEDULED whose moment has passed)."""
     from viewflow.workflow.models import Task
     from viewflow.workflow.status import STATUS
 
-    from flows.dispatcher import due_timers_count
+    from processes.dispatcher import due_timers_count
 
     oldest = Task.objects.filter(
         flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lte=timezone.now()

@@ -3,7 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ProcessesConfig(AppConfig):
-    """The work queue of every process kind's open human tasks (docs/platform.md)."""
+    """The work queue of every process kind's open human tasks and the timer dispatcher
+    (docs/platform.md, docs/timers.md)."""
 
     name = "processes"
     verbose_name = _("Processes")
@@ -11,6 +12,8 @@ class ProcessesConfig(AppConfig):
     def ready(self) -> None:
         from org import workload
 
+        # Adapts viewflow's missing cancel cascade (VIEWFLOW.md §3); calls nothing else.
+        from . import boundaries  # noqa: F401
         from .selectors import open_work_by_assignee
 
         # Every open human task of every kind counts towards an agent's load.

@@ -212,7 +212,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-timers": {
-        "task": "flows.tasks.dispatch_due_timers",
+        "task": "processes.tasks.dispatch_due_timers",
         "schedule": float(os.environ.get("KEFU_TIMER_INTERVAL", "1.0")),
         "options": {"expires": 5},
     },

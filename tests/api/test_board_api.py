@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from flows import dispatcher
 from notifications.models import Notification
 from org.models import AgentProfile
+from processes import dispatcher
 from tests.conftest import client_for
 from tests.factories import make_due, open_ticket, update_ticket
 from tickets import services

@@ -215,8 +215,8 @@ Everything runs on this one machine, over loopback, and competes for the same CP
   broker). gunicorn's sync workers close the connection after every response,
   so each request includes a loopback TCP connect.
 * **Timers**: `celery -A project worker -B --concurrency 2` (beat embedded,
-  `flows.tasks.dispatch_due_timers` every second fans out
-  `flows.tasks.fire_due_timers`, which runs `flows.dispatcher.drain()`), broker
+  `processes.tasks.dispatch_due_timers` every second fans out
+  `processes.tasks.fire_due_timers`, which runs `processes.dispatcher.drain()`), broker
   Redis db 5, same database and settings, `--without-gossip --without-mingle`;
   the second configuration runs two such worker processes (beat only in the
   first). The bench process only arms the timers and polls the database

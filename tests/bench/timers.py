@@ -1,6 +1,6 @@
 """3. Timer lateness: 10,000 armed SLA checkpoint timers, 1,000 due within one second,
 fired by the production dispatcher (Celery worker + beat), compared with viewflow's
-own ``fire_due_timers()``, and one ``flows.dispatcher.drain()`` profiled."""
+own ``fire_due_timers()``, and one ``processes.dispatcher.drain()`` profiled."""
 
 from __future__ import annotations
 
@@ -388,7 +388,7 @@ def fire_in_process(
 def profile_drain(
     group: list[Timer], count_group: list[Timer], lead: float = 1.0
 ) -> tuple[Profile, QueryCount]:
-    from flows import dispatcher
+    from processes import dispatcher
 
     second = next_second(lead)
     arm(count_group, second)
@@ -443,7 +443,7 @@ def run(*, quick: bool = False) -> report.Section:
 
     from viewflow.workflow.timers import fire_due_timers
 
-    from flows import dispatcher
+    from processes import dispatcher
 
     print("[timers] viewflow fire_due_timers(), one sweep in this process")
     vf, vf_elapsed = fire_in_process(
@@ -453,9 +453,9 @@ def run(*, quick: bool = False) -> report.Section:
         sweep_lead,
     )
     _print(vf, vf_elapsed)
-    print("[timers] flows.dispatcher.drain(), one call in this process")
+    print("[timers] processes.dispatcher.drain(), one call in this process")
     kd, kd_elapsed = fire_in_process(
-        "flows.dispatcher.drain(), one call",
+        "processes.dispatcher.drain(), one call",
         groups[1],
         lambda: dispatcher.drain(budget_seconds=600),
         sweep_lead,
@@ -596,9 +596,9 @@ dispatcher completed it inside its transaction).
 ### The production dispatcher (Celery)
 
 `celery -A project worker` with the bench settings; beat (embedded with `-B`)
-sends `flows.tasks.dispatch_due_timers` every second, which counts the due
+sends `processes.tasks.dispatch_due_timers` every second, which counts the due
 backlog and enqueues up to `KEFU_TIMER_WORKERS` (4) `fire_due_timers` tasks,
-each running `flows.dispatcher.drain()` (batches of `KEFU_TIMER_BATCH` = 50,
+each running `processes.dispatcher.drain()` (batches of `KEFU_TIMER_BATCH` = 50,
 claimed with `FOR UPDATE SKIP LOCKED`, 5 s budget). The two configurations
 ran {max(f.round for f in firings)} round(s) each, alternating, each round with fresh timers.
 
@@ -628,7 +628,7 @@ when the sweep starts), one call in this process, production settings:
 
 ### Where a fired timer's time goes (in-process profile)
 
-`flows.dispatcher.drain()` of {profiled.calls} due timers under cProfile:
+`processes.dispatcher.drain()` of {profiled.calls} due timers under cProfile:
 {profiled.per_call * 1000:.1f} ms per fired timer with the profiler on. SQL
 statements per fired timer, counted with `CaptureQueriesContext` over a drain
 of {counted.calls} timers: {counted.per_call():.1f} queries

@@ -58,8 +58,8 @@ def test_new_ticket_reaches_its_agent_and_moves_when_the_supervisor_reassigns_it
 
 
 def test_a_breach_turns_the_row_red(browser: Any, server: str, desk: Any, api: _Api) -> None:
-    from flows import dispatcher
     from notifications.realtime import wait_for_pending
+    from processes import dispatcher
     from tests.factories import make_due
     from tickets.models import Ticket
 
@@ -254,8 +254,8 @@ def test_screens_in_chinese_and_screenshots(
     ]
     # Some colour: one breached, one past its warning (the checkpoints fire as in production).
 
-    from flows import dispatcher
     from notifications.realtime import wait_for_pending
+    from processes import dispatcher
     from tests.factories import make_due
     from tickets.models import Ticket
 

@@ -11,8 +11,8 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from core.errors import Conflict, Forbidden, NotFound
-from flows import dispatcher
 from flows.models import TicketProcess
+from processes import dispatcher
 from tests.factories import (
     AgentFactory,
     SlaPolicyFactory,

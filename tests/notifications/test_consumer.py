@@ -210,7 +210,7 @@ def _check_schema(message: dict[str, Any]) -> None:
 def test_every_event_type_reaches_a_supervisor_socket_from_its_service(desk: Any) -> None:
     """created/assigned (intake), updated (a note), sla_warning/sla_breached/escalated
     (a checkpoint), closed (close), each from the service that causes it."""
-    from flows import dispatcher
+    from processes import dispatcher
     from tickets import services
 
     desk.policy.escalation = [{"at_percent": 50, "target": "first_response", "action": "warn"}]

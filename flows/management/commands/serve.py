@@ -30,7 +30,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from flows import dispatcher
+from processes import dispatcher
 
 logger = logging.getLogger(__name__)
 

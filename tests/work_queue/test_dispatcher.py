@@ -13,7 +13,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from flows import boundaries, dispatcher
+from processes import boundaries, dispatcher
 from tests.concurrency import run_together
 from tests.factories import open_ticket
 from tests.probe.flows import BoundaryProbeFlow
