@@ -7,3 +7,11 @@ class FlowsConfig(AppConfig):
 
     name = "flows"
     verbose_name = _("Processes")
+
+    def ready(self) -> None:
+        from processes import runtime
+
+        from .models import TicketProcess
+        from .ticket import TicketFlow
+
+        runtime.register(runtime.ProcessKind("ticket", TicketFlow, TicketProcess, "ticket"))

@@ -15,10 +15,10 @@ from viewflow.workflow import chart
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from flows.ticket import TicketFlow
 from org import roles
 from org.models import Team
 from org.selectors import person_name, person_names
+from processes import runtime
 from surveys import selectors as survey_selectors
 from tickets.models import SlaPolicy, Ticket, TicketEvent
 
@@ -123,12 +123,13 @@ def process_chart(ticket: Ticket) -> str:
     """The flow's chart as SVG, each step coloured by the state of this ticket's tasks.
     The markup is viewflow's, drawn from Kefu's own flow definition: nothing in it comes
     from a user."""
-    grid = chart.calc_layout_data(TicketFlow)
+    flow_class = runtime.kind("ticket").flow_class
+    grid = chart.calc_layout_data(flow_class)
     process_id = (
         Task.objects.filter(process__ticketprocess__ticket_id=ticket.pk)
         .values_list("process_id", flat=True)
         .first()
     )
     if process_id is not None:
-        chart.calc_cell_status(TicketFlow, grid, process_id)
+        chart.calc_cell_status(flow_class, grid, process_id)
     return mark_safe(chart.grid_to_svg(grid))  # noqa: S308 - generated from the flow class

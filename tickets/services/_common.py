@@ -12,17 +12,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
-from viewflow.workflow.status import STATUS
 
 from core.errors import Conflict, NotFound
 from org.assignment import note_assignment
+from processes import runtime
 from surveys.services import invite_after_ticket_closed
 
 from .. import sla
 from ..choices import TicketStatus
 from ..models import Ticket, TicketCounter, TicketEvent
-
-ACTIVE_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 
 
 @dataclass
@@ -32,32 +30,18 @@ class LockedTicket:
 
     def current_task(self) -> Task | None:
         """The process's live wait: the human work task or a waiting/resolved/closed handle."""
-        return (
-            Task.objects.filter(
-                process_id=self.process_pk,
-                status__in=ACTIVE_TASK_STATUSES,
-                flow_task_type__in=("HUMAN", "FUNCTION"),
-            )
-            .order_by("-id")
-            .first()
-        )
+        return runtime.current_task(self.process_pk)
 
 
 @contextmanager
 def locked_ticket(ticket_id: int) -> Iterator[LockedTicket]:
     """Holds the ticket's flow lock (one transaction) and yields the fresh ticket."""
-    from flows.models import TicketProcess
-    from flows.ticket import TicketFlow
-
-    process_pk = (
-        TicketProcess.objects.filter(ticket_id=ticket_id).values_list("pk", flat=True).first()
-    )
-    if process_pk is None:
-        raise NotFound(_("Ticket not found."))
     try:
-        with TicketFlow.lock(process_pk):
+        with runtime.locked_process("ticket", ticket_id) as process_pk:
             ticket = Ticket.objects.select_related("customer", "team", "category").get(pk=ticket_id)
             yield LockedTicket(ticket, process_pk)
+    except runtime.UnknownProcess as exc:
+        raise NotFound(_("Ticket not found.")) from exc
     except FlowLockFailed as exc:
         raise Conflict(_("The ticket is being changed by someone else; retry.")) from exc
 

@@ -12,6 +12,7 @@ from core.errors import InvalidInput
 from customers.models import Contact, Customer
 from customers.services import AmbiguousContact, find_or_create_contact
 from notifications.services import notify_users
+from processes import runtime
 
 from .. import sla
 from ..assignment import choose_agent, route_team
@@ -44,8 +45,6 @@ def open_ticket(
     Returns ``(ticket, created)``; with an ``idempotency_key`` already used by
     this actor it returns the ticket that key created and ``created=False``.
     """
-    from flows.ticket import TicketFlow
-
     if idempotency_key:
         replay = _replayed(actor, idempotency_key, request_fingerprint)
         if replay is not None:
@@ -112,7 +111,7 @@ def open_ticket(
                 EventVerb.CREATED,
                 after={"subject": subject, "priority": priority, "channel": channel},
             )
-            TicketFlow.start.run(ticket=ticket)
+            runtime.start("ticket", ticket=ticket)
             if key_row is not None:
                 key_row.ticket = ticket
                 key_row.save(update_fields=["ticket", "updated_at"])

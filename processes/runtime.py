@@ -1,0 +1,94 @@
+"""The viewflow runtime every process shares: the registry of process kinds, the flow lock
+of one object's process, its current task.
+
+A kind is registered by the app that holds its Flow class (``flows/apps.py`` for the
+flows of ``flows/``), so services reach their flow through here and never import it: the
+import rule stays one-way (process app → platform ← flows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+ACTIVE_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
+
+
+class UnknownProcess(LookupError):
+    """The object has no process of that kind (or the kind is not registered)."""
+
+
+@dataclass(frozen=True)
+class ProcessKind:
+    """``name`` (the queue's ``kind``), the Flow class, and the process model with the
+    name of its one-to-one link to the object (``ticket`` for ``TicketProcess.ticket``)."""
+
+    name: str
+    flow_class: Any
+    process_model: Any
+    subject_field: str
+
+
+_kinds: dict[str, ProcessKind] = {}
+
+
+def register(kind: ProcessKind) -> None:
+    _kinds[kind.name] = kind
+
+
+def kind(name: str) -> ProcessKind:
+    found = _kinds.get(name)
+    if found is None:
+        raise UnknownProcess(name)
+    return found
+
+
+def kinds() -> list[ProcessKind]:
+    return list(_kinds.values())
+
+
+def process_pk(name: str, object_id: int) -> int | None:
+    """The primary key of the object's process, or None."""
+    registered = kind(name)
+    pk: int | None = (
+        registered.process_model.objects.filter(**{f"{registered.subject_field}_id": object_id})
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return pk
+
+
+@contextmanager
+def locked_process(name: str, object_id: int) -> Iterator[int]:
+    """Holds the flow lock of the object's process (one transaction) and yields the process
+    key. Raises ``UnknownProcess`` when there is none and lets viewflow's
+    ``FlowLockFailed`` through when another transaction holds it; callers say what that
+    means to a person."""
+    pk = process_pk(name, object_id)
+    if pk is None:
+        raise UnknownProcess(f"{name} {object_id}")
+    with kind(name).flow_class.lock(pk):
+        yield pk
+
+
+def current_task(process_id: int) -> Task | None:
+    """The process's live wait: its human task or a waiting handle, the newest first."""
+    return (
+        Task.objects.filter(
+            process_id=process_id,
+            status__in=ACTIVE_TASK_STATUSES,
+            flow_task_type__in=("HUMAN", "FUNCTION"),
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+def start(name: str, **kwargs: Any) -> Any:
+    """Runs the kind's ``start`` node (a ``StartHandle``) with ``kwargs``."""
+    return kind(name).flow_class.start.run(**kwargs)
