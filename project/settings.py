@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "sla",
     "org",
     "processes",
+    "audit",
     "customers",
     "tickets",
     "flows",

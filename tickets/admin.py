@@ -18,12 +18,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from audit import services as audit_services
 from org.models import AgentProfile, Team
 from org.roles import ROLE_AGENT, ROLES
 from sla.models import BusinessCalendar
@@ -61,6 +63,57 @@ def _messages(errors: Any, prefix: str = "") -> Iterable[str]:
             yield f"{prefix}{item}"
     else:
         yield f"{prefix}{errors}"
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every save and delete of the configuration in the admin leaves an audit row, as the
+    administration API does (``audit_kind``); the admin runs each in one transaction.
+    The fields before are read from the database before the form's values are saved; the
+    row is written once the many-to-many fields are saved too."""
+
+    audit_kind = ""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        stored = type(obj).objects.filter(pk=obj.pk).first() if change else None
+        request._kefu_audit_before = (  # type: ignore[attr-defined]
+            audit_services.configuration_snapshot(stored) if stored is not None else {}
+        )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        audit_services.record_configuration(
+            kind=self.audit_kind,
+            verb="changed" if change else "created",
+            actor=request.user,
+            object_id=form.instance.pk,
+            before=getattr(request, "_kefu_audit_before", {}),
+            after=audit_services.configuration_snapshot(form.instance),
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self._audit_deleted(
+            request, [obj], lambda: super(AuditedAdmin, self).delete_model(request, obj)
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        rows = list(queryset)
+        self._audit_deleted(
+            request, rows, lambda: super(AuditedAdmin, self).delete_queryset(request, queryset)
+        )
+
+    def _audit_deleted(self, request: HttpRequest, rows: list[Any], delete: Any) -> None:
+        before = [(row.pk, audit_services.configuration_snapshot(row)) for row in rows]
+        delete()
+        for pk, fields in before:
+            audit_services.record_configuration(
+                kind=self.audit_kind,
+                verb="deleted",
+                actor=request.user,
+                object_id=pk,
+                before=fields,
+                after={},
+            )
 
 
 class ApiCheckedForm(forms.ModelForm):
@@ -258,7 +311,8 @@ class TeamForm(ApiCheckedForm):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdmin):
+    audit_kind = "team"
     form = TeamForm
     list_display = ("name", "assignment", "calendar", "member_count", "supervisor_names")
     list_filter = ("assignment", "calendar")
@@ -386,9 +440,10 @@ class SlaPolicyForm(ApiCheckedForm):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(AuditedAdmin):
     """A change applies to tickets opened afterwards (they copy the terms when they open)."""
 
+    audit_kind = "sla_policy"
     form = SlaPolicyForm
     list_display = (
         "name",
@@ -426,9 +481,21 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     def retire_policies(self, request: HttpRequest, queryset: QuerySet[SlaPolicy]) -> None:
         """As the API's DELETE: new tickets stop matching them; opened ones keep their terms."""
         now = timezone.now()
-        count = queryset.filter(is_active=True).update(
-            is_active=False, retired_at=now, updated_at=now
-        )
+        with transaction.atomic():
+            active = list(queryset.filter(is_active=True).select_for_update(of=("self",)))
+            for policy in active:
+                before = audit_services.configuration_snapshot(policy)
+                policy.is_active, policy.retired_at = False, now
+                policy.save(update_fields=["is_active", "retired_at", "updated_at"])
+                audit_services.record_configuration(
+                    kind="sla_policy",
+                    verb="changed",
+                    actor=request.user,
+                    object_id=policy.pk,
+                    before=before,
+                    after=audit_services.configuration_snapshot(policy),
+                )
+        count = len(active)
         self.message_user(
             request,
             _("SLA policies retired: %(count)d.") % {"count": count},
@@ -454,7 +521,8 @@ class CalendarForm(ApiCheckedForm):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(AuditedAdmin):
+    audit_kind = "calendar"
     form = CalendarForm
     list_display = ("name", "timezone", "team_count")
     search_fields = ("name",)

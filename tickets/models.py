@@ -8,7 +8,6 @@ from customers.choices import CustomerTier
 
 from .choices import (
     Channel,
-    EventVerb,
     Priority,
     TicketStatus,
 )
@@ -265,36 +264,6 @@ class TicketMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}#{self.pk}"
-
-
-class TicketEvent(models.Model):
-    """Audit trail: who did what to a ticket, with the fields before and after."""
-
-    ticket = models.ForeignKey(
-        Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("actor"),
-    )
-    verb = models.CharField(_("verb"), max_length=20, choices=EventVerb.choices)
-    before = models.JSONField(_("before"), default=dict, blank=True)
-    after = models.JSONField(_("after"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = _("ticket event")
-        verbose_name_plural = _("ticket events")
-        indexes = [models.Index(fields=["ticket", "created_at"], name="ticketevent_ticket_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.ticket_id} {self.verb}"
 
 
 class IdempotencyKey(models.Model):

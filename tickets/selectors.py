@@ -10,10 +10,11 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from audit.models import AuditEvent
 from core.errors import NotFound
 from org import roles
 
-from .models import Ticket, TicketEvent, TicketMessage
+from .models import Ticket, TicketMessage
 
 QUEUE_FIELDS = (
     "id",
@@ -100,9 +101,9 @@ def list_messages_for(user: Any, ticket_id: int) -> QuerySet[TicketMessage]:
     return TicketMessage.objects.filter(ticket=ticket).order_by("created_at", "id")
 
 
-def list_history_for(user: Any, ticket_id: int) -> QuerySet[TicketEvent]:
+def list_history_for(user: Any, ticket_id: int) -> QuerySet[AuditEvent]:
     ticket = get_ticket_for(user, ticket_id)
-    return TicketEvent.objects.filter(ticket=ticket).order_by("created_at", "id")
+    return AuditEvent.objects.filter(ticket=ticket).order_by("created_at", "id")
 
 
 def current_task_ids(ticket_ids: list[int]) -> dict[int, int]:

@@ -15,12 +15,13 @@ from viewflow.workflow import chart
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from audit.models import AuditEvent
 from org import roles
 from org.models import Team
 from org.selectors import person_name, person_names
 from processes import runtime
 from surveys import selectors as survey_selectors
-from tickets.models import SlaPolicy, Ticket, TicketEvent
+from tickets.models import SlaPolicy, Ticket
 
 
 def directory_for(user: Any) -> dict[str, dict[int, str]]:
@@ -47,7 +48,7 @@ def history_directory(ticket: Ticket, directory: dict[str, dict[int, str]]) -> d
     user_ids: set[int] = set()
     team_ids: set[int] = set()
     policy_ids: set[int] = {ticket.sla_policy_id} if ticket.sla_policy_id else set()
-    for actor, before, after in TicketEvent.objects.filter(ticket=ticket).values_list(
+    for actor, before, after in AuditEvent.objects.filter(ticket=ticket).values_list(
         "actor_id", "before", "after"
     ):
         if actor:

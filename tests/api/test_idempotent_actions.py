@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+from audit.models import AuditEvent
 from tests.concurrency import run_together
 from tests.conftest import client_for
 from tests.factories import open_ticket
-from tickets.models import TicketEvent, TicketMessage
+from tickets.models import TicketMessage
 
 
 @pytest.mark.django_db
@@ -56,7 +57,7 @@ def test_an_action_replayed_with_its_key_is_not_refused_and_acts_once(desk: Any)
     again = client.post(url, {"reason": "waiting"}, format="json", HTTP_IDEMPOTENCY_KEY="hold-1")
     assert first.status_code == again.status_code == 200
     assert again.json()["status"] == "pending_customer"
-    assert TicketEvent.objects.filter(ticket=ticket, verb="held").count() == 1
+    assert AuditEvent.objects.filter(ticket=ticket, verb="held").count() == 1
 
 
 @pytest.mark.django_db

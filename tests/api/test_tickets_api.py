@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from tests.concurrency import run_together
 from tests.conftest import client_for
 from tests.factories import open_ticket
-from tickets.models import Ticket, TicketEvent
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -368,7 +369,7 @@ def test_actions_refuse_bad_input_and_change_nothing(
         ticket.status,
         ticket.assignee_id,
     )
-    assert TicketEvent.objects.filter(ticket=ticket).count() == 3
+    assert AuditEvent.objects.filter(ticket=ticket).count() == 3
 
 
 def test_assign_to_someone_outside_the_team_is_refused(desk: Any) -> None:

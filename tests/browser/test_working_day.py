@@ -113,7 +113,8 @@ def test_presence_follows_the_agent_across_pages_and_tabs(
 
 
 def test_double_clicks_reply_and_act_once(browser: Any, server: str, desk: Any, api: _Api) -> None:
-    from tickets.models import TicketEvent, TicketMessage
+    from audit.models import AuditEvent
+    from tickets.models import TicketMessage
 
     desk.team.assignment = "manual"  # the agent claims it on the page
     desk.team.save(update_fields=["assignment"])
@@ -127,7 +128,7 @@ def test_double_clicks_reply_and_act_once(browser: Any, server: str, desk: Any, 
     page.dblclick("#actions [data-act=claim]")
     expect(page.locator("#actions [data-act=claim]")).to_have_count(0)
     assert [r.url.rsplit("/", 2)[-2] for r in posts] == ["claim"]
-    assert TicketEvent.objects.filter(ticket_id=ticket["id"], verb="claimed").count() == 1
+    assert AuditEvent.objects.filter(ticket_id=ticket["id"], verb="claimed").count() == 1
 
     posts.clear()
     page.fill("#reply-body", "Restart the router, please.")
@@ -143,7 +144,7 @@ def test_double_clicks_reply_and_act_once(browser: Any, server: str, desk: Any, 
     page.dblclick("#action-form-submit")
     expect(page.locator("#ticket-status")).to_have_text("Resolved")
     assert [r.url.rsplit("/", 2)[-2] for r in posts] == ["resolve"]
-    assert TicketEvent.objects.filter(ticket_id=ticket["id"], verb="resolved").count() == 1
+    assert AuditEvent.objects.filter(ticket_id=ticket["id"], verb="resolved").count() == 1
 
 
 def test_the_process_chart_opens_for_whoever_sees_the_ticket(

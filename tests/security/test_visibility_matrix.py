@@ -20,11 +20,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from notifications.models import Notification
 from surveys.models import SurveyResponse
 from tests.factories import open_ticket, update_ticket
 from tests.surveys.test_api import answered
-from tickets.models import Ticket, TicketEvent, TicketMessage
+from tickets.models import Ticket, TicketMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,7 @@ class World:
             ticket.assignee_id,
             ticket.priority,
             TicketMessage.objects.filter(ticket=ticket).count(),
-            TicketEvent.objects.filter(ticket=ticket).count(),
+            AuditEvent.objects.filter(ticket=ticket).count(),
             Notification.objects.get(pk=self.notification.pk).read_at,
         )
 

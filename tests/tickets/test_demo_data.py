@@ -10,11 +10,12 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from viewflow.workflow.models import Task
 
+from audit.models import AuditEvent
 from customers.models import Contact, Customer
 from flows.models import TicketProcess
 from org.models import AgentProfile, Team
 from sla.models import BusinessCalendar
-from tickets.models import Category, RoutingRule, SlaPolicy, Ticket, TicketEvent, TicketMessage
+from tickets.models import Category, RoutingRule, SlaPolicy, Ticket, TicketMessage
 
 EXPECTED_STATUSES = {"new": 6, "open": 14, "pending_customer": 6, "resolved": 7, "closed": 7}
 
@@ -45,7 +46,7 @@ def row_counts() -> dict[str, int]:
         Contact,
         Ticket,
         TicketMessage,
-        TicketEvent,
+        AuditEvent,
         TicketProcess,
         Task,
     ]
@@ -128,7 +129,7 @@ def test_demo_tickets_cover_every_status_and_are_processes() -> None:
     assert not Ticket.objects.exclude(status="new").filter(assignee__isnull=True).exists()
     assert not Ticket.objects.filter(sla_policy__isnull=True).exists()
     assert Ticket.objects.filter(urge_count__gt=0).count() == 3
-    assert TicketEvent.objects.filter(verb="reopened").count() == 2
+    assert AuditEvent.objects.filter(verb="reopened").count() == 2
     assert TicketMessage.objects.filter(internal=True).count() == 5
     assert Ticket.objects.filter(customer__isnull=True).count() == 5  # walk-ins by email
     assert set(Customer.objects.values_list("tier", flat=True)) == {"standard", "gold", "platinum"}

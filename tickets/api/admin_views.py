@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit import services as audit_services
 from core.errors import Conflict, InvalidInput
 from notifications import auth as socket_auth
 from org import roles
@@ -45,6 +46,51 @@ class AdministratorsWriteSupervisorsRead(permissions.BasePermission):
         return roles.is_administrator(request.user)
 
 
+class AuditedConfiguration:
+    """Every write of the configuration through the API leaves an audit row (``audit``),
+    in the write's transaction: created, changed (only the fields that changed) or
+    deleted, with the administrator who did it."""
+
+    audit_kind = ""
+    request: Any
+
+    def perform_create(self, serializer: Any) -> None:
+        with transaction.atomic():
+            instance = serializer.save()
+            audit_services.record_configuration(
+                kind=self.audit_kind,
+                verb="created",
+                actor=self.request.user,
+                object_id=instance.pk,
+                before={},
+                after=audit_services.configuration_snapshot(instance),
+            )
+
+    def perform_update(self, serializer: Any) -> None:
+        with transaction.atomic():
+            before = audit_services.configuration_snapshot(serializer.instance)
+            instance = serializer.save()
+            audit_services.record_configuration(
+                kind=self.audit_kind,
+                verb="changed",
+                actor=self.request.user,
+                object_id=instance.pk,
+                before=before,
+                after=audit_services.configuration_snapshot(instance),
+            )
+
+    def audit_removal(self, instance: Any, before: dict[str, Any], verb: str) -> None:
+        after = audit_services.configuration_snapshot(instance) if verb == "changed" else {}
+        audit_services.record_configuration(
+            kind=self.audit_kind,
+            verb=verb,
+            actor=self.request.user,
+            object_id=before.get("pk") or instance.pk,
+            before={k: v for k, v in before.items() if k != "pk"},
+            after=after,
+        )
+
+
 class DeleteUnlessInUse:
     """DELETE answers 409 with what still uses the object (``errors.in_use``: one line per
     kind of user) instead of failing in the database (docs/api.md, "Beyond the contract")."""
@@ -59,7 +105,10 @@ class DeleteUnlessInUse:
         if not uses:
             try:
                 with transaction.atomic():
+                    before = {"pk": instance.pk, **audit_services.configuration_snapshot(instance)}
                     instance.delete()
+                    if isinstance(self, AuditedConfiguration):
+                        self.audit_removal(instance, before, "deleted")
                 return
             except ProtectedError as exc:
                 uses = _count_by_kind(exc.protected_objects)
@@ -80,7 +129,8 @@ def _count_by_kind(objects: Any) -> list[str]:
     return [_use(kind, count) for kind, count in counts.items()]
 
 
-class TeamViewSet(DeleteUnlessInUse, viewsets.ModelViewSet):
+class TeamViewSet(AuditedConfiguration, DeleteUnlessInUse, viewsets.ModelViewSet):
+    audit_kind = "team"
     serializer_class = s.TeamSerializer
     permission_classes = [AdministratorsWriteSupervisorsRead]
     queryset = Team.objects.prefetch_related("members", "supervisors").order_by("id")
@@ -103,7 +153,8 @@ class TeamViewSet(DeleteUnlessInUse, viewsets.ModelViewSet):
         return uses
 
 
-class CalendarViewSet(DeleteUnlessInUse, viewsets.ModelViewSet):
+class CalendarViewSet(AuditedConfiguration, DeleteUnlessInUse, viewsets.ModelViewSet):
+    audit_kind = "calendar"
     serializer_class = s.CalendarSerializer
     permission_classes = [AdministratorsWriteSupervisorsRead]
     queryset = BusinessCalendar.objects.order_by("id")
@@ -118,6 +169,7 @@ class CalendarViewSet(DeleteUnlessInUse, viewsets.ModelViewSet):
 
 
 class SlaPolicyViewSet(
+    AuditedConfiguration,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -127,6 +179,7 @@ class SlaPolicyViewSet(
 ):
     """A change applies to tickets opened afterwards; DELETE retires the policy."""
 
+    audit_kind = "sla_policy"
     serializer_class = s.SlaPolicySerializer
     permission_classes = [AdministratorsWriteSupervisorsRead]
 
@@ -134,9 +187,12 @@ class SlaPolicyViewSet(
         return SlaPolicy.objects.filter(is_active=True).order_by("id")
 
     def perform_destroy(self, instance: SlaPolicy) -> None:
-        instance.is_active = False
-        instance.retired_at = timezone.now()
-        instance.save(update_fields=["is_active", "retired_at", "updated_at"])
+        with transaction.atomic():
+            before = audit_services.configuration_snapshot(instance)
+            instance.is_active = False
+            instance.retired_at = timezone.now()
+            instance.save(update_fields=["is_active", "retired_at", "updated_at"])
+            self.audit_removal(instance, before, "changed")
 
 
 class MeView(APIView):

@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from audit.models import AuditEvent
+
 from ..choices import Channel, Priority
-from ..models import Ticket, TicketEvent, TicketMessage
+from ..models import Ticket, TicketMessage
 
 MAX_TEXT = 100_000
 
@@ -178,7 +180,7 @@ class EventOutput(serializers.ModelSerializer):
     at = serializers.DateTimeField(source="created_at")
 
     class Meta:
-        model = TicketEvent
+        model = AuditEvent
         fields = ["id", "actor", "verb", "at", "before", "after"]
 
 

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
 
+from audit import services as audit_services
+from audit.models import AuditEvent
 from core.errors import Conflict, NotFound
 from org.assignment import note_assignment
 from processes import runtime
@@ -20,7 +22,7 @@ from surveys.services import invite_after_ticket_closed
 
 from .. import sla
 from ..choices import TicketStatus
-from ..models import Ticket, TicketCounter, TicketEvent
+from ..models import Ticket, TicketCounter
 
 
 @dataclass
@@ -53,13 +55,16 @@ def audit(
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> TicketEvent:
-    return TicketEvent.objects.create(
-        ticket=ticket,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+) -> AuditEvent:
+    """The ticket's audit row (``audit``), with its customer for the 360 timeline."""
+    return audit_services.record(
+        kind="ticket",
         verb=verb,
-        before=before or {},
-        after=after or {},
+        actor=actor,
+        ticket=ticket,
+        customer_id=ticket.customer_id,
+        before=before,
+        after=after,
     )
 
 
