@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.kefu-installed
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: install run test check lint format typecheck imports migrations-check bench clean
+.PHONY: install run test check lint format typecheck imports migrations-check bench clean deploy-local
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,3 +50,19 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) kefu.sqlite3 .mypy_cache .ruff_cache .pytest_cache
+
+# The production topology on this machine (docs/deploy.md): nginx with TLS, gunicorn, two
+# uvicorn socket processes, a Celery worker and two beats, under honcho (deploy/Procfile).
+DEPLOY_ENV ?= var/deploy.env
+deploy-local: $(STAMP)
+	@mkdir -p var && test -f $(DEPLOY_ENV) || sed \
+	  "s/^KEFU_SECRET_KEY=.*/KEFU_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')/" \
+	  deploy/env.example > $(DEPLOY_ENV)
+	@set -a; . "$(abspath $(DEPLOY_ENV))"; set +a; \
+	mkdir -p "$$(dirname "$$KEFU_TLS_CERT")" "$$KEFU_DEPLOY_DIR" && \
+	{ test -f "$$KEFU_TLS_CERT" || openssl req -x509 -newkey rsa:2048 -nodes -days 30 \
+	  -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	  -keyout "$$KEFU_TLS_KEY" -out "$$KEFU_TLS_CERT" 2>/dev/null; } && \
+	$(BIN)/python manage.py migrate --noinput -v 0 && \
+	$(BIN)/python manage.py collectstatic --noinput -v 0 && \
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho -f deploy/Procfile -d . -e $(DEPLOY_ENV) start

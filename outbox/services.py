@@ -7,6 +7,7 @@ so a crash between the two resends at most that one message — with the same Me
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import smtplib
@@ -18,7 +19,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,6 +29,9 @@ from .models import MessageStatus, OutboxMessage
 logger = logging.getLogger(__name__)
 
 DISCARDED_BODY = "[sent; body discarded because it held a one-time link]"
+# How often a drain tries again to record a message the SMTP server accepted while the
+# database cannot be reached (see _mark_sent).
+MARK_SENT_RETRY_SECONDS = 0.5
 
 
 class TransientDeliveryError(Exception):
@@ -139,7 +144,11 @@ def _email(message: OutboxMessage, connection: Any) -> EmailMultiAlternatives:
     return email
 
 
-def _mark_sent(message: OutboxMessage) -> None:
+def _mark_sent(message: OutboxMessage, *, until: float) -> None:
+    """Records that the server accepted ``message``. The server has it already, so a
+    database that is away for a moment (a restart, a failover) is waited for while this
+    drain's lease lasts (``until``, monotonic): given up, the row would be sent again after
+    the lease (docs/resilience.md)."""
     fields: dict[str, Any] = {
         "status": MessageStatus.SENT,
         "sent_at": timezone.now(),
@@ -148,7 +157,23 @@ def _mark_sent(message: OutboxMessage) -> None:
     }
     if message.discard_body:
         fields |= {"body_text": DISCARDED_BODY, "body_html": ""}
-    OutboxMessage.objects.filter(pk=message.pk, status=MessageStatus.PENDING).update(**fields)
+    for attempt in itertools.count():
+        try:
+            OutboxMessage.objects.filter(pk=message.pk, status=MessageStatus.PENDING).update(
+                **fields
+            )
+            return
+        except (OperationalError, InterfaceError):
+            if db_connection.in_atomic_block or time.monotonic() >= until:
+                raise
+            if attempt == 0:
+                logger.warning(
+                    "Outbox message %s was accepted by the SMTP server but the database cannot "
+                    "be reached to mark it sent; trying again while the lease lasts",
+                    message.pk,
+                )
+            db_connection.close()  # the next query opens a new connection
+            time.sleep(MARK_SENT_RETRY_SECONDS)
 
 
 def _defer(message: OutboxMessage, error: str, *, permanent: bool) -> bool:
@@ -217,7 +242,7 @@ def drain(*, batch: int | None = None, budget_seconds: float = 20.0) -> DrainRes
                     _release(claimed[index + 1 :])
                     raise TransientDeliveryError(str(exc)) from exc
                 else:
-                    _mark_sent(message)
+                    _mark_sent(message, until=lease_end)
                     sent += 1
             if len(claimed) < size:
                 return DrainResult(sent, failed, deferred, more=False)

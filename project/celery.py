@@ -43,3 +43,32 @@ def _json_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
 
 after_setup_logger.connect(_json_handlers, weak=False)
 after_setup_task_logger.connect(_json_handlers, weak=False)
+
+
+def _answer_a_collected_transport_with_a_connection_error() -> None:
+    """Keeps a worker alive when Redis goes away while a task is running (docs/resilience.md).
+
+    On a lost broker connection Celery 5.7 collects the consumer's connection and then closes
+    it again. A channel whose first close failed (Redis gone while its BRPOP was in flight)
+    and that still holds unacknowledged messages (an ``acks_late`` task running) then asks the
+    collected transport for its connection parameters: an AttributeError, which is no
+    connection error, so the worker exits ("Unrecoverable error") instead of reconnecting.
+    Raising a connection error there lets Celery ignore it and reconnect; the unacknowledged
+    messages stay with Redis (redelivered after the visibility timeout) as on any lost
+    connection. tests/ops/test_chaos.py reproduces the crash, and its chaos test restarts
+    Redis under a busy worker."""
+    import redis
+    from kombu.transport import redis as kombu_redis
+
+    channel: Any = kombu_redis.Channel
+    connparams = channel._connparams
+
+    def _connparams_of_a_live_transport(self: Any, asynchronous: bool = False) -> Any:
+        if self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection was collected")
+        return connparams(self, asynchronous)
+
+    channel._connparams = _connparams_of_a_live_transport
+
+
+_answer_a_collected_transport_with_a_connection_error()

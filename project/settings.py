@@ -11,6 +11,7 @@ import ipaddress
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import dj_database_url
@@ -139,8 +140,40 @@ TEMPLATES = [
 
 # --- database -----------------------------------------------------------------
 DATABASE_URL = os.environ.get("KEFU_DATABASE_URL", "")
+
+
+def parse_database_url(url: str, conn_max_age: int = 60) -> dict[str, Any]:
+    """dj-database-url's parse, plus libpq's multi-host form, which it refuses when the hosts
+    carry ports: ``postgres://u:p@db1:5432,db2:5432/kefu?target_session_attrs=read-write``
+    gives HOST ``db1,db2`` and PORT ``5432,5432``; libpq tries them in order and keeps the
+    first that is writable, so Kefu follows a promoted replica (docs/deploy.md)."""
+    scheme, sep, rest = url.partition("://")
+    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    userinfo, at, hostlist = rest[:end].rpartition("@")
+    if "," not in hostlist:
+        return dict(dj_database_url.parse(url, conn_max_age=conn_max_age))
+    hosts, ports = [], []
+    for entry in hostlist.split(","):
+        if entry.startswith("["):  # [::1]:5432
+            host, _, tail = entry[1:].partition("]")
+            port = tail.removeprefix(":")
+        else:
+            host, _, port = entry.partition(":")
+        hosts.append(host)
+        ports.append(port)
+    first = f"[{hosts[0]}]" if ":" in hosts[0] else hosts[0]
+    config = dict(
+        dj_database_url.parse(
+            f"{scheme}{sep}{userinfo}{at}{first}{rest[end:]}", conn_max_age=conn_max_age
+        )
+    )
+    config["HOST"] = ",".join(hosts)
+    config["PORT"] = ",".join(p or "5432" for p in ports) if any(ports) else ""
+    return config
+
+
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": parse_database_url(DATABASE_URL, conn_max_age=60)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
@@ -205,6 +238,57 @@ else:
     CELERY_BROKER_URL = "memory://"
     # Embedded mode: tasks run in-process, right after the transaction commits.
     CELERY_TASK_ALWAYS_EAGER = True
+
+# --- redis sentinel (docs/deploy.md, "Redis with Sentinel") ---------------------------
+# KEFU_REDIS_SENTINELS=host:port,host:port: the broker, the channel layer and the cache ask
+# these sentinels where the master of KEFU_REDIS_SENTINEL_MASTER is, and follow a failover.
+# KEFU_REDIS_URL (and KEFU_CACHE_URL) then give only the database number and the password;
+# their host is not used (write e.g. redis://:secret@mymaster/0).
+KEFU_REDIS_SENTINELS = [
+    (host.strip(), int(port))
+    for host, _, port in (
+        entry.strip().rpartition(":")
+        for entry in os.environ.get("KEFU_REDIS_SENTINELS", "").split(",")
+        if entry.strip()
+    )
+]
+KEFU_REDIS_SENTINEL_MASTER = os.environ.get("KEFU_REDIS_SENTINEL_MASTER", "mymaster")
+if REDIS_URL and KEFU_REDIS_SENTINELS:
+    from redis.sentinel import Sentinel, SentinelConnectionPool
+
+    _broker = urlparse(REDIS_URL)
+    _db = int(_broker.path.strip("/") or 0)
+    # The sentinels' own password (`requirepass` in sentinel.conf), when they have one.
+    _sentinel_kwargs: dict[str, Any] = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+    if os.environ.get("KEFU_REDIS_SENTINEL_PASSWORD"):
+        _sentinel_kwargs["password"] = os.environ["KEFU_REDIS_SENTINEL_PASSWORD"]
+    _auth = f"{_broker.username or ''}:{_broker.password}@" if _broker.password else ""
+    CELERY_BROKER_URL = ";".join(
+        f"sentinel://{_auth}{host}:{port}/{_db}" for host, port in KEFU_REDIS_SENTINELS
+    )
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "master_name": KEFU_REDIS_SENTINEL_MASTER,
+        "sentinel_kwargs": _sentinel_kwargs,
+    }
+    _layer_host = {
+        "master_name": KEFU_REDIS_SENTINEL_MASTER,
+        "sentinels": KEFU_REDIS_SENTINELS,
+        "sentinel_kwargs": _sentinel_kwargs,
+        "db": _db,
+        **({"password": unquote(_broker.password)} if _broker.password else {}),
+        **({"username": unquote(_broker.username)} if _broker.username else {}),
+    }
+    _layer: dict[str, Any] = CHANNEL_LAYERS["default"]
+    _layer["CONFIG"] = {**_layer["CONFIG"], "hosts": [_layer_host]}
+    # Django's RedisCache builds its pool with `pool_class.from_url(LOCATION, **OPTIONS)`: a
+    # sentinel pool takes the database and password from LOCATION and the master from these.
+    _cache: dict[str, Any] = CACHES["default"]
+    _cache["OPTIONS"] = {
+        "pool_class": SentinelConnectionPool,
+        "service_name": KEFU_REDIS_SENTINEL_MASTER,
+        "sentinel_manager": Sentinel(KEFU_REDIS_SENTINELS, sentinel_kwargs=_sentinel_kwargs),
+    }
+# --- end of redis sentinel ------------------------------------------------------------
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -5,7 +5,7 @@ the module of each under ``tests.bench`` (its ``run(quick=...)`` returns the rep
 section). tests/test_bench_smoke.py runs every name with ``--quick``.
 """
 
-NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys")
+NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys", "deploy")
 MODULES = {
     "intake": "intake",
     "queue": "queue_reads",
@@ -13,4 +13,5 @@ MODULES = {
     "push": "push",
     "sockets": "sockets",
     "surveys": "surveys",
+    "deploy": "deploy",
 }
