@@ -27,6 +27,8 @@ from typing import Any
 
 from django.conf import settings
 
+from core.redis import sentinel_master
+
 logger = logging.getLogger(__name__)
 
 PUSHED_AT = "_kefu_pushed_at"
@@ -143,6 +145,9 @@ def _client() -> Any:
     url = _redis_url()
     if not url:
         return None
+    behind_sentinel = sentinel_master(timeout=1.0)
+    if behind_sentinel is not None:
+        return behind_sentinel
     import redis
 
     return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)

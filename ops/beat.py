@@ -20,6 +20,8 @@ from typing import Any
 from celery.beat import PersistentScheduler, Scheduler
 from django.conf import settings
 
+from core.redis import sentinel_master
+
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = "kefu:beat:lock"
@@ -84,6 +86,8 @@ class LeaderLockMixin:
         super().__init__(*args, **kwargs)
 
     def _redis(self) -> Any:
+        if self._client is None:
+            self._client = sentinel_master(timeout=self.poll_interval)
         if self._client is None:
             url = redis_url(self.app)
             if url is None:

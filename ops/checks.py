@@ -17,6 +17,8 @@ from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
+from core.redis import sentinel_master
+
 logger = logging.getLogger(__name__)
 
 Check = dict[str, Any]
@@ -36,12 +38,15 @@ def _broker_redis() -> Any:
 
     from .beat import redis_url
 
+    timeout = _setting("KEFU_READYZ_TIMEOUT", 1.0)
+    behind_sentinel = sentinel_master(timeout=timeout)
+    if behind_sentinel is not None:
+        return behind_sentinel
     url = redis_url(app)
     if url is None:
         return None
     import redis
 
-    timeout = _setting("KEFU_READYZ_TIMEOUT", 1.0)
     return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 

@@ -263,6 +263,7 @@ if REDIS_URL and KEFU_REDIS_SENTINELS:
     if os.environ.get("KEFU_REDIS_SENTINEL_PASSWORD"):
         _sentinel_kwargs["password"] = os.environ["KEFU_REDIS_SENTINEL_PASSWORD"]
     _auth = f"{_broker.username or ''}:{_broker.password}@" if _broker.password else ""
+    KEFU_REDIS_SENTINEL_KWARGS = _sentinel_kwargs  # core/redis.py's clients ask them too
     CELERY_BROKER_URL = ";".join(
         f"sentinel://{_auth}{host}:{port}/{_db}" for host, port in KEFU_REDIS_SENTINELS
     )

@@ -369,6 +369,14 @@ async def _probe_loop() -> None:
             answer["celery"] = len(app.control.ping(timeout=1.0) or [])
         except Exception as exc:
             answer["celery"] = repr(exc)
+        try:  # the client of beat's leader lock, /readyz and the push latencies
+            from ops import checks
+
+            client = checks._broker_redis()
+            answer["lock_redis"] = int(client.info("server")["tcp_port"])
+            client.close()
+        except Exception as exc:
+            answer["lock_redis"] = repr(exc)
         print(json.dumps(answer), flush=True)
 
 
@@ -492,7 +500,9 @@ def test_broker_channel_layer_and_cache_follow_a_sentinel_failover(
         answer = probe.check(next(numbers), timeout=max(1.0, min(15.0, budget - time.monotonic())))
         answers.append(answer)
         n = answer["n"]
-        return answer if answer == {"n": n, "cache": n, "layer": n, "celery": 1} else None
+        port = answer.get("lock_redis")
+        expected = {"n": n, "cache": n, "layer": n, "celery": 1, "lock_redis": port}
+        return answer if answer == expected and isinstance(port, int) else None
 
     try:
         # Before: everything on the master.
@@ -501,6 +511,7 @@ def test_broker_channel_layer_and_cache_follow_a_sentinel_failover(
         )
         assert on_master.get(f"kefu:1:probe:{before['n']}") == str(before["n"]).encode()
         assert _role(master) == "master"
+        assert before["lock_redis"] == master  # beat's lock and /readyz ask the master
 
         sentinel_client = redis.Redis(port=sentinel, socket_timeout=2)
         assert sentinel_client.execute_command("SENTINEL", "FAILOVER", MASTER_NAME)
@@ -546,6 +557,7 @@ def test_broker_channel_layer_and_cache_follow_a_sentinel_failover(
             followed, timeout=40, what="the probe and the worker to follow", budget=budget
         )
         followed_in = time.monotonic() - failed_over
+        assert after["lock_redis"] == replica  # ... and follow it to the promoted replica
         # The old master holds the key too, now only as the promoted one's replica.
         assert wait_for(
             lambda: on_master.get(f"kefu:1:probe:{after['n']}") == str(after["n"]).encode(),
