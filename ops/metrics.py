@@ -88,17 +88,29 @@ class KefuCollector(Collector):
         yield breached
 
     def _intake(self) -> Iterator[Metric]:
-        from tickets.models import Ticket
+        """Objects of each process kind created within the window (their ``created_at``):
+        tickets under the name dashboards know, every kind under ``kefu_work_created``."""
+        from processes import runtime
 
         now = timezone.now()
-        intake = GaugeMetricFamily(
+        tickets = GaugeMetricFamily(
             "kefu_tickets_created",
             "Tickets created within the trailing window (the intake rate)",
             labels=["window"],
         )
-        for label, span in INTAKE_WINDOWS.items():
-            intake.add_metric([label], Ticket.objects.filter(created_at__gte=now - span).count())
-        yield intake
+        work = GaugeMetricFamily(
+            "kefu_work_created",
+            "Objects of each process kind created within the trailing window",
+            labels=["kind", "window"],
+        )
+        for kind in runtime.kinds():
+            for label, span in INTAKE_WINDOWS.items():
+                count = kind.subject_model.objects.filter(created_at__gte=now - span).count()
+                work.add_metric([kind.name, label], count)
+                if kind.name == "ticket":
+                    tickets.add_metric([label], count)
+        yield tickets
+        yield work
 
     def _celery(self) -> Iterator[Metric]:
         client = checks._broker_redis()

@@ -33,6 +33,11 @@ class ProcessKind:
     process_model: Any
     subject_field: str
 
+    @property
+    def subject_model(self) -> Any:
+        """The model of the object the process drives (``Ticket`` for tickets)."""
+        return self.process_model._meta.get_field(self.subject_field).related_model
+
 
 _kinds: dict[str, ProcessKind] = {}
 

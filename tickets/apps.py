@@ -8,7 +8,10 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import verbs
+        from processes import visibility
 
         from .choices import EventVerb
+        from .selectors import can_see_ticket
 
         verbs.register("ticket", EventVerb.choices)
+        visibility.register("ticket", can_see_ticket)

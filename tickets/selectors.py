@@ -89,6 +89,11 @@ def can_see_contact(user: Any, contact: Any) -> bool:
     return tickets_visible_to(user).filter(contact_id=contact.pk).exists()
 
 
+def can_see_ticket(user: Any, ticket_id: int) -> bool:
+    """Tickets' visibility rule, as the platform asks it (``processes.visibility``)."""
+    return tickets_visible_to(user).filter(pk=ticket_id).exists()
+
+
 def get_ticket_for(user: Any, ticket_id: int) -> Ticket:
     ticket = tickets_visible_to(user).filter(pk=ticket_id).first()
     if ticket is None:

@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
 from core.pagination import paginate
+from processes import visibility
 from project.api_params import ID_SCHEMA, int_param, page_link
-from tickets import selectors as ticket_selectors
 
 from .. import selectors
 from . import serializers as s
@@ -95,7 +95,8 @@ class ResponseListView(APIView):
     def get(self, request: Request) -> Response:
         qs = selectors.responses_visible_to(request.user)
         if (ticket := int_param(request, "ticket")) is not None:
-            ticket_selectors.get_ticket_for(request.user, ticket)  # 404 if not visible
+            if not visibility.can_see(request.user, "ticket", ticket):
+                raise NotFound(_("Ticket not found."))
             qs = qs.filter(invitation__ticket_id=ticket)
         if (team := int_param(request, "team")) is not None:
             qs = qs.filter(invitation__team_id=team)

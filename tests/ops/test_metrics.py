@@ -57,6 +57,7 @@ def test_kefu_gauges_carry_the_database_figures(client: Client, desk: Any) -> No
     assert samples[("kefu_queue_open_tickets", (("assigned", "yes"), ("team", support)))] == 1
     assert samples[("kefu_queue_breached_tickets", (("team", support),))] == 1
     assert samples[("kefu_tickets_created", (("window", "5m"),))] == 2
+    assert samples[("kefu_work_created", (("kind", "ticket"), ("window", "5m")))] == 2
     assert samples[("kefu_tickets_created", (("window", "1h"),))] == 2
     # the broker's queue is visible with Redis; the process' own collectors are there too
     assert ("kefu_celery_queue_length", ()) in samples
