@@ -21,7 +21,11 @@ class NotificationOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     title = serializers.CharField(help_text="Rendered in the request's language.")
-    ticket = serializers.IntegerField(allow_null=True)
+    ticket = serializers.IntegerField(allow_null=True, help_text="The ticket it is about, if any.")
+    subject_kind = serializers.CharField(
+        allow_null=True, help_text="The kind of work it is about: ticket, complaint, …"
+    )
+    object_id = serializers.IntegerField(allow_null=True, help_text="The id of that work.")
     created = serializers.DateTimeField()
     read = serializers.BooleanField()
 

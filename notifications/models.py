@@ -17,14 +17,9 @@ class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=32)
     # Parameters of the message; the text is rendered in the reader's language.
     data = models.JSONField(_("data"), default=dict, blank=True)
-    ticket = models.ForeignKey(
-        "tickets.Ticket",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("ticket"),
-    )
+    # What it is about: a kind of the work queue (``ticket`` …) and its id; screens link to it.
+    subject_kind = models.CharField(_("subject kind"), max_length=32, blank=True, default="")
+    object_id = models.BigIntegerField(_("object"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -28,7 +28,9 @@ def as_row(n: Notification) -> dict[str, Any]:
         "id": n.pk,
         "kind": n.kind,
         "title": n.title,
-        "ticket": n.ticket_id,
+        "ticket": n.object_id if n.subject_kind == "ticket" else None,
+        "subject_kind": n.subject_kind or None,
+        "object_id": n.object_id,
         "created": n.created_at.isoformat(),
         "read": n.read_at is not None,
     }

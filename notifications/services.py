@@ -16,12 +16,20 @@ from .selectors import unread_count
 
 
 def notify_users(
-    *, recipient_ids: Iterable[int], kind: str, data: dict[str, Any], ticket_id: int | None
+    *,
+    recipient_ids: Iterable[int],
+    kind: str,
+    data: dict[str, Any],
+    subject_kind: str = "",
+    object_id: int | None = None,
 ) -> list[Notification]:
-    """One in-app notification per distinct recipient, in the caller's transaction;
-    each recipient's open sockets hear of it after commit."""
+    """One in-app notification per distinct recipient about ``object_id`` of
+    ``subject_kind`` (a ticket, a complaint …), in the caller's transaction; each
+    recipient's open sockets hear of it after commit."""
     rows = [
-        Notification(recipient_id=uid, kind=kind, data=data, ticket_id=ticket_id)
+        Notification(
+            recipient_id=uid, kind=kind, data=data, subject_kind=subject_kind, object_id=object_id
+        )
         for uid in sorted(set(recipient_ids))
     ]
     created = Notification.objects.bulk_create(rows)

@@ -318,8 +318,12 @@ def test_warning_then_breach_then_escalation_levels_fire_in_order(desk: Any) -> 
         ticket.events.filter(verb="escalated").values_list("after__action", flat=True)
     )
     assert escalations == ["warn", "notify_supervisor", "raise_priority", "reassign"]
-    assert desk.supervisor.notifications.filter(kind="escalated", ticket=ticket).exists()
-    assert desk.supervisor.notifications.filter(kind="sla_breached", ticket=ticket).exists()
+    assert desk.supervisor.notifications.filter(
+        kind="escalated", subject_kind="ticket", object_id=ticket.pk
+    ).exists()
+    assert desk.supervisor.notifications.filter(
+        kind="sla_breached", subject_kind="ticket", object_id=ticket.pk
+    ).exists()
     assert [n for n, _ in live_nodes(ticket)] == ["work", "work__timeout"]
 
 

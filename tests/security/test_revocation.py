@@ -137,7 +137,6 @@ def test_supervisor_who_loses_the_role_leaves_supervisors(desk: Any, side: str) 
             recipient_ids=[desk.supervisor.pk],
             kind="urged",
             data={"number": "T-1", "by": "admin"},
-            ticket_id=None,
         )
         first = await next_message(ws, "queue.event", "notification")
         assert first["type"] == "notification"

@@ -106,7 +106,11 @@ def caller(request: pytest.FixtureRequest, db: Any, same_connection: None) -> st
     CalendarFactory()
     user = desk.admin if request.param == "administrator" else desk.agent1
     notes = notify_users(
-        recipient_ids=[user.pk], kind="assigned", data={"number": "T-1"}, ticket_id=opened.pk
+        recipient_ids=[user.pk],
+        kind="assigned",
+        data={"number": "T-1"},
+        subject_kind="ticket",
+        object_id=opened.pk,
     )
     KNOWN_IDS.clear()
     KNOWN_IDS.update(

@@ -86,7 +86,11 @@ def world(desk: Any) -> World:
     ticket = open_ticket(desk)
     update_ticket(ticket.pk, team=desk.other_team, assignee=desk.outsider)
     notification = Notification.objects.create(
-        recipient=desk.outsider, kind="assigned", data={"number": ticket.number}, ticket=ticket
+        recipient=desk.outsider,
+        kind="assigned",
+        data={"number": ticket.number},
+        subject_kind="ticket",
+        object_id=ticket.pk,
     )
     invitation = answered(desk, 4, team=desk.other_team)
     response = SurveyResponse.objects.get(invitation=invitation)

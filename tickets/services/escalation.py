@@ -63,7 +63,8 @@ def _handle_checkpoints(ticket: Ticket, due: list[sla.Checkpoint]) -> None:
                 recipient_ids=_assignee_or_supervisors(ticket),
                 kind="sla_warning",
                 data={"number": ticket.number, **info},
-                ticket_id=ticket.pk,
+                subject_kind="ticket",
+                object_id=ticket.pk,
             )
             announcements.append("sla_warning")
         elif checkpoint.kind == "breach":
@@ -75,7 +76,8 @@ def _handle_checkpoints(ticket: Ticket, due: list[sla.Checkpoint]) -> None:
                 recipient_ids=[*_assignee_or_supervisors(ticket), *_supervisor_ids(ticket)],
                 kind="sla_breached",
                 data={"number": ticket.number, **info},
-                ticket_id=ticket.pk,
+                subject_kind="ticket",
+                object_id=ticket.pk,
             )
             announcements.append("sla_breached")
         else:
@@ -138,7 +140,8 @@ def _escalate(ticket: Ticket, index: int, level: dict[str, Any], info: dict[str,
         recipient_ids=recipients,
         kind="escalated",
         data={"number": ticket.number, "level": number, "action": action},
-        ticket_id=ticket.pk,
+        subject_kind="ticket",
+        object_id=ticket.pk,
     )
     return fields
 

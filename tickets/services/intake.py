@@ -206,6 +206,7 @@ def auto_assign_ticket(*, ticket: Ticket) -> None:
         recipient_ids=[agent.pk],
         kind="assigned",
         data={"number": ticket.number},
-        ticket_id=ticket.pk,
+        subject_kind="ticket",
+        object_id=ticket.pk,
     )
     publish_ticket_event("assigned", ticket)

@@ -32,7 +32,8 @@ def _tell_assignee(ticket: Ticket, actor: Any, kind: str, data: dict[str, Any]) 
             recipient_ids=[ticket.assignee_id],
             kind=kind,
             data={"number": ticket.number, **data},
-            ticket_id=ticket.pk,
+            subject_kind="ticket",
+            object_id=ticket.pk,
         )
 
 

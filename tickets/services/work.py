@@ -164,7 +164,8 @@ def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
             recipient_ids=[assignee.pk],
             kind="assigned",
             data={"number": ticket.number},
-            ticket_id=ticket.pk,
+            subject_kind="ticket",
+            object_id=ticket.pk,
         )
         publish_ticket_event("assigned", ticket, task_id=task_id, previous_assignee_id=previous)
         return ticket
@@ -199,7 +200,8 @@ def reply_to_ticket(*, ticket_id: int, actor: Any, body: str, internal: bool) ->
                 recipient_ids=mentioned,
                 kind="mentioned",
                 data={"number": ticket.number, "by": person_name(actor)},
-                ticket_id=ticket.pk,
+                subject_kind="ticket",
+                object_id=ticket.pk,
             )
         publish_ticket_event("updated", ticket)
         return message
@@ -305,7 +307,8 @@ def urge_ticket(*, ticket_id: int, actor: Any, note: str = "") -> Ticket:
             recipient_ids=recipients,
             kind="urged",
             data={"number": ticket.number, "note": note},
-            ticket_id=ticket.pk,
+            subject_kind="ticket",
+            object_id=ticket.pk,
         )
         publish_ticket_event("updated", ticket)
         return ticket
