@@ -10,12 +10,13 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput
+from org.roles import Actor
 
 from . import verbs
 from .models import AuditEvent
 
 
-def _actor(actor: Any) -> Any:
+def _actor(actor: Actor) -> Any:
     return actor if actor is not None and actor.is_authenticated else None
 
 
@@ -23,7 +24,7 @@ def record(
     *,
     kind: str,
     verb: str,
-    actor: Any,
+    actor: Actor,
     ticket: Any = None,
     object_id: int | None = None,
     customer_id: int | None = None,
@@ -78,7 +79,7 @@ def record_configuration(
     *,
     kind: str,
     verb: str,
-    actor: Any,
+    actor: Actor,
     object_id: int,
     before: dict[str, Any],
     after: dict[str, Any],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 ROLE_ADMINISTRATOR = "administrator"
 ROLE_SUPERVISOR = "supervisor"
@@ -12,6 +12,11 @@ ROLE_AGENT = "agent"
 ROLES = (ROLE_ADMINISTRATOR, ROLE_SUPERVISOR, ROLE_AGENT)
 
 AnyUser = AbstractBaseUser | AnonymousUser
+# Who does something a service records: a signed-in person, an anonymous caller of a public
+# endpoint, or None for Kefu itself (a timer, the dispatcher, an import).
+Actor = User | AnonymousUser | None
+# A signed-in person: who replies, supervises or holds an idempotency key.
+Person = User
 
 
 def roles_of(user: Any) -> list[str]:

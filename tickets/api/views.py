@@ -242,7 +242,7 @@ class TicketActionView(APIView):
             raise NotFound(_("Ticket not found."))
         body = request.data if request.data else {}
         data = _valid(self.input_class, body)
-        user = request.user
+        user: Any = request.user  # signed in: the view's permission classes saw to it
         key = _idempotency_key(request)
         if key is None:
             self._perform(user, pk, data)

@@ -17,6 +17,7 @@ from audit import services as audit_services
 from audit.models import AuditEvent
 from core.errors import Conflict, NotFound
 from org.assignment import note_assignment
+from org.roles import Actor
 from processes import runtime
 from surveys.services import invite_after_ticket_closed
 
@@ -50,7 +51,7 @@ def locked_ticket(ticket_id: int) -> Iterator[LockedTicket]:
 
 def audit(
     ticket: Ticket,
-    actor: Any,
+    actor: Actor,
     verb: str,
     *,
     before: dict[str, Any] | None = None,
@@ -79,7 +80,7 @@ def save_changed(ticket: Ticket, fields: list[str]) -> None:
     ticket.save(update_fields=[*dict.fromkeys([*fields, *extra])])
 
 
-def set_assignee(ticket: Ticket, user: Any, *, verb: str, actor: Any) -> None:
+def set_assignee(ticket: Ticket, user: Any, *, verb: str, actor: Actor) -> None:
     """Gives the ticket to ``user`` (a new ticket becomes open), noted for round-robin, audited."""
     before = ticket.assignee_id
     ticket.assignee = user

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict
+from org.roles import Person
 
 from ..models import IdempotencyKey
 
@@ -25,7 +26,7 @@ def request_fingerprint(path: str, body: Any) -> str:
 
 def perform_once(
     *,
-    actor: Any,
+    actor: Person,
     key: str,
     fingerprint: str,
     ticket_id: int,
@@ -49,7 +50,7 @@ def perform_once(
     return True
 
 
-def previous_use(actor: Any, key: str, fingerprint: str) -> IdempotencyKey | None:
+def previous_use(actor: Person, key: str, fingerprint: str) -> IdempotencyKey | None:
     """The committed use of ``key`` by ``actor`` (intake and actions alike), or None; the key
     used for another request is a 409."""
     row = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -12,6 +13,7 @@ from core.errors import InvalidInput
 from customers.models import Contact, Customer
 from customers.services import AmbiguousContact, find_or_create_contact
 from notifications.services import notify_users
+from org.roles import Actor, Person
 from processes import runtime
 
 from .. import sla
@@ -26,7 +28,7 @@ from .idempotency import previous_use
 
 def open_ticket(
     *,
-    actor: Any,
+    actor: Actor,
     subject: str,
     description: str,
     priority: str,
@@ -45,8 +47,10 @@ def open_ticket(
     Returns ``(ticket, created)``; with an ``idempotency_key`` already used by
     this actor it returns the ticket that key created and ``created=False``.
     """
-    if idempotency_key:
-        replay = _replayed(actor, idempotency_key, request_fingerprint)
+    # Idempotency keys belong to a signed-in person; Kefu's own intake has none.
+    person = actor if isinstance(actor, User) else None
+    if idempotency_key and person is not None:
+        replay = _replayed(person, idempotency_key, request_fingerprint)
         if replay is not None:
             return replay, False
 
@@ -87,9 +91,9 @@ def open_ticket(
     try:
         with transaction.atomic():
             key_row = None
-            if idempotency_key:
+            if idempotency_key and person is not None:
                 key_row = IdempotencyKey.objects.create(
-                    user=actor, key=idempotency_key, request_hash=request_fingerprint
+                    user=person, key=idempotency_key, request_hash=request_fingerprint
                 )
             if contact is None:
                 assert contact_email is not None
@@ -119,10 +123,10 @@ def open_ticket(
                 "created", ticket, task_id=current_task_ids([ticket.pk]).get(ticket.pk)
             )
     except IntegrityError:
-        if not idempotency_key:
+        if not idempotency_key or person is None:
             raise
         # A concurrent request with the same key won the insert; return its ticket.
-        replay = _replayed(actor, idempotency_key, request_fingerprint)
+        replay = _replayed(person, idempotency_key, request_fingerprint)
         if replay is None:
             raise
         return replay, False
@@ -146,14 +150,14 @@ def _contact_by_email(email: str, name: str, phone: str, customer: Customer | No
         ) from exc
 
 
-def _may_see(actor: Any, rule: Callable[[Any, Any], bool], subject: Any) -> bool:
+def _may_see(actor: Actor, rule: Callable[[Any, Any], bool], subject: Any) -> bool:
     """Intake by a person is held to what they may see; Kefu's own intake (no actor) is not."""
     if actor is None or not actor.is_authenticated:
         return True
     return rule(actor, subject)
 
 
-def _replayed(actor: Any, key: str, fingerprint: str) -> Ticket | None:
+def _replayed(actor: Person, key: str, fingerprint: str) -> Ticket | None:
     row = previous_use(actor, key, fingerprint)
     return row.ticket if row is not None else None
 

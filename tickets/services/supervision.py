@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, Forbidden, InvalidInput
 from notifications.services import notify_users
 from org import roles
+from org.roles import Actor, Person
 
 from ..choices import EventVerb, Priority, TicketStatus
 from ..events import publish_ticket_event
@@ -18,14 +19,14 @@ from ..models import Ticket
 from ._common import audit, locked_ticket, save_changed
 
 
-def _supervised(ticket_id: int, actor: Any) -> Any:
+def _supervised(ticket_id: int, actor: Actor) -> Any:
     if not roles.is_supervisor(actor):
         # Agents learn nothing about tickets they cannot see.
         raise Forbidden(_("Only supervisors may do this."))
     return locked_ticket(ticket_id)
 
 
-def _tell_assignee(ticket: Ticket, actor: Any, kind: str, data: dict[str, Any]) -> None:
+def _tell_assignee(ticket: Ticket, actor: Person, kind: str, data: dict[str, Any]) -> None:
     """The assignee hears of a supervisor's change to their ticket (unless they made it)."""
     if ticket.assignee_id and ticket.assignee_id != actor.pk:
         notify_users(
@@ -37,7 +38,7 @@ def _tell_assignee(ticket: Ticket, actor: Any, kind: str, data: dict[str, Any]) 
         )
 
 
-def change_priority(*, ticket_id: int, actor: Any, priority: str) -> Ticket:
+def change_priority(*, ticket_id: int, actor: Person, priority: str) -> Ticket:
     """Sets the priority. The SLA terms stay those the ticket opened with (docs/tickets.md)."""
     if priority not in Priority.values:
         choices = ", ".join(Priority.values)
@@ -66,7 +67,7 @@ def change_priority(*, ticket_id: int, actor: Any, priority: str) -> Ticket:
         return ticket
 
 
-def acknowledge_escalation(*, ticket_id: int, actor: Any) -> Ticket:
+def acknowledge_escalation(*, ticket_id: int, actor: Person) -> Ticket:
     """Marks the ticket's current escalation level as seen by a supervisor."""
     with _supervised(ticket_id, actor) as locked:
         ticket = locked.ticket

@@ -16,6 +16,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from notifications.services import notify_users
 from org import roles
 from org.models import Team
+from org.roles import Actor, Person
 from org.selectors import assignable_agents, person_name
 
 from .. import permissions, sla
@@ -34,13 +35,13 @@ from ._common import (
 )
 
 
-def _visible(locked: LockedTicket, actor: Any) -> Ticket:
+def _visible(locked: LockedTicket, actor: Actor) -> Ticket:
     if not permissions.can_see(actor, locked.ticket):
         raise NotFound(_("Ticket not found."))
     return locked.ticket
 
 
-def _may_work(ticket: Ticket, actor: Any) -> None:
+def _may_work(ticket: Ticket, actor: Actor) -> None:
     # An unassigned ticket of my team: acting on it takes it.
     if permissions.may_act_on(actor, ticket):
         return
@@ -62,7 +63,7 @@ def _work_task(locked: LockedTicket) -> Task:
     return task
 
 
-def _take(locked: LockedTicket, task: Task, actor: Any) -> Any:
+def _take(locked: LockedTicket, task: Task, actor: Actor) -> Any:
     """The work task's activation, assigned to ``actor`` first if nobody has it."""
     activation = task.flow_task.activation_class(task)
     if task.status == STATUS.NEW:
@@ -104,7 +105,7 @@ def _mark_late_breaches(ticket: Ticket) -> list[str]:
     return fields
 
 
-def claim_ticket(*, ticket_id: int, actor: Any) -> Ticket:
+def claim_ticket(*, ticket_id: int, actor: Actor) -> Ticket:
     """An agent takes an unassigned ticket of their team; exactly one concurrent claim wins."""
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
@@ -120,7 +121,7 @@ def claim_ticket(*, ticket_id: int, actor: Any) -> Ticket:
         return ticket
 
 
-def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
+def assign_ticket(*, ticket_id: int, actor: Actor, assignee_id: int) -> Ticket:
     """A supervisor gives the ticket to a member of its team."""
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
@@ -171,7 +172,7 @@ def assign_ticket(*, ticket_id: int, actor: Any, assignee_id: int) -> Ticket:
         return ticket
 
 
-def reply_to_ticket(*, ticket_id: int, actor: Any, body: str, internal: bool) -> TicketMessage:
+def reply_to_ticket(*, ticket_id: int, actor: Person, body: str, internal: bool) -> TicketMessage:
     """A public reply (the first one meets the first-response target) or an internal note."""
     if not body.strip():
         raise InvalidInput(_("The reply is empty."), {"body": [_("This field may not be blank.")]})
@@ -219,7 +220,7 @@ def _mentioned_staff(ticket: Ticket, body: str, *, exclude: int) -> list[int]:
     return [u.pk for u in users if permissions.can_see(u, ticket)]
 
 
-def put_on_hold(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
+def put_on_hold(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
     """Waiting on the customer: the SLA clock stops until the ticket resumes."""
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
@@ -241,7 +242,7 @@ def put_on_hold(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
         return ticket
 
 
-def resume_ticket(*, ticket_id: int, actor: Any) -> Ticket:
+def resume_ticket(*, ticket_id: int, actor: Actor) -> Ticket:
     """Back to work: due times move by the business time the clock stood still."""
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
@@ -249,7 +250,7 @@ def resume_ticket(*, ticket_id: int, actor: Any) -> Ticket:
         return _resume(locked, actor)
 
 
-def _resume(locked: LockedTicket, actor: Any) -> Ticket:
+def _resume(locked: LockedTicket, actor: Actor) -> Ticket:
     ticket = locked.ticket
     task = locked.current_task()
     if ticket.status != TicketStatus.PENDING_CUSTOMER or _node_name(task) != "waiting":
@@ -284,7 +285,7 @@ def record_customer_reply(*, ticket_id: int, body: str) -> TicketMessage:
         return message
 
 
-def urge_ticket(*, ticket_id: int, actor: Any, note: str = "") -> Ticket:
+def urge_ticket(*, ticket_id: int, actor: Actor, note: str = "") -> Ticket:
     """Expedite (催办): the assignee (or the team's supervisors) are told to hurry."""
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
@@ -314,7 +315,7 @@ def urge_ticket(*, ticket_id: int, actor: Any, note: str = "") -> Ticket:
         return ticket
 
 
-def resolve_ticket(*, ticket_id: int, actor: Any, resolution: str) -> Ticket:
+def resolve_ticket(*, ticket_id: int, actor: Actor, resolution: str) -> Ticket:
     """Resolved: the clock stops; the customer may reopen until it auto-closes."""
     if not resolution.strip():
         raise InvalidInput(
@@ -345,7 +346,7 @@ def resolve_ticket(*, ticket_id: int, actor: Any, resolution: str) -> Ticket:
         return ticket
 
 
-def close_ticket(*, ticket_id: int, actor: Any) -> Ticket:
+def close_ticket(*, ticket_id: int, actor: Actor) -> Ticket:
     """Closed from any live state; the process waits out the reopen window."""
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)
@@ -371,7 +372,7 @@ def close_ticket(*, ticket_id: int, actor: Any) -> Ticket:
         return ticket
 
 
-def reopen_ticket(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
+def reopen_ticket(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
     """Back to work from resolved or closed; the resolution clock runs on from where it stopped."""
     with locked_ticket(ticket_id) as locked:
         ticket = _visible(locked, actor)

@@ -482,6 +482,7 @@ class Command(BaseCommand):
         pk, worker = ticket.pk, ticket.assignee
         if spec.plan not in UNASSIGNED_PLANS and worker is None:
             raise RuntimeError(f"demo ticket {ticket.number} was not assigned automatically")
+        person = worker or cast.supervisor  # the worker, always there for the plans that reply
         lang = CONTACTS[spec.contact][4]
         match spec.plan:
             case Plan.STAY_NEW | Plan.WAIT:
@@ -500,7 +501,7 @@ class Command(BaseCommand):
             case Plan.REPLY:
                 self._reply(pk, worker, lang)
                 services.reply_to_ticket(
-                    ticket_id=pk, actor=worker, body=NOTES[spec.category], internal=True
+                    ticket_id=pk, actor=person, body=NOTES[spec.category], internal=True
                 )
             case Plan.HOLD:
                 self._hold(pk, worker, lang)
@@ -514,7 +515,7 @@ class Command(BaseCommand):
                 services.close_ticket(ticket_id=pk, actor=worker)
             case Plan.CLOSE_NOW:
                 services.reply_to_ticket(
-                    ticket_id=pk, actor=worker, body=DUPLICATE_NOTE, internal=True
+                    ticket_id=pk, actor=person, body=DUPLICATE_NOTE, internal=True
                 )
                 services.close_ticket(ticket_id=pk, actor=worker)
             case Plan.CLOSE_HELD:
