@@ -17,29 +17,11 @@ from org.models import AgentProfile, Team
 from org.selectors import agent_rows, assignable_agents
 
 from .models import WorkItem
+from .queue import COLUMNS as WRITTEN
 
-# The row's keys (API.md) and the column each is read from.
-ROW = {
-    "id": "id",
-    "task_id": "task_id",
-    "kind": "kind",
-    "object_id": "object_id",
-    "number": "number",
-    "title": "title",
-    "priority": "priority",
-    "status": "status",
-    "assignee": "assignee_id",
-    "team": "team_id",
-    "due": "due",
-    "breached": "breached",
-    "warning": "warning",
-    "paused": "paused",
-    "escalation_level": "escalation_level",
-    "acknowledged": "acknowledged",
-    "customer_tier": "customer_tier",
-    "created": "created",
-    "version": "version",
-}
+# The row's keys (API.md) and the column each is read from: the id (for the cursor), the
+# object, and what the funnel writes (``queue.COLUMNS``).
+ROW = {"id": "id", "kind": "kind", "object_id": "object_id", **WRITTEN}
 COLUMNS = tuple(ROW.values())
 
 

@@ -32,6 +32,7 @@ from . import cpu, env, report
 from .env import HOST, LOG_DIR, ROOT, Service, child_env, free_port
 from .seed import LARGE_CAPACITY, BenchDesk, seed_desk
 from .stats import Summary, ms
+from .ws import SocketClientProcess
 
 DURATION = 60.0
 INTAKE_CONCURRENCY = 4
@@ -265,65 +266,20 @@ class CpuWindow:
 
 
 # --- the socket clients -------------------------------------------------------------------
-class SocketClients:
+class SocketClients(SocketClientProcess):
     """This module's ``clients`` entry in its own process (its CPU is not the server's)."""
 
     def __init__(self, url: str, tokens: list[str], cafile: Path) -> None:
-        self.tokens_path = WORK_DIR / "tokens.json"
-        self.out_path = WORK_DIR / "clients.json"
-        self.out_path.unlink(missing_ok=True)
-        self.tokens_path.write_text(json.dumps(tokens))
-        self.err_path = WORK_DIR / "clients.log"
-        self._err = self.err_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.bench.deploy", "clients", url,
-             str(self.tokens_path), str(self.out_path), str(cafile)],
-            cwd=ROOT, env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._err, text=True,
-        )  # fmt: skip
-        self.opened = self.failed = 0
-        self.open_seconds = 0.0
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def wait_ready(self) -> None:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line.startswith("ready"):
-            raise RuntimeError(f"socket clients failed: {line!r}\n{self.tail()}")
-        _, opened, failed, seconds = line.split()
-        self.opened, self.failed, self.open_seconds = int(opened), int(failed), float(seconds)
-
-    def finish(self, timeout: float = 60.0) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            self.proc.stdin.write("stop\n")
-            self.proc.stdin.flush()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self._err.close()
-        if not self.out_path.exists():
-            raise RuntimeError(f"socket clients wrote no result:\n{self.tail()}")
-        result: dict[str, Any] = json.loads(self.out_path.read_text())
-        return result
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        with contextlib.suppress(Exception):
-            self._err.close()
-
-    def tail(self) -> str:
-        try:
-            return "\n".join(self.err_path.read_text(errors="replace").splitlines()[-20:])
-        except OSError:
-            return ""
+        tokens_path, out_path = WORK_DIR / "tokens.json", WORK_DIR / "clients.json"
+        argv = [sys.executable, "-m", "tests.bench.deploy", "clients", url,
+                str(tokens_path), str(out_path), str(cafile)]  # fmt: skip
+        super().__init__(
+            argv,
+            tokens,
+            tokens_path=tokens_path,
+            out_path=out_path,
+            err_path=WORK_DIR / "clients.log",
+        )
 
 
 async def _clients(url: str, tokens: list[str], out: str, cafile: str) -> None:

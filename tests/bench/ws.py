@@ -149,20 +149,24 @@ def cpu_seconds(pid: int) -> float:
     return proc.cpu if proc else 0.0
 
 
-class ClientProcess:
-    """A ``tests.bench.ws_clients`` process holding one socket per token."""
+class SocketClientProcess:
+    """A process of socket clients, one socket per token, in its own process (its CPU is
+    not the server's): it prints ``ready <opened> <failed> <seconds>`` once every socket is
+    open, and on ``stop`` writes its result to ``out_path`` and exits."""
 
-    def __init__(self, port: int, tokens: list[str], tag: str, *, record: bool) -> None:
-        self.tokens_path = work_path(f"{tag}-tokens.json")
-        self.out_path = work_path(f"{tag}-result.json")
+    def __init__(
+        self,
+        argv: list[str],
+        tokens: list[str],
+        *,
+        tokens_path: Path,
+        out_path: Path,
+        err_path: Path,
+    ) -> None:
+        self.tokens_path, self.out_path, self.err_path = tokens_path, out_path, err_path
         self.out_path.unlink(missing_ok=True)
         self.tokens_path.write_text(json.dumps(tokens))
-        self.err_path = work_path(f"{tag}.log")
         self._err = self.err_path.open("wb")
-        argv = [sys.executable, "-m", "tests.bench.ws_clients", str(port),
-                str(self.tokens_path), str(self.out_path)]  # fmt: skip
-        if record:
-            argv.append("--record")
         self.proc = subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -184,7 +188,7 @@ class ClientProcess:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("ready"):
-            raise RuntimeError(f"client process failed: {line!r}\n{self.tail()}")
+            raise RuntimeError(f"socket clients failed: {line!r}\n{self.tail()}")
         _, opened, failed, seconds = line.split()
         self.opened, self.failed, self.open_seconds = int(opened), int(failed), float(seconds)
 
@@ -200,7 +204,7 @@ class ClientProcess:
             self.proc.wait(5)
         self._err.close()
         if not self.out_path.exists():
-            raise RuntimeError(f"client process wrote no result:\n{self.tail()}")
+            raise RuntimeError(f"socket clients wrote no result:\n{self.tail()}")
         result: dict[str, Any] = json.loads(self.out_path.read_text())
         return result
 
@@ -216,3 +220,21 @@ class ClientProcess:
             return "\n".join(self.err_path.read_text(errors="replace").splitlines()[-20:])
         except OSError:
             return ""
+
+
+class ClientProcess(SocketClientProcess):
+    """A ``tests.bench.ws_clients`` process holding one socket per token."""
+
+    def __init__(self, port: int, tokens: list[str], tag: str, *, record: bool) -> None:
+        tokens_path, out_path = work_path(f"{tag}-tokens.json"), work_path(f"{tag}-result.json")
+        argv = [sys.executable, "-m", "tests.bench.ws_clients", str(port),
+                str(tokens_path), str(out_path)]  # fmt: skip
+        if record:
+            argv.append("--record")
+        super().__init__(
+            argv,
+            tokens,
+            tokens_path=tokens_path,
+            out_path=out_path,
+            err_path=work_path(f"{tag}.log"),
+        )
