@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+
+from core.fanout import fan_out
 
 from . import services
 
@@ -42,8 +43,11 @@ def sweep_outbox() -> int:
     """Beat: re-queues whatever is due and undelivered (a lost wake-up, a dead worker's
     lease run out, a retry whose time has come)."""
     due = services.due_count()
-    if due:
-        workers = min(settings.KEFU_OUTBOX_WORKERS, math.ceil(due / settings.KEFU_OUTBOX_BATCH))
-        for _ in range(max(1, workers)):
-            drain_outbox.apply_async(expires=settings.KEFU_OUTBOX_SWEEP_SECONDS * 2)
+    fan_out(
+        drain_outbox,
+        due=due,
+        batch=settings.KEFU_OUTBOX_BATCH,
+        most=settings.KEFU_OUTBOX_WORKERS,
+        expires=settings.KEFU_OUTBOX_SWEEP_SECONDS * 2,
+    )
     return due

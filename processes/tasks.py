@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 from celery import shared_task
 from django.conf import settings
+
+from core.fanout import fan_out
 
 from . import dispatcher
 
@@ -14,14 +14,13 @@ from . import dispatcher
 def dispatch_due_timers() -> int:
     """Fan the due backlog out to as many ``fire_due_timers`` workers as it needs."""
     due = dispatcher.due_timers_count()
-    if due == 0:
-        return 0
-    workers = min(
-        int(getattr(settings, "KEFU_TIMER_WORKERS", 4)),
-        math.ceil(due / settings.KEFU_TIMER_BATCH),
+    fan_out(
+        fire_due_timers,
+        due=due,
+        batch=settings.KEFU_TIMER_BATCH,
+        most=int(getattr(settings, "KEFU_TIMER_WORKERS", 4)),
+        expires=5,
     )
-    for _ in range(max(1, workers)):
-        fire_due_timers.apply_async(expires=5)
     return due
 
 
