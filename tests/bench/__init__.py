@@ -5,7 +5,7 @@ the module of each under ``tests.bench`` (its ``run(quick=...)`` returns the rep
 section). tests/test_bench_smoke.py runs every name with ``--quick``.
 """
 
-NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys", "deploy")
+NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys", "deploy", "backup")
 MODULES = {
     "intake": "intake",
     "queue": "queue_reads",
@@ -14,4 +14,5 @@ MODULES = {
     "sockets": "sockets",
     "surveys": "surveys",
     "deploy": "deploy",
+    "backup": "backup",
 }
