@@ -69,8 +69,9 @@ LIBPQ_OPTIONS = frozenset(
 MAINTENANCE_DB = "postgres"
 # pg_dump's and pg_restore's parallel jobs: one per CPU, at most 4 (docs/backup.md, figures).
 DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
-# pg_dump's gzip level: at 1,000,000 tickets level 1 dumps in 38 s what its default (6) dumps
-# in 100 s, for a dump 21 % larger, and restores as fast (docs/backup.md, figures).
+# pg_dump's gzip level: at 1,000,000 tickets level 1 dumps in 32 s what its default (6) dumps
+# in 51 s (medians), for a dump 21 % larger; the restore time differs by less than its noise
+# (docs/backup.md, figures).
 DEFAULT_COMPRESS = 1
 VERIFY_TIMEOUT = 3600.0
 

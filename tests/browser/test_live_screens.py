@@ -229,6 +229,28 @@ def test_resolve_asks_for_the_resolution_inline_and_history_reads_as_text(
     expect(page.locator("#ticket-status")).to_have_text("Closed")
 
 
+def test_a_live_refresh_keeps_the_focus_on_the_action_button(
+    browser: Any, server: str, desk: Any, api: _Api
+) -> None:
+    """Another person's change refreshes the header, whose buttons are replaced: a keyboard
+    user's focus stays on the button they were on (it used to fall to the page)."""
+    desk.team.assignment = "manual"
+    desk.team.save(update_fields=["assignment"])
+    created = api.open_ticket(desk, "Scanner offline")
+    page = login(browser, server, "agent1", "pw")
+    page.goto(f"/tickets/{created['id']}/")
+    live(page)
+    page.click("#actions [data-act=claim]")
+    expect(page.locator("#ticket-assignee")).to_have_text("agent1")
+    page.focus("#actions [data-act=resolve]")
+    expect(page.locator("#actions [data-act=resolve]")).to_be_focused()
+
+    api.post(f"/api/tickets/{created['id']}/priority/", {"priority": "P1"})  # the administrator
+
+    expect(page.locator("#ticket-head .prio")).to_have_class("prio prio-P1")  # refreshed
+    expect(page.locator("#actions [data-act=resolve]")).to_be_focused()
+
+
 def test_screens_in_chinese_and_screenshots(
     browser: Any, server: str, desk: Any, api: _Api, tmp_path: Path
 ) -> None:

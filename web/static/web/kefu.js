@@ -809,10 +809,13 @@ function ticketPage() {
       const response = await fetch(location.href, { credentials: "same-origin" });
       if (response.ok) {
         const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+        // A refresh replaces the header's buttons: the one that had the focus keeps it.
+        const focused = document.activeElement?.closest?.("#actions [data-act]")?.dataset.act;
         for (const fresh of doc.querySelectorAll("[data-live]")) {
           const old = document.getElementById(fresh.id);
           if (old) old.replaceWith(document.importNode(fresh, true));
         }
+        if (focused) actionButton(focused)?.focus();
         version = Number($("#ticket-head").dataset.version) || version;
         // Names the history may now need (a new actor, another team) come with the page.
         const fresh = doc.getElementById("kefu-config");
