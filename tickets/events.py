@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from notifications.schema import EventName, QueueEvent, QueueRow
-from processes.queue import event_row, keep_work_item, publish_work_item
+from notifications.schema import EventName, QueueEvent
+from processes.queue import keep_work_item, publish_work_item
 
 from . import selectors
 from .choices import QUEUE_STATUSES
@@ -21,9 +21,13 @@ def work_row(ticket: Ticket, task_id: int | None) -> dict[str, Any]:
     return selectors.queue_row(values, task_id=task_id, customer_tier=tier)
 
 
-def queue_row(ticket: Ticket, task_id: int | None) -> QueueRow:
-    """The queue row of ``ticket`` with its times as ISO 8601 text, fit for the channel layer."""
-    return event_row(work_row(ticket, task_id))
+def _current(ticket: Ticket, task_id: int | None) -> tuple[dict[str, Any], bool]:
+    """The ticket's queue row (its open human task looked up unless given) and whether it
+    waits on a person, i.e. belongs in the queue."""
+    waiting = ticket.status in QUEUE_STATUSES
+    if task_id is None and waiting:
+        task_id = selectors.current_task_ids([ticket.pk]).get(ticket.pk)
+    return work_row(ticket, task_id), waiting
 
 
 def publish_ticket_event(
@@ -36,12 +40,10 @@ def publish_ticket_event(
 ) -> QueueEvent:
     """Keeps the ticket's work item and sends ``event`` after commit to everyone whose
     screen shows this ticket. Without ``task_id`` the ticket's open human task is looked up."""
-    waiting = ticket.status in QUEUE_STATUSES
-    if task_id is None and waiting:
-        task_id = selectors.current_task_ids([ticket.pk]).get(ticket.pk)
+    row, waiting = _current(ticket, task_id)
     return publish_work_item(
         event,
-        work_row(ticket, task_id),
+        row,
         waiting=waiting,
         previous_assignee_id=previous_assignee_id,
         previous_team_id=previous_team_id,
@@ -50,6 +52,5 @@ def publish_ticket_event(
 
 def refresh_work_item(ticket: Ticket) -> None:
     """Rewrites the ticket's work item from the ticket as it stands, without an event."""
-    waiting = ticket.status in QUEUE_STATUSES
-    task_id = selectors.current_task_ids([ticket.pk]).get(ticket.pk) if waiting else None
-    keep_work_item(work_row(ticket, task_id), waiting=waiting)
+    row, waiting = _current(ticket, None)
+    keep_work_item(row, waiting=waiting)

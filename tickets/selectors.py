@@ -121,12 +121,3 @@ def current_task_ids(ticket_ids: list[int]) -> dict[int, int]:
         status__in=(STATUS.NEW, STATUS.ASSIGNED),
     ).values_list("process__ticketprocess__ticket_id", "pk")
     return dict(rows.order_by())
-
-
-def _tiers(customer_ids: list[int | None]) -> dict[int, str]:
-    from customers.models import Customer
-
-    ids = {c for c in customer_ids if c is not None}
-    if not ids:
-        return {}
-    return dict(Customer.objects.filter(pk__in=ids).order_by().values_list("id", "tier"))

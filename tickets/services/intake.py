@@ -21,7 +21,7 @@ from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
 from ..events import publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
-from ..selectors import can_see_contact, can_see_customer, current_task_ids
+from ..selectors import can_see_contact, can_see_customer
 from ._common import allocate_ticket_number, audit, iso, save_changed, set_assignee
 from .idempotency import previous_use
 
@@ -119,9 +119,7 @@ def open_ticket(
             if key_row is not None:
                 key_row.ticket = ticket
                 key_row.save(update_fields=["ticket", "updated_at"])
-            publish_ticket_event(
-                "created", ticket, task_id=current_task_ids([ticket.pk]).get(ticket.pk)
-            )
+            publish_ticket_event("created", ticket)  # its open task looked up by the funnel
     except IntegrityError:
         if not idempotency_key or person is None:
             raise
