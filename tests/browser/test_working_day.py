@@ -112,6 +112,40 @@ def test_presence_follows_the_agent_across_pages_and_tabs(
     assert presence_of(desk.agent1) == "offline"
 
 
+def test_a_board_snapshot_older_than_a_presence_event_does_not_undo_it(
+    browser: Any, server: str, desk: Any, api: _Api
+) -> None:
+    """The board reloads /api/board/ after queue events; a reload asked for before an agent
+    switched to away and answered after the switch's event must keep the agent away (CI saw
+    the board stuck on the older presence)."""
+    board = login(browser, server, "supervisor", "pw")
+    live(board)
+    agent = login(browser, server, "agent1", "pw")
+    live(agent)
+    expect(on_board(board, desk.agent1)).to_have_attribute("data-presence", "online")
+
+    held: list[tuple[Any, Any]] = []
+
+    def hold(route: Any) -> None:  # read the board now, answer the page later
+        held.append((route, route.fetch()))
+
+    board.route("**/api/board/", hold)
+    api.open_ticket(desk, "Printer on fire")  # queue events: the board asks for a new snapshot
+    deadline = time.monotonic() + 10
+    while not held:
+        assert time.monotonic() < deadline, "the board never asked for a snapshot"
+        board.wait_for_timeout(20)  # lets Playwright run the route handler; not a stand-in
+    counters = board.locator(f"#team-counters tr[data-team='{desk.team.pk}'] .open")
+    expect(counters).to_have_text("0")  # the held snapshot is not on screen yet
+
+    agent.locator("#my-presence").select_option("away")
+    expect(on_board(board, desk.agent1)).to_have_attribute("data-presence", "away")
+    route, snapshot = held[0]
+    route.fulfill(response=snapshot)  # the snapshot read while the agent was online
+    expect(counters).to_have_text("1")  # the snapshot is on screen now
+    assert on_board(board, desk.agent1).get_attribute("data-presence") == "away"
+
+
 def test_double_clicks_reply_and_act_once(browser: Any, server: str, desk: Any, api: _Api) -> None:
     from audit.models import AuditEvent
     from tickets.models import TicketMessage

@@ -604,7 +604,9 @@ function bindQueueKeys(table) {
 }
 
 // --- the supervisor board ----------------------------------------------------------
-const board = { agents: [], teams: [] };
+// presenceSeen: the newest presence event per agent, numbered, so that a board snapshot asked
+// for before an event cannot put the agent's older presence back on screen.
+const board = { agents: [], teams: [], presenceSeq: 0, presenceSeen: new Map() };
 
 function boardRank(row, now = Date.now()) {
   const level = slaState(row, now).level;
@@ -706,8 +708,13 @@ function countersFromRows(rows) {
 }
 
 async function loadBoard(table) {
+  const asked = board.presenceSeq;
   try {
     const data = await api("GET", "/api/board/");
+    for (const agent of data.agents) {
+      const seen = board.presenceSeen.get(agent.id);
+      if (seen && seen.seq > asked) agent.presence = seen.presence;
+    }
     board.teams = data.teams;
     board.agents = data.agents;
     for (const agent of data.agents) config.directory.users[agent.id] = agent.name || agent.username;
@@ -1076,6 +1083,7 @@ function start() {
       refreshBoard();
     };
     onPresence = (m) => {
+      board.presenceSeen.set(m.agent.id, { seq: ++board.presenceSeq, presence: m.agent.presence });
       const agent = board.agents.find((a) => a.id === m.agent.id);
       if (agent) Object.assign(agent, m.agent);
       else refreshBoard(); // the server decides who can take work (tickets.selectors.assignable_agents)
