@@ -71,7 +71,7 @@ def _check(qs: QuerySet[Any], field: str, pos: Position) -> None:
     value = pos.value
     if value is None:
         return
-    model_field = qs.model._meta.get_field(field)
+    model_field = _field(qs, field)
     kind = model_field.get_internal_type()
     if kind == "DateTimeField":
         valid = isinstance(value, datetime) and value.utcoffset() is not None
@@ -84,6 +84,15 @@ def _check(qs: QuerySet[Any], field: str, pos: Position) -> None:
         valid = False
     if not valid:
         raise _invalid()
+
+
+def _field(qs: QuerySet[Any], field: str) -> Any:
+    """The model field ``field`` names, or the output field of an annotation of that name
+    (a column of a joined row, as ``F("sla_clock__due")``), which may be NULL."""
+    annotation = qs.query.annotations.get(field)
+    if annotation is not None:
+        return annotation.output_field
+    return qs.model._meta.get_field(field)
 
 
 def after(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:
@@ -116,7 +125,8 @@ def ordered(
     """``field`` then id, NULLs last; a NOT NULL field gets no NULLS clause so that a plain
     (or DESC) index can serve the order without a sort."""
     desc = descending != reverse
-    nullable = qs.model._meta.get_field(field).null
+    # An annotation may be a LEFT JOIN's column: NULL when the joined row is missing.
+    nullable = field in qs.query.annotations or _field(qs, field).null
     nulls = ({"nulls_first": True} if reverse else {"nulls_last": True}) if nullable else {}
     expr = F(field).desc(**nulls) if desc else F(field).asc(**nulls)
     return qs.order_by(expr, "-id" if desc else "id")

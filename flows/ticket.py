@@ -1,12 +1,17 @@
 """The process of a service work order, as a supervisor would draw it.
 
-    opened -> apply SLA and route -> auto-assign -> work the ticket
-    work the ticket --(SLA checkpoint: warning, breach, escalation level)--> escalate -> work
+    opened (SLA clock started, routed, auto-assigned) -> work the ticket
     work the ticket -> waiting on customer (SLA paused; auto-close timer) -> auto-assign
     work the ticket -> resolved (auto-close timer; reopen) -> closed (reopen window) -> archived
 
 Every node calls a service in ``tickets.services``; the ticket's status is
 owned by those services and the switches only read it.
+
+The SLA clock runs beside the process, not as a boundary timer of ``work``: the
+platform's ladder (``sla.ladder``) fires warnings, breaches and escalation levels
+set-wise without re-creating the human task, and a level that reassigns moves the
+task through viewflow's activation API (docs/sla.md). The ticket page draws the
+clock's ladder under this chart.
 """
 
 from __future__ import annotations
@@ -40,25 +45,16 @@ class TicketFlow(flow.Flow):
     process_description = _("A customer request worked to resolution under an SLA.")
 
     start = (
-        flow.StartHandle(this.open_process).Annotation(title=_("Ticket opened")).Next(this.triage)
-    )
-    triage = (
-        flow.Function(this.apply_sla_and_route)
-        .Annotation(title=_("Apply SLA policy and route to a team"))
-        .Next(this.assign)
+        flow.StartHandle(this.open_process)
+        .Annotation(title=_("Ticket opened: SLA clock started, routed, auto-assigned"))
+        .Next(this.work)
     )
     assign = flow.Function(this.auto_assign).Annotation(title=_("Auto-assign")).Next(this.work)
     work = (
         flow.View(NO_FORM)
         .Annotation(title=_("Work the ticket"))
         .Assign(this.current_assignee)
-        .OnTimeout(this.next_sla_checkpoint, this.escalate, title=_("SLA checkpoint"))
         .Next(this.after_work)
-    )
-    escalate = (
-        flow.Function(this.run_sla_checkpoint)
-        .Annotation(title=_("Warn, mark breach, escalate"))
-        .Next(this.work)
     )
     after_work = (
         flow.Switch()
@@ -116,22 +112,14 @@ class TicketFlow(flow.Flow):
     # --- node callbacks: each calls one service -------------------------------
     def open_process(self, activation: Any, ticket: Any) -> Any:
         activation.process.ticket = ticket
+        services.start_work(ticket=ticket)
         return activation.process
-
-    def apply_sla_and_route(self, activation: Any) -> None:
-        services.apply_sla_and_route(ticket=activation.process.ticket)
 
     def auto_assign(self, activation: Any) -> None:
         services.auto_assign_ticket(ticket=activation.process.ticket)
 
     def current_assignee(self, activation: Any) -> Any:
         return activation.process.ticket.assignee
-
-    def next_sla_checkpoint(self, activation: Any) -> datetime:
-        return sla.next_checkpoint_at(activation.process.ticket)
-
-    def run_sla_checkpoint(self, activation: Any) -> None:
-        services.run_sla_checkpoint(ticket=activation.process.ticket)
 
     def pending_auto_close_at(self, activation: Any) -> datetime:
         return sla.pending_auto_close_at(activation.process.ticket)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.utils import timezone
@@ -33,6 +33,26 @@ def notify_users(
         for uid in sorted(set(recipient_ids))
     ]
     created = Notification.objects.bulk_create(rows)
+    for row in created:
+        send_event_on_commit([agent_group(row.recipient_id)], notification_message(row.pk))
+    return created
+
+
+def notify_many(batch: Iterable[Mapping[str, Any]]) -> list[Notification]:
+    """``notify_users`` for many subjects in one insert: each item has ``recipient_ids``,
+    ``kind``, ``data``, ``subject_kind`` and ``object_id`` (the SLA ladder's sweep)."""
+    rows = [
+        Notification(
+            recipient_id=uid,
+            kind=item["kind"],
+            data=item["data"],
+            subject_kind=item["subject_kind"],
+            object_id=item["object_id"],
+        )
+        for item in batch
+        for uid in sorted(set(item["recipient_ids"]))
+    ]
+    created = Notification.objects.bulk_create(rows) if rows else []
     for row in created:
         send_event_on_commit([agent_group(row.recipient_id)], notification_message(row.pk))
     return created

@@ -128,16 +128,21 @@ def check_outbox() -> Check:
 
 
 def timer_figures() -> dict[str, Any]:
-    """Due timers not fired yet and how late the oldest is: the dispatcher's own query
-    (processes/dispatcher.py: TIMER tasks still SCHEDULED whose moment has passed)."""
+    """Due timers not fired yet and how late the oldest is: the dispatcher's own queries
+    (processes/dispatcher.py: SLA clocks whose next checkpoint has passed, and viewflow
+    TIMER tasks still SCHEDULED whose moment has passed)."""
     from viewflow.workflow.models import Task
     from viewflow.workflow.status import STATUS
 
     from processes.dispatcher import due_timers_count
+    from sla.ladder import oldest_due
 
-    oldest = Task.objects.filter(
-        flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lte=timezone.now()
+    now = timezone.now()
+    oldest_timer = Task.objects.filter(
+        flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lte=now
     ).aggregate(oldest=Min("scheduled"))["oldest"]
+    moments = [m for m in (oldest_timer, oldest_due(now)) if m is not None]
+    oldest = min(moments) if moments else None
     return {"due": due_timers_count(), "max_lateness": _age(oldest)}
 
 

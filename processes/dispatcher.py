@@ -1,4 +1,5 @@
-"""Kefu's timer dispatcher: claims due timer tasks in batches and fires each under its flow lock.
+"""Kefu's timer dispatcher: the SLA ladder's due clocks, set-wise (``sla.ladder``), and
+viewflow's due timer tasks (auto-close, reopen window), each under its flow lock.
 
 viewflow's own ``fire_due_timers`` walks every due timer in one loop, one
 transaction each, and cannot be shared between workers (about 100 timers/s,
@@ -23,6 +24,8 @@ from viewflow.workflow.lock import SelectForUpdateLock, lock_scope
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from sla import ladder
+
 logger = logging.getLogger(__name__)
 
 # One attempt, no sleeping: a dispatcher never waits for a busy process.
@@ -30,14 +33,16 @@ _TRY_ONCE = SelectForUpdateLock(nowait=True, attempts=1)
 
 
 def due_timers_count(cap: int = 10_000) -> int:
+    """Due viewflow timers and due SLA clocks (each capped at ``cap``)."""
     now = timezone.now()
-    return (
+    timers = (
         Task.objects.filter(flow_task_type="TIMER", status=STATUS.SCHEDULED, scheduled__lte=now)[
             :cap
         ]
         .values("pk")
         .count()
     )
+    return timers + ladder.due_count(cap, now)
 
 
 def fire_batch(batch: int | None = None) -> tuple[int, int]:
@@ -77,14 +82,22 @@ def _fire(task: Task) -> bool:
 
 
 def drain(*, batch: int | None = None, budget_seconds: float = 10.0) -> int:
-    """Fires due timers batch after batch until none is left or the budget is spent."""
+    """Fires due SLA checkpoints and due timers batch after batch until none is left or
+    the budget is spent; returns how many SLA checkpoints and timers fired."""
     deadline = time.monotonic() + budget_seconds
+    size = batch or settings.KEFU_TIMER_BATCH
     total = 0
-    while time.monotonic() < deadline:
-        claimed, fired = fire_batch(batch)
-        total += fired
-        if claimed == 0 or (batch or settings.KEFU_TIMER_BATCH) > claimed:
-            break
+    clocks_left = timers_left = True
+    while time.monotonic() < deadline and (clocks_left or timers_left):
+        if clocks_left:
+            clock_batch = settings.KEFU_SLA_BATCH
+            claimed, fired = ladder.fire_batch(clock_batch)
+            total += fired
+            clocks_left = claimed >= clock_batch
+        if timers_left:
+            claimed, fired = fire_batch(size)
+            total += fired
+            timers_left = claimed >= size
     return total
 
 

@@ -7,7 +7,7 @@ queue row shows (docs/platform.md); nothing else writes ``WorkItem``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -84,12 +84,67 @@ def publish_work_item(
         "version": int(row["version"]),
         "at": timezone.now().isoformat(),
     }
-    groups = {SUPERVISORS_GROUP, *extra_groups}
+    send_event_on_commit(
+        _groups(row, previous_assignee_id, previous_team_id, extra_groups), payload
+    )
+    return payload
+
+
+def _groups(
+    row: Mapping[str, Any],
+    previous_assignee_id: int | None,
+    previous_team_id: int | None,
+    extra: Iterable[str] = (),
+) -> set[str]:
+    """Whose screens show the row: the supervisors, the assignee and team, and the previous
+    ones (their screens drop it)."""
+    groups = {SUPERVISORS_GROUP, *extra}
     for user_id in (row["assignee"], previous_assignee_id):
         if user_id:
             groups.add(agent_group(user_id))
     for team_id in (row["team"], previous_team_id):
         if team_id:
             groups.add(team_group(team_id))
-    send_event_on_commit(groups, payload)
-    return payload
+    return groups
+
+
+def publish_work_items(
+    batch: Sequence[tuple[EventName, Mapping[str, Any], bool]],
+    previous: Mapping[tuple[str, int], tuple[int | None, int | None]] | None = None,
+) -> None:
+    """``publish_work_item`` for many objects (a sweep of the SLA ladder): ``(event, row,
+    waiting)`` each; the waiting rows written in one statement, the others removed in one,
+    one event per object after commit. ``previous`` maps (kind, object id) to the previous
+    (assignee, team) whose screens must drop it."""
+    keep = [row for _event, row, waiting in batch if waiting]
+    if keep:
+        names = list(COLUMNS.items())
+        WorkItem.objects.bulk_create(
+            [
+                WorkItem(
+                    kind=row["kind"],
+                    object_id=row["object_id"],
+                    **{column: row[key] for key, column in names},
+                )
+                for row in keep
+            ],
+            update_conflicts=True,
+            unique_fields=["kind", "object_id"],
+            update_fields=[column for _key, column in names],
+        )
+    for kind in {row["kind"] for _event, row, waiting in batch if not waiting}:
+        gone = [
+            row["object_id"] for _e, row, waiting in batch if not waiting and row["kind"] == kind
+        ]
+        WorkItem.objects.filter(kind=kind, object_id__in=gone).delete()
+    now = timezone.now().isoformat()
+    for event, row, _waiting in batch:
+        before = (previous or {}).get((row["kind"], row["object_id"]), (None, None))
+        payload: QueueEvent = {
+            "type": "queue.event",
+            "event": event,
+            "object": event_row(row),
+            "version": int(row["version"]),
+            "at": now,
+        }
+        send_event_on_commit(_groups(row, *before), payload)

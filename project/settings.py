@@ -462,6 +462,8 @@ KEFU_CLOSED_REOPEN_DAYS = float(os.environ.get("KEFU_CLOSED_REOPEN_DAYS", "30"))
 KEFU_IDEMPOTENCY_TTL_HOURS = 24
 # The embedded server fires due timers from a thread; production uses beat.
 KEFU_TIMER_BATCH = int(os.environ.get("KEFU_TIMER_BATCH", "50"))
+# SLA clocks one sweep of the ladder claims and fires set-wise (docs/sla.md).
+KEFU_SLA_BATCH = int(os.environ.get("KEFU_SLA_BATCH", "500"))
 KEFU_TIMER_WORKERS = int(os.environ.get("KEFU_TIMER_WORKERS", "4"))
 
 # WebSocket clients ping every KEFU_WS_HEARTBEAT seconds; three missed pings = dead socket.

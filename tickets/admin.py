@@ -26,12 +26,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from audit import services as audit_services
+from customers.choices import CustomerTier
 from org.models import AgentProfile, Team
 from org.roles import ROLE_AGENT, ROLES
-from sla.models import BusinessCalendar
+from sla.models import BusinessCalendar, SlaPolicy
 
 from .api.admin_serializers import CalendarSerializer, SlaPolicySerializer, TeamSerializer
-from .models import Category, RoutingRule, SlaPolicy
+from .choices import Priority
+from .models import Category, RoutingRule
 
 User = get_user_model()
 
@@ -404,7 +406,11 @@ class AgentProfileAdmin(admin.ModelAdmin):
 
 # --- SLA, calendars, categories, routing ----------------------------------------------------
 class SlaPolicyForm(ApiCheckedForm):
+    """A ticket policy: its two targets are fields here, kept in the policy's ``targets``."""
+
     serializer_class = SlaPolicySerializer
+    first_response_seconds = forms.IntegerField(label=_("first response target (s)"), min_value=1)
+    resolution_seconds = forms.IntegerField(label=_("resolution target (s)"), min_value=1)
     api_fields = (
         "priority",
         "customer_tier",
@@ -422,12 +428,14 @@ class SlaPolicyForm(ApiCheckedForm):
             "name",
             "priority",
             "customer_tier",
-            "first_response_seconds",
-            "resolution_seconds",
             "warning_percent",
             "calendar",
             "escalation",
         )
+        widgets = {
+            "priority": forms.Select(choices=Priority.choices),
+            "customer_tier": forms.Select(choices=[("", "---------"), *CustomerTier.choices]),
+        }
         help_texts = {
             "customer_tier": _("Blank: any tier."),
             "escalation": _(
@@ -437,6 +445,27 @@ class SlaPolicyForm(ApiCheckedForm):
                 "raise_priority, reassign (with a team id)."
             ),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("first_response_seconds", "resolution_seconds"):
+            seconds = (self.instance.targets or {}).get(name.removesuffix("_seconds"))
+            if seconds is not None:
+                self.initial.setdefault(name, seconds)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("customer_tier") == "":
+            cleaned["customer_tier"] = None
+        return cleaned
+
+    def save(self, commit: bool = True) -> Any:
+        self.instance.kind = "ticket"
+        self.instance.targets = {
+            "first_response": self.cleaned_data["first_response_seconds"],
+            "resolution": self.cleaned_data["resolution_seconds"],
+        }
+        return super().save(commit)
 
 
 @admin.register(SlaPolicy)
@@ -449,8 +478,8 @@ class SlaPolicyAdmin(AuditedAdmin):
         "name",
         "priority",
         "customer_tier",
-        "first_response_seconds",
-        "resolution_seconds",
+        "first_response",
+        "resolution",
         "warning_percent",
         "calendar",
         "is_active",
@@ -476,6 +505,17 @@ class SlaPolicyAdmin(AuditedAdmin):
         (None, {"fields": ("created_at", "updated_at")}),
     )
     actions = ["retire_policies"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SlaPolicy]:
+        return super().get_queryset(request).filter(kind="ticket")
+
+    @admin.display(description=_("first response target (s)"))
+    def first_response(self, policy: SlaPolicy) -> Any:
+        return policy.targets.get("first_response")
+
+    @admin.display(description=_("resolution target (s)"))
+    def resolution(self, policy: SlaPolicy) -> Any:
+        return policy.targets.get("resolution")
 
     @admin.action(description=_("Retire the selected SLA policies"))
     def retire_policies(self, request: HttpRequest, queryset: QuerySet[SlaPolicy]) -> None:

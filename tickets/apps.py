@@ -9,9 +9,12 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from audit import verbs
         from processes import visibility
+        from sla import kinds
 
         from .choices import EventVerb
         from .selectors import can_see_ticket
+        from .services import TicketSubjects
 
         verbs.register("ticket", EventVerb.choices)
         visibility.register("ticket", can_see_ticket)
+        kinds.register(TicketSubjects())

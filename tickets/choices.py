@@ -33,13 +33,6 @@ class SlaTarget(models.TextChoices):
     RESOLUTION = "resolution", _("Resolution")
 
 
-class EscalationAction(models.TextChoices):
-    WARN = "warn", _("Warn the assignee")
-    NOTIFY_SUPERVISOR = "notify_supervisor", _("Notify the supervisors")
-    RAISE_PRIORITY = "raise_priority", _("Raise the priority")
-    REASSIGN = "reassign", _("Reassign to a team")
-
-
 class EventVerb(models.TextChoices):
     CREATED = "created", _("created")
     ROUTED = "routed", _("routed")

@@ -3,22 +3,21 @@ funnel (``processes.queue.publish_work_item``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from notifications.schema import EventName, QueueEvent
-from processes.queue import keep_work_item, publish_work_item
+from processes.queue import keep_work_item, publish_work_item, publish_work_items
 
 from . import selectors
 from .choices import QUEUE_STATUSES
 from .models import Ticket
-from .selectors import QUEUE_FIELDS
 
 
 def work_row(ticket: Ticket, task_id: int | None) -> dict[str, Any]:
     """The queue row of ``ticket`` (API.md), times as datetimes."""
     tier = ticket.customer.tier if ticket.customer_id and ticket.customer else None
-    values = {field: getattr(ticket, field) for field in QUEUE_FIELDS}
-    return selectors.queue_row(values, task_id=task_id, customer_tier=tier)
+    return selectors.queue_row(selectors.queue_values(ticket), task_id=task_id, customer_tier=tier)
 
 
 def _current(ticket: Ticket, task_id: int | None) -> tuple[dict[str, Any], bool]:
@@ -54,3 +53,18 @@ def refresh_work_item(ticket: Ticket) -> None:
     """Rewrites the ticket's work item from the ticket as it stands, without an event."""
     row, waiting = _current(ticket, None)
     keep_work_item(row, waiting=waiting)
+
+
+def announce_many(changes: Sequence[tuple[Ticket, Sequence[str]]]) -> None:
+    """``publish_ticket_event`` for many tickets at once (the SLA ladder's sweep): their
+    open tasks in one query, their work items in one statement, one event per ticket (the
+    last of its ``events``; its row carries every change)."""
+    if not changes:
+        return
+    task_ids = selectors.current_task_ids([ticket.pk for ticket, _events in changes])
+    batch = []
+    for ticket, events in changes:
+        row = work_row(ticket, task_ids.get(ticket.pk))
+        event = events[-1] if events else "updated"
+        batch.append((event, row, ticket.status in QUEUE_STATUSES))
+    publish_work_items(batch)  # type: ignore[arg-type]

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from customers.choices import CustomerTier
+from sla import clock as clocks
+from sla.models import SlaClock, SlaPolicy
 
 from .choices import (
     Channel,
@@ -56,43 +61,6 @@ class RoutingRule(models.Model):
     def __str__(self) -> str:
         criteria = (self.category_id or "*", self.customer_tier or "*", self.region or "*")
         return f"{self.team_id}: " + "/".join(str(c) for c in criteria)
-
-
-class SlaPolicy(models.Model):
-    """Targets per priority and customer tier, with escalation levels as data."""
-
-    name = models.CharField(_("name"), max_length=100)
-    priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices)
-    # NULL means "any tier" (API.md); an empty string would be a tier nobody has.
-    customer_tier = models.CharField(  # noqa: DJ001
-        _("customer tier"), max_length=16, choices=CustomerTier.choices, null=True, blank=True
-    )
-    first_response_seconds = models.PositiveIntegerField(_("first response target (s)"))
-    resolution_seconds = models.PositiveIntegerField(_("resolution target (s)"))
-    # xgettext:no-python-format
-    warning_percent = models.PositiveSmallIntegerField(_("warning at (% of target)"), default=80)
-    calendar = models.ForeignKey(
-        "sla.BusinessCalendar",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        verbose_name=_("calendar"),
-    )
-    # [{"at_percent": 100, "target": "resolution", "action": "reassign", "team": 3}, ...]
-    escalation = models.JSONField(_("escalation levels"), default=list, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
-    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    class Meta:
-        ordering = ["priority", "id"]
-        verbose_name = _("SLA policy")
-        verbose_name_plural = _("SLA policies")
-        indexes = [models.Index(fields=["priority", "is_active"], name="slapolicy_match_idx")]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class TicketCounter(models.Model):
@@ -157,34 +125,18 @@ class Ticket(models.Model):
     resolution = models.TextField(_("resolution"), blank=True)
     urge_count = models.PositiveIntegerField(_("times urged"), default=0)
 
-    # SLA: the policy's terms are copied at open so a later policy edit only
-    # applies to tickets opened afterwards.
-    sla_policy = models.ForeignKey(
-        SlaPolicy, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("SLA policy")
-    )
-    sla_terms = models.JSONField(_("SLA terms"), default=dict, blank=True)
-    sla_started_at = models.DateTimeField(_("SLA clock started"), null=True, blank=True)
-    sla_paused_at = models.DateTimeField(_("SLA paused at"), null=True, blank=True)
-    sla_paused_seconds = models.PositiveIntegerField(_("SLA paused (business s)"), default=0)
-    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
-    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
     first_responded_at = models.DateTimeField(_("first responded at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    first_response_breached = models.BooleanField(_("first response breached"), default=False)
-    resolution_breached = models.BooleanField(_("resolution breached"), default=False)
-    # Keys of the SLA checkpoints already handled ("resolution:warning", "level:2", ...).
-    sla_done = models.JSONField(_("SLA checkpoints done"), default=list, blank=True)
-    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
-    # The SLA warning of the target due next has fired (kept by save_changed; the board's
-    # "near breach" and the queue row's amber colour).
-    sla_warning = models.BooleanField(_("SLA warning fired"), default=False)
-    # The highest escalation level a supervisor has acknowledged (0: none).
-    escalation_acknowledged = models.PositiveSmallIntegerField(
-        _("escalation level acknowledged"), default=0
+    # The ticket's SLA clock (the platform's sla app owns it; only sla.clock writes it).
+    sla_clock = models.OneToOneField(
+        "sla.SlaClock",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("SLA clock"),
     )
-    # The due moment that orders the queue: the nearest unmet target.
-    sla_due = models.DateTimeField(_("next SLA due"), null=True, blank=True)
 
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -196,18 +148,6 @@ class Ticket(models.Model):
         verbose_name_plural = _("tickets")
         permissions = [("work_ticket", _("Can work on tickets"))]
         indexes = [
-            # queue_for: my open work, most urgent first
-            models.Index(
-                fields=["assignee", "sla_due", "id"],
-                condition=OPEN_Q,
-                name="ticket_queue_assignee_idx",
-            ),
-            # queue_for: my teams' unassigned open work
-            models.Index(
-                fields=["team", "sla_due", "id"],
-                condition=OPEN_Q & models.Q(assignee__isnull=True),
-                name="ticket_queue_team_idx",
-            ),
             models.Index(
                 fields=["assignee", "-created_at", "-id"], name="ticket_assignee_created_idx"
             ),
@@ -219,14 +159,85 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"{self.number} {self.subject}"
 
+    # --- the SLA clock as the ticket reads it (read-only; sla.clock writes the clock) ----
+    @property
+    def clock(self) -> SlaClock | None:
+        return self.sla_clock if self.sla_clock_id else None
+
+    @property
+    def sla_policy_id(self) -> int | None:
+        clock = self.clock
+        return clock.policy_id if clock else None
+
+    @property
+    def sla_policy(self) -> SlaPolicy | None:
+        clock = self.clock
+        return clock.policy if clock else None
+
+    @property
+    def sla_started_at(self) -> datetime | None:
+        clock = self.clock
+        return clock.started_at if clock else None
+
+    @property
+    def sla_paused_at(self) -> datetime | None:
+        clock = self.clock
+        return clock.paused_at if clock else None
+
+    @property
+    def sla_paused_seconds(self) -> int:
+        clock = self.clock
+        return clock.paused_seconds if clock else 0
+
+    @property
+    def sla_terms(self) -> dict[str, Any]:
+        clock = self.clock
+        return clock.terms if clock else {}
+
+    @property
+    def sla_done(self) -> list[str]:
+        clock = self.clock
+        return list(clock.done) if clock else []
+
+    @property
+    def first_response_due(self) -> datetime | None:
+        return clocks.target_due(self.clock, "first_response") if self.clock else None
+
+    @property
+    def resolution_due(self) -> datetime | None:
+        return clocks.target_due(self.clock, "resolution") if self.clock else None
+
+    @property
+    def sla_due(self) -> datetime | None:
+        clock = self.clock
+        return clock.due if clock else None
+
     @property
     def breached(self) -> list[str]:
-        out = []
-        if self.first_response_breached:
-            out.append("first_response")
-        if self.resolution_breached:
-            out.append("resolution")
-        return out
+        return clocks.breached_targets(self.clock)
+
+    @property
+    def first_response_breached(self) -> bool:
+        return "first_response" in self.breached
+
+    @property
+    def resolution_breached(self) -> bool:
+        return "resolution" in self.breached
+
+    @property
+    def sla_warning(self) -> bool:
+        clock = self.clock
+        return bool(clock and clock.warning)
+
+    @property
+    def escalation_level(self) -> int:
+        clock = self.clock
+        return clock.escalation_level if clock else 0
+
+    @property
+    def escalation_acknowledged(self) -> int:
+        clock = self.clock
+        return clock.acknowledged_level if clock else 0
 
 
 class TicketMessage(models.Model):

@@ -16,6 +16,7 @@ from org import roles
 
 from .models import Ticket, TicketMessage
 
+# A ticket's queue row reads the ticket and its SLA clock (``sla_clock__…``).
 QUEUE_FIELDS = (
     "id",
     "number",
@@ -24,23 +25,42 @@ QUEUE_FIELDS = (
     "status",
     "assignee_id",
     "team_id",
-    "sla_due",
-    "first_response_breached",
-    "resolution_breached",
     "customer_id",
     "created_at",
     "version",
-    "sla_warning",
-    "sla_paused_at",
-    "escalation_level",
-    "escalation_acknowledged",
+    "sla_clock__due",
+    "sla_clock__breached",
+    "sla_clock__warning",
+    "sla_clock__paused_at",
+    "sla_clock__escalation_level",
+    "sla_clock__acknowledged_level",
 )
+
+
+def queue_values(ticket: Ticket) -> dict[str, Any]:
+    """``QUEUE_FIELDS`` of a ticket in memory (its clock as the ticket holds it)."""
+    clock = ticket.clock
+    values = {
+        field: getattr(ticket, field) for field in QUEUE_FIELDS if not field.startswith("sla_")
+    }
+    values.update(
+        {
+            "sla_clock__due": clock.due if clock else None,
+            "sla_clock__breached": clock.breached if clock else False,
+            "sla_clock__warning": clock.warning if clock else False,
+            "sla_clock__paused_at": clock.paused_at if clock else None,
+            "sla_clock__escalation_level": clock.escalation_level if clock else 0,
+            "sla_clock__acknowledged_level": clock.acknowledged_level if clock else 0,
+        }
+    )
+    return values
 
 
 def queue_row(
     values: Mapping[str, Any], *, task_id: int | None, customer_tier: str | None
 ) -> dict[str, Any]:
     """The one shape of a queue row (API.md), from a ticket's ``QUEUE_FIELDS`` values."""
+    level = values["sla_clock__escalation_level"] or 0
     return {
         "task_id": task_id,
         "kind": "ticket",
@@ -51,12 +71,12 @@ def queue_row(
         "status": values["status"],
         "assignee": values["assignee_id"],
         "team": values["team_id"],
-        "due": values["sla_due"],
-        "breached": values["first_response_breached"] or values["resolution_breached"],
-        "warning": values["sla_warning"],
-        "paused": values["sla_paused_at"] is not None,
-        "escalation_level": values["escalation_level"],
-        "acknowledged": values["escalation_acknowledged"] >= values["escalation_level"] > 0,
+        "due": values["sla_clock__due"],
+        "breached": bool(values["sla_clock__breached"]),
+        "warning": bool(values["sla_clock__warning"]),
+        "paused": values["sla_clock__paused_at"] is not None,
+        "escalation_level": level,
+        "acknowledged": (values["sla_clock__acknowledged_level"] or 0) >= level > 0,
         "customer_tier": customer_tier,
         "created": values["created_at"],
         "version": values["version"],
@@ -95,7 +115,7 @@ def can_see_ticket(user: Any, ticket_id: int) -> bool:
 
 
 def get_ticket_for(user: Any, ticket_id: int) -> Ticket:
-    ticket = tickets_visible_to(user).filter(pk=ticket_id).first()
+    ticket = tickets_visible_to(user).select_related("sla_clock").filter(pk=ticket_id).first()
     if ticket is None:
         raise NotFound(_("Ticket not found."))
     return ticket

@@ -20,8 +20,9 @@ from org import roles
 from org.models import Team
 from org.selectors import person_name, person_names
 from processes import runtime
+from sla.models import SlaPolicy
 from surveys import selectors as survey_selectors
-from tickets.models import SlaPolicy, Ticket
+from tickets.models import Ticket
 
 
 def directory_for(user: Any) -> dict[str, dict[int, str]]:

@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 
 from customers.choices import CustomerTier
 from org.choices import Presence
+from sla.choices import EscalationAction
 from tickets.choices import (
     Channel,
-    EscalationAction,
     EventVerb,
     Priority,
     SlaTarget,

@@ -108,7 +108,7 @@ def test_configuration_written_in_the_admin_is_audited(root: Client, desk: Any) 
     assert sorted(before["members"]) == sorted([desk.agent1.pk, desk.agent2.pk])
     assert after["members"] == [desk.agent1.pk]
 
-    retire = reverse("admin:tickets_slapolicy_changelist")
+    retire = reverse("admin:sla_slapolicy_changelist")
     answer = root.post(retire, {"action": "retire_policies", "_selected_action": [desk.policy.pk]})
     assert answer.status_code == 302
     assert SlaPolicy.objects.get(pk=desk.policy.pk).is_active is False

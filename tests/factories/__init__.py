@@ -10,9 +10,9 @@ from django.contrib.auth.models import Group, User
 
 from customers.models import Contact, Customer
 from org.models import AgentProfile, Team
-from sla.models import BusinessCalendar
+from sla.models import BusinessCalendar, SlaPolicy
 from surveys.models import SurveyTemplate
-from tickets.models import Category, RoutingRule, SlaPolicy
+from tickets.models import Category, RoutingRule
 
 
 def role(name: str) -> Group:
@@ -102,11 +102,16 @@ class SlaPolicyFactory(factory.django.DjangoModelFactory[SlaPolicy]):
     class Meta:
         model = SlaPolicy
 
+    class Params:
+        first_response_seconds = 3600
+        resolution_seconds = 8 * 3600
+
     name = factory.Sequence(lambda n: f"policy {n}")
     priority = "P2"
     customer_tier = None
-    first_response_seconds = 3600
-    resolution_seconds = 8 * 3600
+    targets = factory.LazyAttribute(
+        lambda o: {"first_response": o.first_response_seconds, "resolution": o.resolution_seconds}
+    )
     warning_percent = 80
     escalation = factory.LazyFunction(list)
 
@@ -192,42 +197,59 @@ def open_ticket(desk: Desk, **overrides: Any) -> Any:
 
 
 def make_due(ticket: Any, *, started_ago: Any) -> None:
-    """Moves the SLA clock's start back and makes the armed checkpoint due now."""
-    from datetime import timedelta
-
+    """Moves the SLA clock's start back, as if the ticket had opened ``started_ago``: its
+    due moments and next checkpoint move with it (the ladder fires what is due now)."""
     from django.utils import timezone
-    from viewflow.workflow.models import Task
-    from viewflow.workflow.status import STATUS
 
+    from sla import clock as clocks
+    from tickets.events import refresh_work_item
     from tickets.models import Ticket
 
-    row = Ticket.objects.get(pk=ticket.pk)
-    start = timezone.now() - started_ago
-    # The due moments move with the clock's start, as if the ticket had opened then.
-    shift = start - row.sla_started_at if row.sla_started_at else timedelta(0)
+    row = Ticket.objects.select_related("customer", "sla_clock").get(pk=ticket.pk)
+    assert row.clock is not None, "the ticket has no SLA clock"
+    row.clock.started_at = timezone.now() - started_ago
+    clocks.save(row.clock)
+    refresh_work_item(row)
 
-    def moved(value: Any) -> Any:
-        return value + shift if value is not None else None
 
-    update_ticket(
-        ticket.pk,
-        sla_started_at=start,
-        first_response_due=moved(row.first_response_due),
-        resolution_due=moved(row.resolution_due),
-        sla_due=moved(row.sla_due),
-    )
-    Task.objects.filter(
-        process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
-    ).update(scheduled=timezone.now() - timedelta(seconds=1))
+# A test's names for the clock's columns (the ticket reads them through its clock).
+CLOCK_COLUMNS = {
+    "sla_started_at": "started_at",
+    "sla_paused_at": "paused_at",
+    "sla_paused_seconds": "paused_seconds",
+    "sla_due": "due",
+    "sla_warning": "warning",
+    "sla_done": "done",
+    "escalation_level": "escalation_level",
+    "escalation_acknowledged": "acknowledged_level",
+}
 
 
 def update_ticket(ticket_id: int, **fields: Any) -> Any:
     """Puts a ticket into a state a test needs (breached, unassigned, …) as a service would
-    have left it: the row and its work item in the queue (tickets.events)."""
+    have left it: the row, its SLA clock and its work item in the queue (tickets.events)."""
+    from sla.models import SlaClock
     from tickets.events import refresh_work_item
     from tickets.models import Ticket
 
-    Ticket.objects.filter(pk=ticket_id).update(**fields)
-    ticket = Ticket.objects.select_related("customer").get(pk=ticket_id)
+    clock_values = {CLOCK_COLUMNS[k]: fields.pop(k) for k in list(fields) if k in CLOCK_COLUMNS}
+    breached = {
+        target: fields.pop(f"{target}_breached")
+        for target in ("first_response", "resolution")
+        if f"{target}_breached" in fields
+    }
+    if fields:
+        Ticket.objects.filter(pk=ticket_id).update(**fields)
+    ticket = Ticket.objects.select_related("customer", "sla_clock").get(pk=ticket_id)
+    if clock_values or breached:
+        clock = ticket.clock
+        assert clock is not None, "the ticket has no SLA clock"
+        for target, flag in breached.items():
+            clock.targets[target]["breached"] = flag
+        if breached:
+            clock_values["targets"] = clock.targets
+            clock_values["breached"] = any(t["breached"] for t in clock.targets.values())
+        SlaClock.objects.filter(pk=clock.pk).update(**clock_values)
+        ticket = Ticket.objects.select_related("customer", "sla_clock").get(pk=ticket_id)
     refresh_work_item(ticket)
     return ticket

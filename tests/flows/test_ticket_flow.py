@@ -46,10 +46,11 @@ def test_open_ticket_routes_applies_sla_and_assigns(desk: Any) -> None:
     assert ticket.first_response_due == ticket.created_at + timedelta(hours=1)
     assert ticket.resolution_due == ticket.created_at + timedelta(hours=8)
     assert ticket.sla_due == ticket.first_response_due
-    # the human task waits for its assignee; one SLA checkpoint is armed at the warning
-    assert live_nodes(ticket) == [("work", STATUS.ASSIGNED), ("work__timeout", STATUS.SCHEDULED)]
-    timer = Task.objects.get(process__ticketprocess__ticket=ticket, flow_task_type="TIMER")
-    assert timer.scheduled == ticket.created_at + timedelta(minutes=48)  # 80 % of an hour
+    # the human task waits for its assignee; the clock's next checkpoint is the warning
+    assert live_nodes(ticket) == [("work", STATUS.ASSIGNED)]
+    assert ticket.clock.next_at == ticket.created_at + timedelta(minutes=48)  # 80 % of an hour
+    # two task rows started the process: the start handle and the work (no timer, no steps)
+    assert Task.objects.filter(process__ticketprocess__ticket=ticket).count() == 2
     verbs = list(ticket.events.values_list("verb", flat=True))
     assert verbs == ["created", "routed", "assigned"]
 
@@ -96,7 +97,7 @@ def test_no_online_agent_leaves_the_ticket_new_in_the_team_queue(desk: Any) -> N
 
     assert ticket.assignee is None
     assert ticket.status == "new"
-    assert live_nodes(ticket) == [("work", STATUS.NEW), ("work__timeout", STATUS.SCHEDULED)]
+    assert live_nodes(ticket) == [("work", STATUS.NEW)]
 
 
 def test_manual_team_never_auto_assigns(desk: Any) -> None:
@@ -176,11 +177,8 @@ def test_hold_pauses_and_resume_rearms_with_the_remaining_budget(desk: Any) -> N
     assert ticket.sla_paused_at is None
     assert 7200 <= ticket.sla_paused_seconds <= 7205
     assert ticket.resolution_due - original_due == timedelta(seconds=ticket.sla_paused_seconds)
-    assert [n for n, _ in live_nodes(ticket)] == ["work", "work__timeout"]
-    timer = Task.objects.get(
-        process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
-    )
-    assert timer.scheduled == ticket.first_response_due - timedelta(minutes=12)
+    assert [n for n, _ in live_nodes(ticket)] == ["work"]
+    assert ticket.clock.next_at == ticket.first_response_due - timedelta(minutes=12)
 
 
 def test_customer_reply_resumes_a_waiting_ticket(desk: Any) -> None:
@@ -207,7 +205,7 @@ def test_resolve_then_reopen_then_close_then_reopen(desk: Any) -> None:
     ticket.refresh_from_db()
     assert ticket.status == "open"
     assert ticket.resolved_at is None
-    assert [n for n, _ in live_nodes(ticket)] == ["work", "work__timeout"]
+    assert [n for n, _ in live_nodes(ticket)] == ["work"]
 
     services.close_ticket(ticket_id=ticket.pk, actor=agent)
     ticket.refresh_from_db()
@@ -299,11 +297,9 @@ def test_warning_then_breach_then_escalation_levels_fire_in_order(desk: Any) -> 
     ]
     assert ticket.first_response_breached and not ticket.resolution_breached
     assert ticket.escalation_level == 1
-    assert [n for n, _ in live_nodes(ticket)] == ["work", "work__timeout"]
-    timer = Task.objects.get(
-        process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
-    )
-    assert timer.scheduled == ticket.sla_started_at + timedelta(hours=8 * 0.8)
+    # the same work task goes on (a checkpoint that only marks never re-creates it)
+    assert [n for n, _ in live_nodes(ticket)] == ["work"]
+    assert ticket.clock.next_at == ticket.sla_started_at + timedelta(hours=8 * 0.8)
 
     # 12.5 h: resolution warning, breach, supervisor notified, priority raised, reassigned
     make_due(ticket, started_ago=timedelta(hours=12, minutes=30))
@@ -324,12 +320,12 @@ def test_warning_then_breach_then_escalation_levels_fire_in_order(desk: Any) -> 
     assert desk.supervisor.notifications.filter(
         kind="sla_breached", subject_kind="ticket", object_id=ticket.pk
     ).exists()
-    assert [n for n, _ in live_nodes(ticket)] == ["work", "work__timeout"]
+    assert [n for n, _ in live_nodes(ticket)] == ["work"]
 
 
 def test_policy_change_applies_only_to_tickets_opened_afterwards(desk: Any) -> None:
     before = open_ticket(desk)
-    desk.policy.resolution_seconds = 60
+    desk.policy.targets = {**desk.policy.targets, "resolution": 60}
     desk.policy.save()
 
     after = open_ticket(desk)
@@ -370,4 +366,4 @@ def test_an_unassigned_ticket_is_offered_again_at_its_next_checkpoint(desk: Any)
     ticket.refresh_from_db()
     assert ticket.assignee == desk.agent2
     assert ticket.status == "open"
-    assert live_nodes(ticket) == [("work", STATUS.ASSIGNED), ("work__timeout", STATUS.SCHEDULED)]
+    assert live_nodes(ticket) == [("work", STATUS.ASSIGNED)]

@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
-from viewflow.workflow.models import Task
-from viewflow.workflow.status import STATUS
 
 from outbox.models import OutboxMessage
 from outbox.services import queue_email
+from sla.models import SlaClock
 from tests.factories import open_ticket
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -68,11 +67,9 @@ def test_readyz_reports_an_old_undelivered_outbox_row(client: Client) -> None:
 @pytest.mark.django_db
 def test_readyz_reports_a_due_timer_not_fired(client: Client, desk: Any) -> None:
     ticket = open_ticket(desk)
-    armed = Task.objects.filter(
-        process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
-    )
+    armed = SlaClock.objects.filter(kind="ticket", object_id=ticket.pk, next_at__isnull=False)
     assert armed.exists()
-    armed.update(scheduled=timezone.now() - timedelta(seconds=120))
+    armed.update(next_at=timezone.now() - timedelta(seconds=120))
     body = client.get("/readyz").json()
     timers = body["checks"]["timers"]
     assert "timers" in body["failed"]
@@ -83,9 +80,9 @@ def test_readyz_reports_a_due_timer_not_fired(client: Client, desk: Any) -> None
 @pytest.mark.django_db
 def test_readyz_a_recent_timer_is_within_the_lateness_allowed(client: Client, desk: Any) -> None:
     ticket = open_ticket(desk)
-    Task.objects.filter(
-        process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
-    ).update(scheduled=timezone.now() - timedelta(seconds=2))
+    SlaClock.objects.filter(kind="ticket", object_id=ticket.pk).update(
+        next_at=timezone.now() - timedelta(seconds=2)
+    )
     timers = client.get("/readyz").json()["checks"]["timers"]
     assert timers["ok"] is True
     assert timers["due"] >= 1

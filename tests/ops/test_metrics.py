@@ -9,11 +9,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
-from viewflow.workflow.models import Task
-from viewflow.workflow.status import STATUS
 
 from outbox.models import MessageStatus, OutboxMessage
 from outbox.services import queue_email
+from sla.models import SlaClock
 from tests.factories import open_ticket, update_ticket
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db]
@@ -41,9 +40,9 @@ def test_kefu_gauges_carry_the_database_figures(client: Client, desk: Any) -> No
     )
     failed = queue_email(key="m:2", kind="test", to="b@example.com", subject="s", body_text="b")
     OutboxMessage.objects.filter(pk=failed.pk).update(status=MessageStatus.FAILED)
-    Task.objects.filter(
-        process__ticketprocess__ticket=first, flow_task_type="TIMER", status=STATUS.SCHEDULED
-    ).update(scheduled=timezone.now() - timedelta(seconds=90))
+    SlaClock.objects.filter(kind="ticket", object_id=first.pk).update(
+        next_at=timezone.now() - timedelta(seconds=90)
+    )
 
     samples = scrape(client)
 

@@ -127,7 +127,7 @@ def test_demo_tickets_cover_every_status_and_are_processes() -> None:
     new = Ticket.objects.filter(status="new")
     assert not new.filter(assignee__isnull=False).exists()
     assert not Ticket.objects.exclude(status="new").filter(assignee__isnull=True).exists()
-    assert not Ticket.objects.filter(sla_policy__isnull=True).exists()
+    assert not Ticket.objects.filter(sla_clock__policy__isnull=True).exists()
     assert Ticket.objects.filter(urge_count__gt=0).count() == 3
     assert AuditEvent.objects.filter(verb="reopened").count() == 2
     assert TicketMessage.objects.filter(internal=True).count() == 5

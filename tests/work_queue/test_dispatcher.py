@@ -15,8 +15,9 @@ from viewflow.workflow.status import STATUS
 
 from processes import boundaries, dispatcher
 from tests.concurrency import run_together
-from tests.factories import open_ticket
+from tests.factories import make_due, open_ticket
 from tests.probe.flows import BoundaryProbeFlow
+from tickets import services
 from tickets.models import Ticket
 
 
@@ -27,9 +28,9 @@ def _due_now(**filters: Any) -> int:
 
 
 def _clock_back(tickets: list[Ticket], minutes: int) -> None:
-    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
-        sla_started_at=timezone.now() - timedelta(minutes=minutes)
-    )
+    """The tickets' SLA clocks started ``minutes`` ago (their warnings fall due at 48)."""
+    for ticket in tickets:
+        make_due(ticket, started_ago=timedelta(minutes=minutes))
 
 
 def _probe_tasks(process: Any) -> dict[str, str]:
@@ -68,7 +69,9 @@ def test_viewflow_alone_leaves_the_sibling_timer_armed() -> None:
 @pytest.mark.django_db
 def test_drain_fires_only_due_timers(desk: Any) -> None:
     tickets = [open_ticket(desk) for _ in range(3)]
-    _due_now(process__ticketprocess__ticket=tickets[0])
+    for ticket in tickets:
+        services.put_on_hold(ticket_id=ticket.pk, actor=ticket.assignee)
+    _due_now(process__ticketprocess__ticket=tickets[0])  # its auto-close
 
     assert dispatcher.due_timers_count() == 1
     assert dispatcher.drain() == 1
@@ -84,11 +87,22 @@ def test_drain_fires_only_due_timers(desk: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_drain_fires_only_due_checkpoints(desk: Any) -> None:
+    tickets = [open_ticket(desk) for _ in range(3)]
+    _clock_back(tickets[:1], 50)
+
+    assert dispatcher.due_timers_count() == 1
+    assert dispatcher.drain() == 1
+    assert dispatcher.due_timers_count() == 0
+    done = {t.pk: Ticket.objects.get(pk=t.pk).sla_done for t in tickets}
+    assert done == {tickets[0].pk: ["first_response:warning"], tickets[1].pk: [], tickets[2].pk: []}
+
+
+@pytest.mark.django_db
 def test_drain_works_through_several_batches(desk: Any, settings: Any) -> None:
-    settings.KEFU_TIMER_BATCH = 2
+    settings.KEFU_SLA_BATCH = 2
     tickets = [open_ticket(desk) for _ in range(5)]
     _clock_back(tickets, 50)
-    _due_now()
 
     assert dispatcher.drain() == 5
     for ticket in tickets:
@@ -96,13 +110,45 @@ def test_drain_works_through_several_batches(desk: Any, settings: Any) -> None:
         assert ticket.sla_done == ["first_response:warning"]
 
 
+@pytest.mark.django_db
+def test_a_checkpoint_that_only_marks_keeps_the_task_and_costs_the_same_for_many(
+    desk: Any,
+) -> None:
+    """Set-wise: the statements a sweep runs do not grow with the checkpoints it fires, and
+    the work task is the same one before and after (nothing is re-created)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    statements = {}
+    for count in (3, 12):
+        tickets = [open_ticket(desk) for _ in range(count)]
+        tasks_before = {t.pk: _work_task_id(t) for t in tickets}
+        _clock_back(tickets, 50)
+        with CaptureQueriesContext(connection) as queries:
+            assert dispatcher.drain() == count
+        statements[count] = len(queries)
+        assert {t.pk: _work_task_id(t) for t in tickets} == tasks_before
+        assert (
+            Task.objects.filter(
+                process__ticketprocess__ticket__in=tickets, flow_task_type="TIMER"
+            ).count()
+            == 0
+        )
+    assert statements[3] == statements[12]
+
+
+def _work_task_id(ticket: Ticket) -> int:
+    return Task.objects.get(
+        process__ticketprocess__ticket=ticket, flow_task_type="HUMAN", status=STATUS.ASSIGNED
+    ).pk
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_dispatchers_fire_each_timer_exactly_once(desk: Any, settings: Any) -> None:
-    settings.KEFU_TIMER_BATCH = 5
+def test_two_dispatchers_fire_each_checkpoint_exactly_once(desk: Any, settings: Any) -> None:
+    settings.KEFU_SLA_BATCH = 5
     tickets = [open_ticket(desk) for _ in range(40)]
     _clock_back(tickets, 50)
-    _due_now()
     fired = run_together(dispatcher.drain, dispatcher.drain)
 
     assert sum(fired) == 40
@@ -114,11 +160,11 @@ def test_two_dispatchers_fire_each_timer_exactly_once(desk: Any, settings: Any) 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_timer_whose_process_is_busy_waits_for_the_next_sweep(desk: Any) -> None:
+def test_a_checkpoint_whose_process_is_busy_waits_for_the_next_sweep(desk: Any) -> None:
     from flows.ticket import TicketFlow
 
     ticket = open_ticket(desk)
-    _due_now(process__ticketprocess__ticket=ticket)
+    _clock_back([ticket], 50)
     holding = threading.Event()
     release = threading.Event()
 
@@ -138,5 +184,4 @@ def test_a_timer_whose_process_is_busy_waits_for_the_next_sweep(desk: Any) -> No
     finally:
         release.set()
         holder.join()
-
-    assert dispatcher.drain() == 1
+    assert dispatcher.drain() == 1  # the next sweep fires it

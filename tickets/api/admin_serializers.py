@@ -13,10 +13,10 @@ from customers.choices import CustomerTier
 from org.models import Team
 from project.parsers import BoundedJSONField
 from sla.calendars import CalendarError, parse_calendar
-from sla.models import BusinessCalendar
+from sla.choices import EscalationAction
+from sla.models import BusinessCalendar, SlaPolicy
 
-from ..choices import EscalationAction, Priority, SlaTarget
-from ..models import SlaPolicy
+from ..choices import Priority, SlaTarget
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -95,8 +95,12 @@ class SlaPolicySerializer(serializers.ModelSerializer):
     customer_tier = serializers.ChoiceField(
         choices=CustomerTier.choices, allow_null=True, required=False
     )
-    first_response_seconds = serializers.IntegerField(min_value=1, max_value=10 * 365 * 86400)
-    resolution_seconds = serializers.IntegerField(min_value=1, max_value=10 * 365 * 86400)
+    first_response_seconds = serializers.IntegerField(
+        source="targets.first_response", min_value=1, max_value=10 * 365 * 86400
+    )
+    resolution_seconds = serializers.IntegerField(
+        source="targets.resolution", min_value=1, max_value=10 * 365 * 86400
+    )
     warning_percent = serializers.IntegerField(min_value=1, max_value=99, required=False)
     calendar = serializers.PrimaryKeyRelatedField(
         queryset=BusinessCalendar.objects.all(), allow_null=True, required=False
@@ -120,14 +124,15 @@ class SlaPolicySerializer(serializers.ModelSerializer):
         read_only_fields = ["is_active"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        fr = attrs.get(
-            "first_response_seconds", getattr(self.instance, "first_response_seconds", 0)
-        )
-        res = attrs.get("resolution_seconds", getattr(self.instance, "resolution_seconds", 0))
+        # A ticket policy's two targets are kept in ``targets`` (sla.models.SlaPolicy).
+        targets = {**(getattr(self.instance, "targets", None) or {}), **attrs.get("targets", {})}
+        fr, res = targets.get("first_response", 0), targets.get("resolution", 0)
         if fr and res and fr > res:
             raise serializers.ValidationError(
                 {"first_response_seconds": [_("Must not exceed resolution_seconds.")]}
             )
+        attrs["targets"] = targets
+        attrs["kind"] = "ticket"
         if "escalation" in attrs:
             attrs["escalation"] = [dict(level) for level in attrs["escalation"]]
         return attrs

@@ -28,10 +28,10 @@ from org.models import Team
 from project.authentication import issue_token
 from project.logins import LoginLocked, retry_after
 from project.schema import ErrorSerializer
-from sla.models import BusinessCalendar
+from sla.models import BusinessCalendar, SlaPolicy
 from web import two_factor
 
-from ..models import SlaPolicy, Ticket
+from ..models import Ticket
 from . import admin_serializers as s
 
 

@@ -2,9 +2,9 @@
 events on commit). Views, tasks and flow nodes call these; nothing else writes tickets."""
 
 from ._common import allocate_ticket_number, locked_ticket
-from .escalation import archive_ticket, auto_close_ticket, run_sla_checkpoint
+from .escalation import TicketSubjects, archive_ticket, auto_close_ticket
 from .idempotency import perform_once, request_fingerprint
-from .intake import apply_sla_and_route, auto_assign_ticket, open_ticket
+from .intake import apply_sla_and_route, auto_assign_ticket, open_ticket, start_work
 from .supervision import acknowledge_escalation, change_priority
 from .work import (
     assign_ticket,
@@ -20,6 +20,7 @@ from .work import (
 )
 
 __all__ = [
+    "TicketSubjects",
     "acknowledge_escalation",
     "allocate_ticket_number",
     "apply_sla_and_route",
@@ -40,6 +41,6 @@ __all__ = [
     "request_fingerprint",
     "resolve_ticket",
     "resume_ticket",
-    "run_sla_checkpoint",
+    "start_work",
     "urge_ticket",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +19,9 @@ from core.errors import Conflict, NotFound
 from org.assignment import note_assignment
 from org.roles import Actor
 from processes import runtime
+from sla import clock as clocks
 from surveys.services import invite_after_ticket_closed
 
-from .. import sla
 from ..choices import TicketStatus
 from ..models import Ticket, TicketCounter
 
@@ -41,7 +41,9 @@ def locked_ticket(ticket_id: int) -> Iterator[LockedTicket]:
     """Holds the ticket's flow lock (one transaction) and yields the fresh ticket."""
     try:
         with runtime.locked_process("ticket", ticket_id) as process_pk:
-            ticket = Ticket.objects.select_related("customer", "team", "category").get(pk=ticket_id)
+            ticket = Ticket.objects.select_related("customer", "team", "category", "sla_clock").get(
+                pk=ticket_id
+            )
             yield LockedTicket(ticket, process_pk)
     except runtime.UnknownProcess as exc:
         raise NotFound(_("Ticket not found.")) from exc
@@ -72,19 +74,17 @@ def audit(
 def save_changed(ticket: Ticket, fields: list[str]) -> None:
     """Saves the named fields and bumps the version that real-time clients order by."""
     ticket.version += 1
-    extra = ["version", "updated_at"]
-    warning = sla.warning_fired(ticket)
-    if warning != ticket.sla_warning:
-        ticket.sla_warning = warning
-        extra.append("sla_warning")
-    ticket.save(update_fields=[*dict.fromkeys([*fields, *extra])])
+    ticket.save(update_fields=[*dict.fromkeys([*fields, "version", "updated_at"])])
 
 
-def set_assignee(ticket: Ticket, user: Any, *, verb: str, actor: Actor) -> None:
-    """Gives the ticket to ``user`` (a new ticket becomes open), noted for round-robin, audited."""
+def set_assignee(
+    ticket: Ticket, user: Any, *, verb: str, actor: Actor, also: Sequence[str] = ()
+) -> None:
+    """Gives the ticket to ``user`` (a new ticket becomes open), noted for round-robin,
+    audited; ``also``: fields the caller changed, saved with it."""
     before = ticket.assignee_id
     ticket.assignee = user
-    fields = ["assignee"]
+    fields = [*also, "assignee"]
     if ticket.status == TicketStatus.NEW:
         ticket.status = TicketStatus.OPEN
         fields.append("status")
@@ -93,22 +93,39 @@ def set_assignee(ticket: Ticket, user: Any, *, verb: str, actor: Actor) -> None:
     audit(ticket, actor, verb, before={"assignee": before}, after={"assignee": user.pk})
 
 
-def restart_clock(ticket: Ticket) -> list[str]:
-    """Back to open: the paused business time is banked and every due moment moves by it.
-
-    Returns the changed fields; the caller saves them with its own."""
-    ticket.sla_paused_seconds += sla.pause_elapsed(ticket, timezone.now())
-    ticket.sla_paused_at = None
+def restart_clock(ticket: Ticket, *, reopen: bool = False) -> list[str]:
+    """Back to open: the clock runs again, the paused business time banked so every due
+    moment moves by it; ``reopen`` opens the targets the ticket had met by resolving (the
+    first response stays met once given). Returns the ticket's changed fields; the caller
+    saves them with its own."""
     ticket.status = TicketStatus.OPEN
-    sla.refresh_due_times(ticket)
-    return [
-        "status",
-        "sla_paused_at",
-        "sla_paused_seconds",
-        "first_response_due",
-        "resolution_due",
-        "sla_due",
-    ]
+    clock = ticket.clock
+    if clock is not None:
+        if reopen:
+            again = ["resolution"]
+            if ticket.first_responded_at is None:
+                again.append("first_response")
+            clocks.reopen(clock, again)
+        else:
+            clocks.resume(clock)
+    return ["status"]
+
+
+def pause_clock(ticket: Ticket) -> None:
+    """The clock stands still while the ticket waits on the customer."""
+    if ticket.clock is not None:
+        clocks.pause(ticket.clock)
+
+
+def meet_targets(ticket: Ticket, targets: list[str], at: Any) -> None:
+    """The ticket met ``targets`` at ``at`` (a late one counts as breached)."""
+    if ticket.clock is not None:
+        clocks.meet(ticket.clock, targets, at)
+
+
+def stop_clock(ticket: Ticket) -> None:
+    if ticket.clock is not None:
+        clocks.stop(ticket.clock)
 
 
 def mark_closed(ticket: Ticket) -> None:
@@ -117,10 +134,8 @@ def mark_closed(ticket: Ticket) -> None:
     now = timezone.now()
     ticket.status = TicketStatus.CLOSED
     ticket.closed_at = now
-    if ticket.sla_paused_at is None:
-        ticket.sla_paused_at = now
-    ticket.sla_due = None
-    save_changed(ticket, ["status", "closed_at", "sla_paused_at", "sla_due"])
+    stop_clock(ticket)
+    save_changed(ticket, ["status", "closed_at"])
     invite_after_ticket_closed(ticket=ticket)
 
 

@@ -1,32 +1,109 @@
-"""What the process does on its own: SLA warnings, breaches, escalation levels, auto-close."""
+"""What the process does on its own: the SLA ladder's acts on tickets (warnings, breaches
+and escalation levels are decided and recorded by ``sla.ladder``; this adapter saves and
+announces what they changed), auto-close and archive."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
 from notifications.services import notify_users
 from org.models import Team
 from org.roles import ROLE_SUPERVISOR
+from sla.kinds import Subject
+from sla.models import SlaClock
 
-from .. import sla
-from ..choices import EscalationAction, EventVerb, Priority
-from ..events import publish_ticket_event
+from .. import selectors, sla
+from ..assignment import choose_agent
+from ..choices import EventVerb, Priority
+from ..events import announce_many, publish_ticket_event
 from ..models import Ticket
-from ._common import audit, mark_closed, save_changed
-from .intake import auto_assign_ticket
+from ._common import audit, mark_closed, save_changed, set_assignee
 
 RAISED = {Priority.P4: Priority.P3, Priority.P3: Priority.P2, Priority.P2: Priority.P1}
 
 
-def _supervisor_ids(ticket: Ticket) -> list[int]:
-    """The team's supervisors, or every supervisor when the team names none."""
-    if ticket.team_id:
-        ids = list(ticket.team.supervisors.values_list("id", flat=True)) if ticket.team else []
-        if ids:
-            return ids
+class TicketSubjects:
+    """Tickets as the SLA ladder sees them (``sla.kinds``): loaded, changed and announced
+    set-wise; only a ticket whose work moves (a reassign level, or nobody has it) goes
+    through the flow, one by one."""
+
+    kind = sla.KIND
+    target_order = sla.TARGETS
+
+    def load(self, object_ids: Sequence[int], clocks: Mapping[int, SlaClock]) -> dict[int, Subject]:
+        tickets = Ticket.objects.select_related("customer", "team").in_bulk(list(object_ids))
+        subjects: dict[int, Subject] = {}
+        for pk, ticket in tickets.items():
+            if pk in clocks:
+                ticket.sla_clock = clocks[pk]  # the sweep's own copy, changed in memory
+            subjects[pk] = Subject(
+                object_id=pk,
+                number=ticket.number,
+                priority=ticket.priority,
+                assignee_id=ticket.assignee_id,
+                team_id=ticket.team_id,
+                customer_id=ticket.customer_id,
+                row=ticket,
+            )
+        return subjects
+
+    def audit_fields(self, subject: Subject) -> Mapping[str, Any]:
+        return {"ticket_id": subject.object_id}
+
+    def supervisors(self, subjects: Sequence[Subject]) -> dict[int, list[int]]:
+        """The team's supervisors, or every supervisor when the team names none."""
+        team_ids = {s.team_id for s in subjects if s.team_id}
+        by_team: dict[int, list[int]] = defaultdict(list)
+        for team_id, user_id in Team.supervisors.through.objects.filter(
+            team_id__in=team_ids
+        ).values_list("team_id", "user_id"):
+            by_team[team_id].append(user_id)
+        everyone: list[int] | None = None
+        out: dict[int, list[int]] = {}
+        for subject in subjects:
+            ids = by_team.get(subject.team_id or 0)
+            if not ids:
+                if everyone is None:
+                    everyone = _all_supervisor_ids()
+                ids = everyone
+            out[subject.object_id] = sorted(ids)
+        return out
+
+    def raise_priority(self, subject: Subject) -> str | None:
+        raised = RAISED.get(Priority(subject.priority))
+        return str(raised) if raised is not None else None
+
+    def save(self, subjects: Sequence[Subject]) -> None:
+        moved = [s for s in subjects if s.reassign_to is not None or s.assignee_id is None]
+        if moved:
+            task_ids = selectors.current_task_ids([s.object_id for s in moved])
+            for subject in moved:
+                _move_work(subject, task_ids.get(subject.object_id))
+        stay = [s for s in subjects if s not in moved]
+        if not stay:
+            return
+        now = timezone.now()
+        tickets: list[Ticket] = []
+        for subject in stay:
+            ticket: Ticket = subject.row
+            ticket.priority = subject.priority
+            ticket.version += 1
+            ticket.updated_at = now
+            tickets.append(ticket)
+        Ticket.objects.bulk_update(tickets, ["priority", "version", "updated_at"])
+        announce_many(
+            [(ticket, subject.events) for ticket, subject in zip(tickets, stay, strict=True)]
+        )
+
+
+def _all_supervisor_ids() -> list[int]:
     return list(
         get_user_model()
         .objects.filter(groups__name=ROLE_SUPERVISOR, is_active=True)
@@ -34,116 +111,48 @@ def _supervisor_ids(ticket: Ticket) -> list[int]:
     )
 
 
-def _assignee_or_supervisors(ticket: Ticket) -> list[int]:
-    return [ticket.assignee_id] if ticket.assignee_id else _supervisor_ids(ticket)
-
-
-def run_sla_checkpoint(*, ticket: Ticket) -> None:
-    """Handles every SLA checkpoint that is due (a flow step after the checkpoint timer)."""
-    now = timezone.now()
-    due = sla.due_checkpoints(ticket, now)
-    if due:
-        _handle_checkpoints(ticket, due)
-    if ticket.assignee_id is None:
-        # nobody had it, or a reassign level moved it to another team: offer it again
-        auto_assign_ticket(ticket=ticket)
-
-
-def _handle_checkpoints(ticket: Ticket, due: list[sla.Checkpoint]) -> None:
-    fields: set[str] = set()
-    done = list(ticket.sla_done)
-    announcements: list[str] = []
-    previous_assignee, previous_team = ticket.assignee_id, ticket.team_id
-    for checkpoint in due:
-        done.append(checkpoint.key)
-        info = {"target": checkpoint.target, "due": checkpoint.at.isoformat()}
-        if checkpoint.kind == "warning":
-            audit(ticket, None, EventVerb.SLA_WARNING, after=info)
-            notify_users(
-                recipient_ids=_assignee_or_supervisors(ticket),
-                kind="sla_warning",
-                data={"number": ticket.number, **info},
-                subject_kind="ticket",
-                object_id=ticket.pk,
-            )
-            announcements.append("sla_warning")
-        elif checkpoint.kind == "breach":
-            flag = f"{checkpoint.target}_breached"
-            setattr(ticket, flag, True)
-            fields.add(flag)
-            audit(ticket, None, EventVerb.SLA_BREACHED, after=info)
-            notify_users(
-                recipient_ids=[*_assignee_or_supervisors(ticket), *_supervisor_ids(ticket)],
-                kind="sla_breached",
-                data={"number": ticket.number, **info},
-                subject_kind="ticket",
-                object_id=ticket.pk,
-            )
-            announcements.append("sla_breached")
-        else:
-            assert checkpoint.level is not None
-            level = ticket.sla_terms["escalation"][checkpoint.level]
-            fields |= _escalate(ticket, checkpoint.level, level, info)
-            announcements.append("escalated")
-    ticket.sla_done = done
-    fields.add("sla_done")
-    save_changed(ticket, sorted(fields))
-    for event in dict.fromkeys(announcements):
+def _move_work(subject: Subject, task_id: int | None) -> None:
+    """The ladder moved the ticket to another team (or nobody has it): the work task is
+    offered again within the team, through viewflow's activation API."""
+    ticket: Ticket = subject.row
+    previous_assignee, previous_team = subject.previous_assignee_id, subject.previous_team_id
+    ticket.priority = subject.priority
+    fields = ["priority"]
+    task = Task.objects.filter(pk=task_id).first() if task_id else None
+    if subject.reassign_to is not None:
+        ticket.team_id = subject.reassign_to
+        ticket.assignee = None
+        fields += ["team", "assignee"]
+        if task is not None and task.status == STATUS.ASSIGNED:
+            task.flow_task.activation_class(task).unassign()
+            task.refresh_from_db()
+    agent = choose_agent(ticket) if ticket.assignee_id is None else None
+    if agent is not None:
+        if task is not None:
+            activation = task.flow_task.activation_class(task)
+            if task.status == STATUS.NEW:
+                activation.assign(agent)
+            else:
+                activation.reassign(agent)
+        set_assignee(ticket, agent, verb=EventVerb.ASSIGNED, actor=None, also=fields)
+        notify_users(
+            recipient_ids=[agent.pk],
+            kind="assigned",
+            data={"number": ticket.number},
+            subject_kind="ticket",
+            object_id=ticket.pk,
+        )
+        subject.events.append("assigned")
+    else:
+        save_changed(ticket, fields)
+    for event in dict.fromkeys(subject.events):
         publish_ticket_event(
             event,  # type: ignore[arg-type]
             ticket,
+            task_id=task_id,
             previous_assignee_id=previous_assignee,
             previous_team_id=previous_team,
         )
-
-
-def _escalate(ticket: Ticket, index: int, level: dict[str, Any], info: dict[str, Any]) -> set[str]:
-    action = level.get("action")
-    number = index + 1
-    before: dict[str, Any] = {"escalation_level": ticket.escalation_level}
-    fields = {"escalation_level"}
-    ticket.escalation_level = max(ticket.escalation_level, number)
-    recipients: list[int] = []
-    if action == EscalationAction.WARN:
-        recipients = _assignee_or_supervisors(ticket)
-    elif action == EscalationAction.NOTIFY_SUPERVISOR:
-        recipients = _supervisor_ids(ticket)
-    elif action == EscalationAction.RAISE_PRIORITY:
-        before["priority"] = ticket.priority
-        ticket.priority = RAISED.get(Priority(ticket.priority), ticket.priority)
-        fields.add("priority")
-        recipients = _assignee_or_supervisors(ticket)
-    elif action == EscalationAction.REASSIGN:
-        team_id = level.get("team")
-        team = Team.objects.filter(pk=int(team_id)).first() if team_id else None
-        if team is not None:
-            before.update(team=ticket.team_id, assignee=ticket.assignee_id)
-            ticket.team = team
-            ticket.assignee = None
-            fields |= {"team", "assignee"}
-            recipients = list(team.supervisors.values_list("id", flat=True))
-    audit(
-        ticket,
-        None,
-        EventVerb.ESCALATED,
-        before=before,
-        after={
-            **info,
-            "level": number,
-            "action": action,
-            "priority": ticket.priority,
-            "team": ticket.team_id,
-            "assignee": ticket.assignee_id,
-        },
-    )
-    notify_users(
-        recipient_ids=recipients,
-        kind="escalated",
-        data={"number": ticket.number, "level": number, "action": action},
-        subject_kind="ticket",
-        object_id=ticket.pk,
-    )
-    return fields
 
 
 def auto_close_ticket(*, ticket: Ticket) -> None:

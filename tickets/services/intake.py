@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -15,6 +15,7 @@ from customers.services import AmbiguousContact, find_or_create_contact
 from notifications.services import notify_users
 from org.roles import Actor, Person
 from processes import runtime
+from sla import clock as clocks
 
 from .. import sla
 from ..assignment import choose_agent, route_team
@@ -160,29 +161,31 @@ def _replayed(actor: Person, key: str, fingerprint: str) -> Ticket | None:
     return row.ticket if row is not None else None
 
 
-def apply_sla_and_route(*, ticket: Ticket) -> None:
-    """Triage (a flow step): choose the team and start the SLA clock."""
+def start_work(*, ticket: Ticket) -> None:
+    """The start of a ticket's process (the flow's start node): triage, then the first
+    assignment, saved together."""
+    apply_sla_and_route(ticket=ticket, save=False)
+    auto_assign_ticket(ticket=ticket, also=["team", "sla_clock"])
+
+
+def apply_sla_and_route(*, ticket: Ticket, save: bool = True) -> None:
+    """Triage: choose the team and start the SLA clock under the matching policy (the
+    policy's calendar, else the team's, else 24x7)."""
     team = route_team(ticket)
     tier = ticket.customer.tier if ticket.customer_id and ticket.customer else None
     policy = sla.match_policy(priority=ticket.priority, customer_tier=tier)
     ticket.team = team
-    if policy is not None:
-        ticket.sla_policy = policy
-        ticket.sla_terms = sla.terms_for(policy, team.calendar if team else None)
-        ticket.sla_started_at = ticket.created_at
-        sla.refresh_due_times(ticket)
-    save_changed(
-        ticket,
-        [
-            "team",
-            "sla_policy",
-            "sla_terms",
-            "sla_started_at",
-            "first_response_due",
-            "resolution_due",
-            "sla_due",
-        ],
-    )
+    if policy is not None and ticket.clock is None:
+        ticket.sla_clock = clocks.start(
+            kind=sla.KIND,
+            object_id=ticket.pk,
+            policy=policy,
+            target_order=sla.TARGETS,
+            fallback_calendar=team.calendar if team else None,
+            at=ticket.created_at,
+        )
+    if save:
+        save_changed(ticket, ["team", "sla_clock"])
     audit(
         ticket,
         None,
@@ -196,14 +199,15 @@ def apply_sla_and_route(*, ticket: Ticket) -> None:
     )
 
 
-def auto_assign_ticket(*, ticket: Ticket) -> None:
-    """Auto-assignment (a flow step): keep the assignee, else pick one by the team's strategy."""
-    if ticket.assignee_id is not None:
-        return
-    agent = choose_agent(ticket)
+def auto_assign_ticket(*, ticket: Ticket, also: Sequence[str] = ()) -> None:
+    """Auto-assignment (a flow step): keep the assignee, else pick one by the team's
+    strategy. ``also`` names fields the caller changed, saved in the same statement."""
+    agent = choose_agent(ticket) if ticket.assignee_id is None else None
     if agent is None:
+        if also:
+            save_changed(ticket, list(also))
         return
-    set_assignee(ticket, agent, verb=EventVerb.ASSIGNED, actor=None)
+    set_assignee(ticket, agent, verb=EventVerb.ASSIGNED, actor=None, also=also)
     notify_users(
         recipient_ids=[agent.pk],
         kind="assigned",

@@ -12,6 +12,7 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from notifications.services import notify_users
 from org import roles
 from org.roles import Actor, Person
+from sla import clock as clocks
 
 from ..choices import EventVerb, Priority, TicketStatus
 from ..events import publish_ticket_event
@@ -76,8 +77,9 @@ def acknowledge_escalation(*, ticket_id: int, actor: Person) -> Ticket:
         if ticket.escalation_acknowledged >= ticket.escalation_level:
             raise Conflict(_("This escalation is already acknowledged."))
         before = ticket.escalation_acknowledged
-        ticket.escalation_acknowledged = ticket.escalation_level
-        save_changed(ticket, ["escalation_acknowledged"])
+        assert ticket.clock is not None  # escalated, so it has a clock
+        clocks.acknowledge(ticket.clock)
+        save_changed(ticket, [])
         audit(
             ticket,
             actor,

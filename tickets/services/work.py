@@ -19,7 +19,7 @@ from org.models import Team
 from org.roles import Actor, Person
 from org.selectors import assignable_agents, person_name
 
-from .. import permissions, sla
+from .. import permissions
 from ..choices import EventVerb, TicketStatus
 from ..events import publish_ticket_event
 from ..models import Ticket, TicketMessage
@@ -29,6 +29,8 @@ from ._common import (
     iso,
     locked_ticket,
     mark_closed,
+    meet_targets,
+    pause_clock,
     restart_clock,
     save_changed,
     set_assignee,
@@ -81,28 +83,6 @@ def _run_handle(task: Task) -> None:
     activation = task.flow_task.activation_class(task)
     activation.run(None)
     activation.execute()
-
-
-def _mark_late_breaches(ticket: Ticket) -> list[str]:
-    """A target met after its due moment is breached even if the timer has not fired yet."""
-    fields: list[str] = []
-    if (
-        ticket.first_responded_at is not None
-        and ticket.first_response_due is not None
-        and ticket.first_responded_at > ticket.first_response_due
-        and not ticket.first_response_breached
-    ):
-        ticket.first_response_breached = True
-        fields.append("first_response_breached")
-    if (
-        ticket.resolved_at is not None
-        and ticket.resolution_due is not None
-        and ticket.resolved_at > ticket.resolution_due
-        and not ticket.resolution_breached
-    ):
-        ticket.resolution_breached = True
-        fields.append("resolution_breached")
-    return fields
 
 
 def claim_ticket(*, ticket_id: int, actor: Actor) -> Ticket:
@@ -186,8 +166,8 @@ def reply_to_ticket(*, ticket_id: int, actor: Person, body: str, internal: bool)
         fields: list[str] = []
         if not internal and ticket.first_responded_at is None:
             ticket.first_responded_at = message.created_at
-            ticket.sla_due = sla.queue_due(ticket)
-            fields += ["first_responded_at", "sla_due", *_mark_late_breaches(ticket)]
+            fields.append("first_responded_at")
+            meet_targets(ticket, ["first_response"], message.created_at)
         save_changed(ticket, fields)
         audit(
             ticket,
@@ -228,8 +208,8 @@ def put_on_hold(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
         task = _work_task(locked)
         activation = _take(locked, task, actor)
         ticket.status = TicketStatus.PENDING_CUSTOMER
-        ticket.sla_paused_at = timezone.now()
-        save_changed(ticket, ["status", "sla_paused_at"])
+        pause_clock(ticket)
+        save_changed(ticket, ["status"])
         audit(
             ticket,
             actor,
@@ -330,10 +310,9 @@ def resolve_ticket(*, ticket_id: int, actor: Actor, resolution: str) -> Ticket:
         ticket.status = TicketStatus.RESOLVED
         ticket.resolution = resolution
         ticket.resolved_at = now
-        ticket.sla_paused_at = now
-        ticket.sla_due = None
-        fields = ["status", "resolution", "resolved_at", "sla_paused_at", "sla_due"]
-        save_changed(ticket, fields + _mark_late_breaches(ticket))
+        meet_targets(ticket, ["first_response", "resolution"], now)
+        pause_clock(ticket)
+        save_changed(ticket, ["status", "resolution", "resolved_at"])
         audit(
             ticket,
             actor,
@@ -387,9 +366,9 @@ def reopen_ticket(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
             )
         assert task is not None
         before = ticket.status
-        ticket.resolved_at = None  # before the clock restarts: the queue due depends on it
+        ticket.resolved_at = None
         ticket.closed_at = None
-        save_changed(ticket, ["resolved_at", "closed_at", *restart_clock(ticket)])
+        save_changed(ticket, ["resolved_at", "closed_at", *restart_clock(ticket, reopen=True)])
         audit(
             ticket,
             actor,

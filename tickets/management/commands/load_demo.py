@@ -31,10 +31,10 @@ from customers.models import Contact, Customer
 from org.choices import AssignmentStrategy, Presence
 from org.models import AgentProfile, Team
 from org.roles import ROLE_ADMINISTRATOR, ROLE_AGENT, ROLE_SUPERVISOR, ROLES
-from sla.models import BusinessCalendar
+from sla.models import BusinessCalendar, SlaPolicy
 from tickets import services
 from tickets.choices import Channel, Priority, TicketStatus
-from tickets.models import Category, RoutingRule, SlaPolicy, Ticket
+from tickets.models import Category, RoutingRule, Ticket
 
 DEMO_MARKER_USERNAME = "admin"
 # The demo's administrator and supervisor sign in with a second factor, as those roles must
@@ -423,8 +423,7 @@ class Command(BaseCommand):
                 name=name,
                 priority=priority,
                 customer_tier=tier,
-                first_response_seconds=first,
-                resolution_seconds=resolution,
+                targets={"first_response": first, "resolution": resolution},
                 warning_percent=warning,
                 calendar=calendar,
                 escalation=levels,
