@@ -93,7 +93,8 @@ def drain(*, batch: int | None = None, budget_seconds: float = 10.0) -> int:
             clock_batch = settings.KEFU_SLA_BATCH
             claimed, fired = ladder.fire_batch(clock_batch)
             total += fired
-            clocks_left = claimed >= clock_batch
+            # a full batch of busy subjects fires nothing: the next sweep takes them
+            clocks_left = claimed >= clock_batch and fired > 0
         if timers_left:
             claimed, fired = fire_batch(size)
             total += fired

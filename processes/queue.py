@@ -39,6 +39,18 @@ COLUMNS = {
 }
 
 
+# When one change carries several events (a sweep of the SLA ladder fired a warning and an
+# escalation level of one object), its one queue event names the most significant.
+EVENT_RANK = ("updated", "sla_warning", "sla_breached", "assigned", "escalated")
+
+
+def most_significant(events: Iterable[str]) -> str:
+    """The event of ``events`` that its one push names (``updated`` when none)."""
+    return max(
+        events, key=lambda e: EVENT_RANK.index(e) if e in EVENT_RANK else -1, default="updated"
+    )
+
+
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 

@@ -194,9 +194,9 @@ def ladder(clock: SlaClock) -> list[dict[str, Any]]:
         if clock.terms.get("warning_percent"):
             steps.append((f"{target}:warning", target, clock.terms["warning_percent"], None, None))
         steps.append((f"{target}:breach", target, 100, None, None))
-    for index, level in enumerate(clock.terms.get("escalation", [])):
+    for number, level in enumerate(clock.terms.get("escalation", [])):
         steps.append(
-            (f"level:{index}", level["target"], level["at_percent"], index, level.get("action"))
+            (f"level:{number}", level["target"], level["at_percent"], number, level.get("action"))
         )
     for key, target, percent, index, action in steps:
         if target not in dict(clock.terms["targets"]):

@@ -36,9 +36,13 @@ class Subject:
 
 
 class SlaSubjects(Protocol):
-    kind: str
-    # The kind's targets in the order they fall due (the first unmet one is "next").
-    target_order: Sequence[str]
+    @property
+    def kind(self) -> str:
+        """The process kind (``SlaClock.kind``)."""
+
+    @property
+    def target_order(self) -> Sequence[str]:
+        """The kind's targets in the order they fall due (the first unmet one is "next")."""
 
     def load(self, object_ids: Sequence[int], clocks: Mapping[int, Any]) -> dict[int, Subject]:
         """The subjects (their process locks are held by the caller); ``clocks`` are the

@@ -82,7 +82,7 @@ def drain(*, batch: int | None = None, budget_seconds: float = 10.0) -> int:
     while time.monotonic() < deadline:
         claimed, fired = fire_batch(size)
         total += fired
-        if claimed < size:
+        if claimed < size or fired == 0:
             break
     return total
 

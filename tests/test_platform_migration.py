@@ -28,8 +28,27 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "fa15cc7"  # main before issue 9's moves (core/, org/, sla/)
 MOVED = {("tickets", "team"): "org", ("tickets", "agentprofile"): "org"}
 MOVED[("tickets", "businesscalendar")] = "sla"
+MOVED[("tickets", "slapolicy")] = "sla"
 # Columns the platform dropped, their data kept elsewhere (checked by the read-back below).
 DROPPED = {("notifications_notification", "ticket_id")}  # now subject_kind and object_id
+# The SLA clock's columns of a ticket, now its sla_slaclock row (sla 0004, tickets 0009),
+# and a policy's two targets, now its ``targets`` (sla 0003): checked by SLA_READ_BACK.
+DROPPED |= {
+    ("tickets_ticket", column)
+    for column in (
+        "sla_policy_id", "sla_terms", "sla_started_at", "sla_paused_at", "sla_paused_seconds",
+        "first_response_due", "resolution_due", "first_response_breached",
+        "resolution_breached", "sla_done", "escalation_level", "sla_warning",
+        "escalation_acknowledged", "sla_due",
+    )
+}  # fmt: skip
+DROPPED |= {
+    ("tickets_slapolicy", "first_response_seconds"),
+    ("tickets_slapolicy", "resolution_seconds"),
+}
+# The one table the SLA move changes in its kept columns: the ``work`` tasks' SLA timers are
+# cancelled (the ladder fires the checkpoints now; checked by SLA_READ_BACK's "next").
+SLA_CHANGED = {"viewflow_task"}
 # Tables a migration writes to by design: its own bookkeeping, the content types (checked
 # below) and the permissions of new models (the old rows are checked below).
 BOOKKEEPING = {"django_migrations", "django_content_type", "auth_permission"}
@@ -181,6 +200,51 @@ matching = sum(stored.get(t.pk) == work_row(t, tasks.get(t.pk)) for t in waiting
 print(json.dumps({"waiting": len(waiting), "items": len(stored), "matching": matching}))
 """
 
+# Every ticket's SLA as the API reads it, the policies' terms, and each open ticket's next
+# SLA checkpoint: as the old code computed it, and its clock's ``next_at`` after.
+SLA_READ_BACK = """
+import json
+from datetime import timedelta
+from django.utils import timezone
+from tickets.models import SlaPolicy, Ticket
+def iso(value):
+    return value.isoformat() if value else None
+tickets = {
+    t.number: [
+        t.sla_policy_id, iso(t.sla_started_at), iso(t.sla_paused_at), t.sla_paused_seconds,
+        iso(t.first_response_due), iso(t.resolution_due), iso(t.sla_due), list(t.breached),
+        t.escalation_level, t.escalation_acknowledged, list(t.sla_done), t.sla_warning,
+        iso(t.first_responded_at), iso(t.resolved_at),
+    ]
+    for t in Ticket.objects.order_by("pk")
+}
+def seconds(policy, target):
+    old = getattr(policy, target + "_seconds", None)
+    return old if old is not None else policy.targets[target]
+policies = sorted(
+    [p.name, p.priority, p.customer_tier, seconds(p, "first_response"), seconds(p, "resolution"),
+     p.warning_percent, p.escalation, p.is_active]
+    for p in SlaPolicy.objects.all()
+)
+NEXT
+print(json.dumps({"tickets": tickets, "policies": policies, "next": following}))
+"""
+OLD_NEXT = """
+from tickets import sla
+far = timezone.now() + timedelta(days=3000)  # nothing left to watch: 10 years out
+def pending(ticket):
+    moment = sla.next_checkpoint_at(ticket)
+    return iso(moment if moment < far else None)
+following = {t.number: pending(t) for t in Ticket.objects.filter(status__in=("new", "open"))}
+"""
+NEW_NEXT = """
+following = {
+    t.number: iso(t.clock.next_at)
+    for t in Ticket.objects.filter(status__in=("new", "open")).select_related("sla_clock")
+    if t.clock is not None
+}
+"""
+
 OLD_READ_BACK = (
     READ_BACK.replace("from org.models import AgentProfile, Team", "")
     .replace(
@@ -205,6 +269,10 @@ def test_demo_data_of_the_old_schema_survives_the_move(
     types_before = _content_types(scratch_url)
     permissions_before = _permissions(scratch_url)
     read_before = _last_json(_manage(baseline_tree, scratch_url, "shell", "-c", OLD_READ_BACK))
+    old_sla = SLA_READ_BACK.replace("NEXT", OLD_NEXT)
+    sla_before = _last_json(_manage(baseline_tree, scratch_url, "shell", "-c", old_sla))
+    assert all(row[0] for row in sla_before["tickets"].values())  # every demo ticket has SLA
+    assert any(row[2] for row in sla_before["tickets"].values())  # some stand paused
     assert before["tickets_ticket"][0] > 0 and before["tickets_team"][0] > 0
 
     _manage(ROOT, scratch_url, "migrate", "--noinput", "-v", "0")
@@ -214,7 +282,15 @@ def test_demo_data_of_the_old_schema_survives_the_move(
     assert gone == DROPPED
     after = _snapshot(scratch_url, kept)
     changed = sorted(t for t in before if before[t] != after.get(t) and t not in BOOKKEEPING)
-    assert changed == []
+    assert changed == sorted(SLA_CHANGED)
+    sla_after = _last_json(
+        _manage(ROOT, scratch_url, "shell", "-c", SLA_READ_BACK.replace("NEXT", NEW_NEXT))
+    )
+    assert sla_after["tickets"] == sla_before["tickets"]
+    assert sla_after["policies"] == sla_before["policies"]
+    # every open ticket's next checkpoint is where its timer was (none armed 10 years out)
+    assert sla_after["next"] == sla_before["next"]
+    assert any(sla_after["next"].values())
     types_after = _content_types(scratch_url)
     # The same grants, the ticket events' now named for the audit table (audit 0001).
     renamed = [
@@ -238,3 +314,14 @@ def test_demo_data_of_the_old_schema_survives_the_move(
     queue = _last_json(_manage(ROOT, scratch_url, "shell", "-c", WORK_QUEUE))
     assert queue["waiting"] > 0
     assert queue["items"] == queue["matching"] == queue["waiting"]
+
+    # The SLA move steps back: the old columns are refilled from the clocks, the old code
+    # reads the same SLA, and its work tasks' timers are armed again.
+    _manage(ROOT, scratch_url, "migrate", "sla", "0002", "--noinput", "-v", "0")
+    assert _last_json(_manage(baseline_tree, scratch_url, "shell", "-c", old_sla)) == sla_before
+    with psycopg.connect(scratch_url) as conn:
+        armed = conn.execute(
+            "SELECT count(*) FROM viewflow_task WHERE status = 'SCHEDULED'"
+            " AND flow_task = 'flows/ticket.TicketFlow.work__timeout'"
+        ).fetchone()
+    assert armed is not None and armed[0] > 0

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from notifications.schema import EventName, QueueEvent
-from processes.queue import keep_work_item, publish_work_item, publish_work_items
+from processes.queue import (
+    keep_work_item,
+    most_significant,
+    publish_work_item,
+    publish_work_items,
+)
 
 from . import selectors
 from .choices import QUEUE_STATUSES
@@ -58,13 +63,13 @@ def refresh_work_item(ticket: Ticket) -> None:
 def announce_many(changes: Sequence[tuple[Ticket, Sequence[str]]]) -> None:
     """``publish_ticket_event`` for many tickets at once (the SLA ladder's sweep): their
     open tasks in one query, their work items in one statement, one event per ticket (the
-    last of its ``events``; its row carries every change)."""
+    most significant of its ``events``; its row carries every change)."""
     if not changes:
         return
     task_ids = selectors.current_task_ids([ticket.pk for ticket, _events in changes])
     batch = []
     for ticket, events in changes:
         row = work_row(ticket, task_ids.get(ticket.pk))
-        event = events[-1] if events else "updated"
+        event = most_significant(events)
         batch.append((event, row, ticket.status in QUEUE_STATUSES))
     publish_work_items(batch)  # type: ignore[arg-type]

@@ -20,8 +20,11 @@ from org import roles
 from org.models import Team
 from org.selectors import person_name, person_names
 from processes import runtime
+from sla import clock as clocks
+from sla.choices import EscalationAction
 from sla.models import SlaPolicy
 from surveys import selectors as survey_selectors
+from tickets.choices import SlaTarget
 from tickets.models import Ticket
 
 
@@ -135,3 +138,47 @@ def process_chart(ticket: Ticket) -> str:
     if process_id is not None:
         chart.calc_cell_status(flow_class, grid, process_id)
     return mark_safe(chart.grid_to_svg(grid))  # noqa: S308 - generated from the flow class
+
+
+LADDER_STATES = {
+    "done": _("fired"),
+    "pending": _("pending"),
+    "skipped": _("not needed: target met"),
+}
+
+
+def sla_ladder(ticket: Ticket) -> dict[str, Any] | None:
+    """The ticket's SLA clock as the process chart shows it beside the flow: the policy,
+    whether the clock runs, and every checkpoint of its ladder (warning, breach, escalation
+    levels) with its moment and state. None when the ticket has no clock."""
+    clock = ticket.clock
+    if clock is None or not clock.terms:
+        return None
+    targets = dict(SlaTarget.choices)
+    actions = dict(EscalationAction.choices)
+    kinds = {"warning": _("Warning"), "breach": _("Breach")}
+    steps = []
+    for step in clocks.ladder(clock):
+        if step["kind"] == "level":
+            label = str(_("Escalation level %(level)s: %(action)s")) % {
+                "level": step["level"],
+                "action": actions.get(step["action"], step["action"]),
+            }
+        else:
+            label = str(kinds[step["kind"]])
+        steps.append(
+            {
+                **step,
+                "label": label,
+                "target_label": str(targets.get(step["target"], step["target"])),
+                "state_label": str(LADDER_STATES[step["state"]]),
+            }
+        )
+    if clock.stopped_at is not None:
+        running = _("stopped")
+    elif clock.paused_at is not None:
+        running = _("paused")
+    else:
+        running = _("running")
+    return {"policy": clock.terms.get("policy"), "running": running, "steps": steps}
+

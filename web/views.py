@@ -150,4 +150,5 @@ def ticket_process(request: HttpRequest, pk: int) -> HttpResponseBase:
         config,
         ticket=ticket,
         chart=selectors_web.process_chart(ticket),
+        sla=selectors_web.sla_ladder(ticket),
     )

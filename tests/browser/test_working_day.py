@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from processes import dispatcher
 from tests.browser.conftest import _Api, expect, live, login, row
+from tests.factories import make_due
+from tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
@@ -191,7 +194,21 @@ def test_the_process_chart_opens_for_whoever_sees_the_ticket(
     boss.wait_for_url(f"**/tickets/{ticket['id']}/process/")
     expect(boss.locator("figure.chart svg")).to_be_visible()
     # The steps this ticket went through are marked done; its current step is open.
-    expect(boss.locator("figure.chart g#triage")).to_have_class("done")
+    expect(boss.locator("figure.chart g#start")).to_have_class("done")
+    expect(boss.locator("figure.chart g#work")).to_have_class(re.compile(r"^(new|assigned)$"))
+    # Beside the flow, the SLA clock's ladder: nothing fired yet, the first warning next.
+    ladder = boss.locator("#sla-ladder tbody tr")
+    expect(ladder.first).to_have_attribute("data-key", "first_response:warning")
+    expect(ladder.first).to_have_class("step step-pending")
+    make_due(Ticket.objects.get(pk=ticket["id"]), started_ago=timedelta(minutes=50))
+    assert dispatcher.drain() == 1
+    boss.reload()
+    expect(boss.locator("#sla-ladder tr[data-key='first_response:warning']")).to_have_class(
+        "step step-done"
+    )
+    expect(boss.locator("#sla-ladder tr[data-key='first_response:breach']")).to_have_class(
+        "step step-pending"
+    )
     expect(boss.locator("figure.chart g#work")).to_have_class(re.compile(r"^(new|assigned)$"))
 
     agent = login(browser, server, "agent1", "pw")

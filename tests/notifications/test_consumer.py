@@ -238,9 +238,12 @@ def test_every_event_type_reaches_a_supervisor_socket_from_its_service(desk: Any
             internal=True,
         )
         await expect("updated")
-        await in_thread(make_due, ticket, started_ago=timedelta(minutes=59, seconds=30))
+        await in_thread(make_due, ticket, started_ago=timedelta(minutes=35))
         await in_thread(dispatcher.drain)
-        await expect("escalated", "sla_warning")  # level 1 at 50 %, warning at 80 %
+        await expect("escalated")  # level 1 at 50 % of the first response
+        await in_thread(make_due, ticket, started_ago=timedelta(minutes=50))
+        await in_thread(dispatcher.drain)
+        await expect("sla_warning")  # the warning at 80 %
         await in_thread(make_due, ticket, started_ago=timedelta(hours=2))
         await in_thread(dispatcher.drain)
         await expect("sla_breached")
@@ -262,6 +265,40 @@ def test_every_event_type_reaches_a_supervisor_socket_from_its_service(desk: Any
     assert resolved["object"]["warning"] is False  # the target is met: no longer amber
     warned = next(m for m in received if m["event"] == "sla_warning")
     assert warned["object"]["warning"] is True and warned["object"]["escalation_level"] >= 0
+
+
+def test_checkpoints_of_one_sweep_make_one_event_per_ticket(desk: Any) -> None:
+    """An incident storm: a warning, a breach and an escalation level of each ticket fall due
+    together; each ticket's work item changes once and its one event names the most
+    significant (escalated), the row carrying all of it."""
+    from processes import dispatcher
+
+    desk.policy.escalation = [{"at_percent": 90, "target": "first_response", "action": "warn"}]
+    desk.policy.save()
+
+    received: list[dict[str, Any]] = []
+
+    async def body() -> None:
+        ws, _ = await connect(desk.supervisor)
+        tickets = []
+        for _ in range(3):
+            tickets.append(await in_thread(open_ticket, desk))
+            for _name in ("assigned", "created"):
+                await next_message(ws, "queue.event")
+        for ticket in tickets:
+            await in_thread(make_due, ticket, started_ago=timedelta(minutes=61))
+        assert await in_thread(dispatcher.drain) == 9  # three checkpoints of three tickets
+        events = [await next_message(ws, "queue.event") for _ in tickets]
+        await in_thread(open_ticket, desk)  # a marker: nothing else came before it
+        following = await next_message(ws, "queue.event")
+        await ws.disconnect()
+        received.extend([*events, following])
+
+    run(body)
+    *events, marker = received
+    assert [m["event"] for m in events] == ["escalated"] * 3
+    assert all(m["object"]["breached"] and m["object"]["escalation_level"] == 1 for m in events)
+    assert marker["event"] == "assigned"
 
 
 def test_a_socket_in_two_groups_of_an_event_gets_it_once(desk: Any) -> None:

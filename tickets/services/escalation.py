@@ -16,6 +16,7 @@ from viewflow.workflow.status import STATUS
 from notifications.services import notify_users
 from org.models import Team
 from org.roles import ROLE_SUPERVISOR
+from processes.queue import most_significant
 from sla.kinds import Subject
 from sla.models import SlaClock
 
@@ -145,14 +146,13 @@ def _move_work(subject: Subject, task_id: int | None) -> None:
         subject.events.append("assigned")
     else:
         save_changed(ticket, fields)
-    for event in dict.fromkeys(subject.events):
-        publish_ticket_event(
-            event,  # type: ignore[arg-type]
-            ticket,
-            task_id=task_id,
-            previous_assignee_id=previous_assignee,
-            previous_team_id=previous_team,
-        )
+    publish_ticket_event(
+        most_significant(subject.events),  # type: ignore[arg-type]
+        ticket,
+        task_id=task_id,
+        previous_assignee_id=previous_assignee,
+        previous_team_id=previous_team,
+    )
 
 
 def auto_close_ticket(*, ticket: Ticket) -> None:

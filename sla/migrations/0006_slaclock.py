@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sla', '0003_slapolicy_kind_and_targets'),
+        ('sla', '0005_slapolicy_target_columns_leave'),
     ]
 
     operations = [

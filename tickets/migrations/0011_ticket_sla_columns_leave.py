@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0009_ticket_sla_clock'),
+        ('tickets', '0010_sla_clocks_from_columns'),
     ]
 
     operations = [
