@@ -65,13 +65,13 @@ def decode(cursor: str) -> Position:
     return Position(value, pk, backwards)
 
 
-def _check(qs: QuerySet[Any], field: str, pos: Position) -> None:
+def check(model: type[Model], field: str, pos: Position) -> None:
     """400 unless the cursor's value is of the ordering field's kind, so that no forged
     cursor reaches the database as a value it refuses."""
     value = pos.value
     if value is None:
         return
-    model_field = qs.model._meta.get_field(field)
+    model_field = model._meta.get_field(field)
     kind = model_field.get_internal_type()
     if kind == "DateTimeField":
         valid = isinstance(value, datetime) and value.utcoffset() is not None
@@ -88,7 +88,7 @@ def _check(qs: QuerySet[Any], field: str, pos: Position) -> None:
 
 def after(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:
     """Rows strictly after ``pos`` in the order (field asc/desc NULLS LAST, id same way)."""
-    _check(qs, field, pos)
+    check(qs.model, field, pos)
     beyond, tie = ("lt", "lt") if descending else ("gt", "gt")
     if pos.value is None:
         return qs.filter(**{f"{field}__isnull": True, f"id__{tie}": pos.pk})
@@ -101,7 +101,7 @@ def after(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> Que
 
 def before(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:
     """Rows strictly before ``pos`` in the same order."""
-    _check(qs, field, pos)
+    check(qs.model, field, pos)
     earlier, tie = ("gt", "gt") if descending else ("lt", "lt")
     if pos.value is None:
         return qs.filter(Q(**{f"{field}__isnull": False}) | Q(**{f"id__{tie}": pos.pk}))
