@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 from viewflow.workflow.models import Task
 
-from tests.conftest import client_for
+from tests.conftest import TOKEN_AND_PAGE, client_for
 from tests.factories import open_ticket, update_ticket
 from tickets import services
 from tickets.models import Ticket
@@ -148,7 +148,7 @@ def test_a_queue_of_several_parts_is_one_statement_in_due_order_page_by_page(
     expected = sorted(items, key=lambda i: (i.due is None, i.due or now, i.pk))
     client = client_for(desk.agent1)
 
-    with django_assert_num_queries(2):  # the token with roles and teams; the page
+    with django_assert_num_queries(TOKEN_AND_PAGE):
         whole = client.get("/api/queue/").json()
     original = selectors.queue_for
     monkeypatch.setattr(

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from tests.concurrency import run_together
-from tests.conftest import client_for
+from tests.conftest import TOKEN_AND_PAGE, client_for
 from tests.factories import open_ticket
 from tickets.models import Ticket
 
@@ -302,7 +302,7 @@ def test_list_rows_are_the_tickets_as_the_detail_shows_them(
                   sla_due=None, updated_at=now - timedelta(days=1))  # fmt: skip
     client = client_for(desk.admin)
 
-    with django_assert_num_queries(2):  # the token with roles and teams; the page
+    with django_assert_num_queries(TOKEN_AND_PAGE):
         response = client.get("/api/tickets/?ordering=created")
 
     rows = response.json()["results"]
