@@ -65,13 +65,16 @@ def decode(cursor: str) -> Position:
     return Position(value, pk, backwards)
 
 
-def _check(qs: QuerySet[Any], field: str, pos: Position) -> None:
+def check(source: type[Model] | QuerySet[Any], field: str, pos: Position) -> None:
     """400 unless the cursor's value is of the ordering field's kind, so that no forged
-    cursor reaches the database as a value it refuses."""
+    cursor reaches the database as a value it refuses. ``source``: the model, or the
+    queryset whose annotation ``field`` may name."""
     value = pos.value
     if value is None:
         return
-    model_field = _field(qs, field)
+    model_field = (
+        _field(source, field) if isinstance(source, QuerySet) else source._meta.get_field(field)
+    )
     kind = model_field.get_internal_type()
     if kind == "DateTimeField":
         valid = isinstance(value, datetime) and value.utcoffset() is not None
@@ -97,7 +100,7 @@ def _field(qs: QuerySet[Any], field: str) -> Any:
 
 def after(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:
     """Rows strictly after ``pos`` in the order (field asc/desc NULLS LAST, id same way)."""
-    _check(qs, field, pos)
+    check(qs, field, pos)
     beyond, tie = ("lt", "lt") if descending else ("gt", "gt")
     if pos.value is None:
         return qs.filter(**{f"{field}__isnull": True, f"id__{tie}": pos.pk})
@@ -110,7 +113,7 @@ def after(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> Que
 
 def before(qs: QuerySet[Any], field: str, descending: bool, pos: Position) -> QuerySet[Any]:
     """Rows strictly before ``pos`` in the same order."""
-    _check(qs, field, pos)
+    check(qs, field, pos)
     earlier, tie = ("gt", "gt") if descending else ("lt", "lt")
     if pos.value is None:
         return qs.filter(Q(**{f"{field}__isnull": False}) | Q(**{f"id__{tie}": pos.pk}))

@@ -12,6 +12,10 @@ import pytest
 from django.conf import settings
 
 REQUIRE_SERVICES = os.environ.get("KEFU_REQUIRE_SERVICES") == "1"
+# Statements of a token-authenticated read of one page: the token (with the user's roles and
+# teams, on PostgreSQL: project.authentication) and the page; SQLite reads the roles or the
+# teams apart, when the view asks.
+TOKEN_AND_PAGE = 2 if settings.USING_POSTGRES else 3
 
 
 def _missing(marker: str) -> str | None:

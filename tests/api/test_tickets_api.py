@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from tests.concurrency import run_together
-from tests.conftest import client_for
+from tests.conftest import TOKEN_AND_PAGE, client_for
 from tests.factories import open_ticket
 from tickets.models import Ticket
 
@@ -271,6 +271,55 @@ def test_list_query_count_does_not_grow_with_the_page(
         response = client.get("/api/tickets/")
 
     assert len(response.json()["results"]) == 12
+
+
+def test_list_rows_are_the_tickets_as_the_detail_shows_them(
+    desk: Any, django_assert_num_queries: Any
+) -> None:
+    """The list builds its rows without DRF's serializer (tickets.api.serializers.ticket_rows);
+    each is the detail's ``TicketOutput`` byte for byte: a category, a paused clock, a breach,
+    a first response, a resolution, no SLA at all. Two statements however many categories."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import CategoryFactory, update_ticket
+    from tickets import services
+
+    now = timezone.now().replace(microsecond=123456)
+    CategoryFactory(code="billing")
+    network: Any = CategoryFactory(code="network")
+    plain = open_ticket(desk)
+    categorised = open_ticket(desk, category_code="billing")
+    other = open_ticket(desk, category_code="network")
+    paused = open_ticket(desk)
+    update_ticket(paused.pk, sla_paused_at=now, first_response_breached=True, category=network)
+    late = open_ticket(desk)
+    update_ticket(late.pk, resolution_breached=True, first_responded_at=now, escalation_level=2)
+    done = open_ticket(desk)
+    services.resolve_ticket(ticket_id=done.pk, actor=desk.supervisor, resolution="ok")
+    bare = open_ticket(desk)
+    update_ticket(bare.pk, sla_clock=None, updated_at=now - timedelta(days=1))  # no SLA
+    client = client_for(desk.admin)
+
+    with django_assert_num_queries(TOKEN_AND_PAGE):
+        response = client.get("/api/tickets/?ordering=created")
+
+    rows = response.json()["results"]
+    tickets = [plain, categorised, other, paused, late, done, bare]
+    assert [r["id"] for r in rows] == [t.pk for t in tickets]
+    assert [r["category"] for r in rows] == [None, "billing", "network", "network", None,
+                                             None, None]  # fmt: skip
+    for row, ticket in zip(rows, tickets, strict=True):
+        detail = client.get(f"/api/tickets/{ticket.pk}/")
+        assert row == detail.json()
+    body = response.content.decode()
+    for row in rows:  # the same bytes, keys in the same order, as the detail's
+        assert client.get(f"/api/tickets/{row['id']}/").content.decode() in body
+    assert rows[3]["sla"]["paused"] is True
+    assert rows[3]["sla"]["breached"] == ["first_response"]
+    assert rows[4]["sla"]["first_responded_at"] == now.isoformat().replace("+00:00", "Z")
+    assert rows[6]["sla"]["policy"] is None
 
 
 def test_claim_assign_reply_hold_resume_urge_resolve_close_reopen(desk: Any) -> None:

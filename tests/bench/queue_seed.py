@@ -62,6 +62,10 @@ class QueueSeed:
     teams_open_unassigned: int
     templates: dict[str, dict[str, Any]]
     seconds: dict[str, float]
+    # The work queue (processes_workitem): rows per kind, and the benchmark agent's queue
+    # per kind (assigned to the agent, or unassigned in one of its teams).
+    work_items: dict[str, int]
+    agent_queue: dict[str, int]
 
 
 TASK_COLUMNS = (
@@ -564,6 +568,12 @@ def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
             " FROM tickets_ticket",
             {"a": agent_id, "t": agent_teams},
         ).fetchone()
+        work = conn.execute(
+            "SELECT kind, count(*), count(*) FILTER (WHERE assignee_id = %(a)s"
+            " OR (assignee_id IS NULL AND team_id = ANY(%(t)s)))"
+            " FROM processes_workitem GROUP BY kind ORDER BY kind",
+            {"a": agent_id, "t": agent_teams},
+        ).fetchall()
     seconds["VACUUM ANALYZE"] = time.monotonic() - mark
     assert counts is not None
     return QueueSeed(
@@ -577,4 +587,6 @@ def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
         teams_open_unassigned=counts[4],
         templates=templates,
         seconds=seconds,
+        work_items={kind: n for kind, n, _mine in work},
+        agent_queue={kind: mine for kind, _n, mine in work},
     )

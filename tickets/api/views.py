@@ -21,7 +21,7 @@ from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_li
 
 from .. import selectors, services
 from ..choices import Priority, TicketStatus
-from ..models import Category, Ticket
+from ..models import Ticket
 from . import serializers as s
 
 ORDERINGS = {
@@ -157,30 +157,19 @@ class TicketListView(APIView):
                 {"ordering": [_("Use one of: %(values)s.") % {"values": ", ".join(ORDERINGS)}]},
             )
         field, descending = ORDERINGS[ordering]
+        tickets = _filtered(request).only(*s.LIST_FIELDS)
         page = paginate(
-            _filtered(request),
+            tickets.annotate(**{s.CATEGORY_CODE: F("category__code")}),
             field=field,
             descending=descending,
             cursor=request.query_params.get("cursor"),
             limit=PAGE_SIZE,
         )
-        codes = (
-            dict(
-                Category.objects.filter(
-                    pk__in={t.category_id for t in page.items if t.category_id}
-                ).values_list("id", "code")
-            )
-            if any(t.category_id for t in page.items)
-            else {}
-        )
-
         return Response(
             {
                 "next": page_link(request, page.next),
                 "previous": page_link(request, page.previous),
-                "results": s.TicketOutput(
-                    page.items, many=True, context={"category_codes": codes}
-                ).data,
+                "results": s.ticket_rows(page.items),
             }
         )
 
