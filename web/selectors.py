@@ -181,4 +181,3 @@ def sla_ladder(ticket: Ticket) -> dict[str, Any] | None:
     else:
         running = _("running")
     return {"policy": clock.terms.get("policy"), "running": running, "steps": steps}
-
