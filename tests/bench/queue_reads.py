@@ -339,21 +339,23 @@ Data, seeded with set-based SQL (`INSERT … SELECT … FROM generate_series`):
 `T-YYYY-NNNNNN` per year), {seeded.open_tickets:,} of them open (status new or
 open, the newest {scale.recent:,} hold them), {scale.teams} teams, {scale.agents} agents
 (online, one team each), {scale.customers:,} customers and {scale.contacts:,} contacts reused
-across the tickets. Open tickets have `sla_due` spread from 1 day overdue to 6 days ahead
-(1 % without SLA). The benchmark agent (user {seeded.agent_id}) belongs to 2
-teams (ids {", ".join(map(str, seeded.agent_team_ids))}), has
+across the tickets. Every ticket has its SLA clock (`sla_slaclock`): open tickets' clocks
+run, due (the nearest unmet target) spread from 1 day overdue to 6 days ahead (1 % without
+SLA: a clock without targets); closed tickets' clocks are stopped with both targets met.
+The benchmark agent (user {seeded.agent_id}) belongs to 2 teams
+(ids {", ".join(map(str, seeded.agent_team_ids))}), has
 {seeded.agent_open_assigned} open tickets assigned
 ({seeded.agent_all_assigned:,} assigned in total, closed ones included), and
 its teams hold {seeded.teams_open_unassigned:,} open unassigned tickets. Every
 open ticket has its viewflow rows (process, `flows_ticketprocess`, the `work`
-task ASSIGNED to the assignee or NEW, its SLA checkpoint timer); the closed
-tickets have none (a production database would also hold their finished
-processes and tasks). Columns the seed does not set hold what the ORM gives a new
-row (the fields' defaults; `sla_warning` false, `escalation_acknowledged` 0). Then
-`VACUUM ANALYZE`.
+task ASSIGNED to the assignee or NEW; no viewflow timer: the SLA ladder sweeps the
+clocks); the closed tickets have none (a production database would also hold their
+finished processes and tasks). Columns the seed does not set hold what the ORM gives a new
+row (the fields' defaults; no checkpoint handled, so the clock's `warning` false and its
+escalation level 0). Then `VACUUM ANALYZE`.
 
-The viewflow column values were copied from real tickets opened through
-`tickets.services.open_ticket` on the same desk:
+The viewflow column values and the clocks' terms were copied from real tickets opened
+through `tickets.services.open_ticket` on the same desk:
 
 {report.table(["row", "values copied"], template_rows)}
 
