@@ -27,6 +27,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.bulk import update_columns
+
 from .calendars import BusinessCalendar as CalendarSpec
 from .calendars import add_business_seconds, business_seconds_between, parse_calendar
 from .models import BusinessCalendar, SlaClock, SlaPolicy
@@ -359,7 +361,7 @@ def save_many(rows: list[SlaClock]) -> None:
     for row in rows:
         refresh(row)
         row.updated_at = now
-    SlaClock.objects.bulk_update(
+    update_columns(
         rows,
         [
             "targets",

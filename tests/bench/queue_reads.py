@@ -419,18 +419,20 @@ Data, seeded with set-based SQL (`INSERT … SELECT … FROM generate_series`):
 `T-YYYY-NNNNNN` per year), {seeded.open_tickets:,} of them open (status new or
 open, the newest {scale.recent:,} hold them), {scale.teams} teams, {scale.agents} agents
 (online, one team each), {scale.customers:,} customers and {scale.contacts:,} contacts reused
-across the tickets. Open tickets have `sla_due` spread from 1 day overdue to 6 days ahead
-(1 % without SLA). The benchmark agent (user {seeded.agent_id}) belongs to 2
-teams (ids {", ".join(map(str, seeded.agent_team_ids))}), has
+across the tickets. Every ticket has its SLA clock (`sla_slaclock`): open tickets' clocks
+run, due (the nearest unmet target) spread from 1 day overdue to 6 days ahead (1 % without
+SLA: a clock without targets); closed tickets' clocks are stopped with both targets met.
+The benchmark agent (user {seeded.agent_id}) belongs to 2 teams
+(ids {", ".join(map(str, seeded.agent_team_ids))}), has
 {seeded.agent_open_assigned} open tickets assigned
 ({seeded.agent_all_assigned:,} assigned in total, closed ones included), and
 its teams hold {seeded.teams_open_unassigned:,} open unassigned tickets. Every
 open ticket has its viewflow rows (process, `flows_ticketprocess`, the `work`
-task ASSIGNED to the assignee or NEW, its SLA checkpoint timer); the closed
-tickets have none (a production database would also hold their finished
-processes and tasks). Columns the seed does not set hold what the ORM gives a new
-row (the fields' defaults; `sla_warning` false, `escalation_acknowledged` 0). Then
-`VACUUM ANALYZE`.
+task ASSIGNED to the assignee or NEW; no viewflow timer: the SLA ladder sweeps the
+clocks); the closed tickets have none (a production database would also hold their
+finished processes and tasks). Columns the seed does not set hold what the ORM gives a new
+row (the fields' defaults; no checkpoint handled, so the clock's `warning` false and its
+escalation level 0). Then `VACUUM ANALYZE`.
 
 The work queue (`processes_workitem`, which `GET /api/queue/` reads) holds
 {seeded.work_items.get("ticket", 0):,} items of kind `ticket` (every open ticket's, as
@@ -440,8 +442,8 @@ their due times mixed in among the tickets' (from 2,000 minutes overdue to 18,00
 minutes ahead); {work_items} in all. The benchmark agent's queue (assigned to it, or
 unassigned in one of its teams) holds {agent_queue}.
 
-The viewflow column values were copied from real tickets opened through
-`tickets.services.open_ticket` on the same desk:
+The viewflow column values and the clocks' terms were copied from real tickets opened
+through `tickets.services.open_ticket` on the same desk:
 
 {report.table(["row", "values copied"], template_rows)}
 

@@ -5,10 +5,12 @@ Every ``INSERT`` is built by ``sqlseed.insert_select``: the columns set here, an
 other column with the value the ORM would give it, checked against the models before
 anything runs (a new NOT NULL column without a default fails naming the column).
 
-The viewflow rows of the open tickets (process, ticket link, the human `work`
-task and its SLA checkpoint timer) copy their column values from real tickets
-opened through ``tickets.services.open_ticket`` first (the "probes"): one that
-was auto-assigned (task ASSIGNED) and one left unassigned (task NEW).
+Every ticket has its SLA clock (``sla_slaclock``; the checkpoints are swept from the
+clocks, no viewflow timer is armed). The viewflow rows of the open tickets (process,
+ticket link, the human `work` task) copy their column values from real tickets opened
+through ``tickets.services.open_ticket`` first (the "probes"): one that was
+auto-assigned (task ASSIGNED) and one left unassigned (task NEW); the clocks' terms are
+``sla.clock.terms_for`` of each policy, checked against the probe's clock.
 """
 
 from __future__ import annotations
@@ -116,14 +118,25 @@ def probe_templates(desk: BenchDesk) -> dict[str, dict[str, Any]]:
             [ticket.pk],
         )
         templates[f"process ({label})"] = {k: v for k, v in process.items() if k != "id"}
-        for kind in ("HUMAN", "TIMER"):
-            task = _row(
-                f"SELECT {', '.join(TASK_COLUMNS)} FROM viewflow_task"
-                " WHERE process_id = %s AND flow_task_type = %s"
-                " AND status IN ('NEW', 'ASSIGNED', 'SCHEDULED') ORDER BY id DESC LIMIT 1",
-                [process["id"], kind],
-            )
-            templates[f"{kind.lower()} task ({label})"] = task
+        task = _row(
+            f"SELECT {', '.join(TASK_COLUMNS)} FROM viewflow_task"
+            " WHERE process_id = %s AND flow_task_type = 'HUMAN'"
+            " AND status IN ('NEW', 'ASSIGNED') ORDER BY id DESC LIMIT 1",
+            [process["id"]],
+        )
+        templates[f"human task ({label})"] = task
+        timers = _row(
+            "SELECT count(*) AS armed FROM viewflow_task WHERE process_id = %s"
+            " AND flow_task_type = 'TIMER' AND status = 'SCHEDULED'",
+            [process["id"]],
+        )
+        assert timers["armed"] == 0, "an open ticket's process arms no viewflow timer"
+        clock = _row(
+            "SELECT c.kind, c.policy_id, c.terms FROM sla_slaclock c"
+            " JOIN tickets_ticket t ON t.sla_clock_id = c.id WHERE t.id = %s",
+            [ticket.pk],
+        )
+        templates[f"SLA clock ({label})"] = clock
     Team.objects.filter(pk=team.pk).update(assignment=team.assignment)
     return templates
 
@@ -233,8 +246,18 @@ CREATE UNIQUE INDEX ON bench_contacts (k);
 
 # g = 1 … total in time order over two years. The newest tenth holds the open work: every
 # second one is open (a twentieth of all), 4 in 5 of those assigned. Agent k = 1 is the
-# benchmark agent: its share plus every 800th open ticket.
+# benchmark agent: its share plus every 800th open ticket. Ticket g gets the id
+# ``b.ticket + g`` and its SLA clock the id ``b.clock + g`` (so the two inserts need no
+# join back); the rows are computed once into ``bench_rows``.
 TICKET_ROWS = """
+CREATE TEMP TABLE bench_base_ids AS
+SELECT (SELECT coalesce(max(id), 0) FROM tickets_ticket) AS ticket,
+       (SELECT coalesce(max(id), 0) FROM sla_slaclock) AS clock;
+
+CREATE TEMP TABLE bench_rows AS
+SELECT t.*, b.ticket + t.g AS ticket_id, b.clock + t.g AS clock_id,
+       a.user_id, a.team_id, c.id AS contact_id, c.customer_id,
+       p.policy_id, p.terms, p.fr, p.res, coalesce(tc.last, 0) AS last_number
 FROM (
     SELECT s.*,
            extract(year FROM s.created_at)::int AS yr,
@@ -256,17 +279,16 @@ FROM (
         FROM generate_series(1, {total}) g
     ) s
 ) t
+CROSS JOIN bench_base_ids b
 JOIN bench_agents a ON a.k = t.agent_k
 JOIN bench_contacts c ON c.k = ((t.g::bigint * 7) % {contacts}) + 1
 JOIN bench_policies p ON p.priority = t.priority
-LEFT JOIN tickets_ticketcounter tc ON tc.year = t.yr
-ORDER BY t.g
+LEFT JOIN tickets_ticketcounter tc ON tc.year = t.yr;
 """
 
-# Open tickets carry no handled checkpoint (`sla_done` empty), so `sla_warning` and
-# `escalation_acknowledged` keep the model's defaults, as every column the seed leaves out.
-TICKET_VALUES = {
-    "number": "'T-' || t.yr || '-' || lpad((coalesce(tc.last, 0) + t.yn)::text, 6, '0')",
+TICKET_VALUES: dict[str, str] = {
+    "id": "t.ticket_id",
+    "number": "'T-' || t.yr || '-' || lpad((t.last_number + t.yn)::text, 6, '0')",
     "subject": "'Seeded ticket ' || t.g || ': order not delivered'",
     "description": "'The customer reports that order ' || (t.g * 13) || ' has not arrived yet.'",
     "priority": "t.priority",
@@ -274,41 +296,101 @@ TICKET_VALUES = {
     "status": "CASE WHEN NOT t.is_open THEN 'closed' WHEN t.is_assigned THEN 'open' ELSE 'new' END",
     "resolution": "CASE WHEN t.is_open THEN '' ELSE 'Resolved by the agent.' END",
     "urge_count": "0",
-    "sla_terms": "CASE WHEN t.has_sla THEN p.terms ELSE '{}'::jsonb END",
-    "sla_started_at": "CASE WHEN t.has_sla THEN t.created_at END",
-    "sla_paused_at": "CASE WHEN NOT t.is_open THEN t.resolved_at END",
-    "sla_paused_seconds": "0",
-    "first_response_due": """CASE WHEN NOT t.has_sla THEN NULL
-         WHEN t.is_open AND NOT t.is_assigned THEN t.due
-         ELSE t.created_at + p.fr * interval '1 second' END""",
-    "resolution_due": """CASE WHEN NOT t.has_sla THEN NULL
-         WHEN t.is_open THEN t.due + (p.res - p.fr) * (NOT t.is_assigned)::int * interval '1 second'
-         ELSE t.created_at + p.res * interval '1 second' END""",
     "first_responded_at": """CASE WHEN NOT t.is_open
          THEN t.created_at + ((t.g % 120) + 1) * interval '1 minute'
          WHEN t.is_assigned THEN t.created_at + interval '10 minutes' END""",
     "resolved_at": "CASE WHEN NOT t.is_open THEN t.resolved_at END",
     "closed_at": "CASE WHEN NOT t.is_open THEN least(now(), t.resolved_at + interval '3 days') END",
-    "first_response_breached": (
-        "CASE WHEN t.is_open THEN coalesce(t.due < now(), false) ELSE t.g % 17 = 0 END"
-    ),
-    "resolution_breached": (
-        "CASE WHEN t.is_open THEN coalesce(t.due < now(), false) ELSE t.g % 23 = 0 END"
-    ),
-    "sla_done": "'[]'::jsonb",
-    "escalation_level": "0",
-    "sla_due": "CASE WHEN t.is_open THEN t.due END",
+    "sla_clock_id": "t.clock_id",
     "version": "CASE WHEN t.is_open THEN 3 ELSE 8 END",
     "created_at": "t.created_at",
     "updated_at": """CASE WHEN t.is_open THEN t.created_at + interval '10 minutes'
          ELSE least(now(), t.resolved_at + interval '3 days') END""",
-    "assignee_id": "CASE WHEN t.is_assigned THEN a.user_id END",
+    "assignee_id": "CASE WHEN t.is_assigned THEN t.user_id END",
     "category_id": "NULL",
-    "contact_id": "c.id",
+    "contact_id": "t.contact_id",
     "created_by_id": "NULL",
-    "customer_id": "c.customer_id",
-    "sla_policy_id": "CASE WHEN t.has_sla THEN p.policy_id END",
-    "team_id": "a.team_id",
+    "customer_id": "t.customer_id",
+    "team_id": "t.team_id",
+}
+
+
+def _iso(sql: str) -> str:
+    """A timestamp as ``datetime.isoformat()`` writes it in a clock's ``targets``."""
+    return f"""to_char(({sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
+
+def _target(due: str, met_at: str, breached: str) -> str:
+    return (
+        f"jsonb_build_object('due', {_iso(due)}, 'met_at', {_iso(met_at)}, 'breached', {breached})"
+    )
+
+
+# A ticket's SLA clock, as ``sla.clock`` leaves it (24x7: the seeded policies have no
+# calendar). An open ticket's clock runs: its nearest unmet target (the first response when
+# nobody has the ticket, else the resolution; the first response was met 10 minutes after
+# intake) falls due at ``t.due``, so the clock started one target earlier. A target past
+# due is breached; no checkpoint is recorded as handled (``done`` empty, so ``warning``
+# false, escalation level 0), and the next checkpoint is the nearest target's due moment
+# if it is ahead, else none: the seed leaves no backlog for the ladder (a refresh by any
+# writer would re-arm it). A closed ticket's clock stopped at the closing, both targets
+# met; a ticket without a policy (1 % of the open ones) has a clock without targets.
+OPEN_STARTED = "t.due - CASE WHEN t.is_assigned THEN t.res ELSE t.fr END * interval '1 second'"
+CLOCK_VALUES = {
+    "id": "t.clock_id",
+    "kind": "'ticket'",
+    "object_id": "t.ticket_id",
+    "policy_id": "CASE WHEN t.has_sla THEN t.policy_id END",
+    "terms": "CASE WHEN t.has_sla THEN t.terms ELSE '{}'::jsonb END",
+    "started_at": f"""CASE WHEN NOT t.has_sla THEN NULL WHEN t.is_open THEN {OPEN_STARTED}
+         ELSE t.created_at END""",
+    "paused_at": "CASE WHEN NOT t.is_open THEN t.resolved_at END",
+    "paused_seconds": "0",
+    "targets": f"""CASE WHEN NOT t.has_sla THEN '{{}}'::jsonb
+         WHEN t.is_open THEN jsonb_build_object(
+             'first_response', {
+        _target(
+            f"{OPEN_STARTED} + t.fr * interval '1 second'",
+            "CASE WHEN t.is_assigned THEN t.created_at + interval '10 minutes' END",
+            f"NOT t.is_assigned AND {OPEN_STARTED} + t.fr * interval '1 second' < now()",
+        )
+    },
+             'resolution', {
+        _target(
+            f"{OPEN_STARTED} + t.res * interval '1 second'",
+            "NULL::timestamptz",
+            f"{OPEN_STARTED} + t.res * interval '1 second' < now()",
+        )
+    })
+         ELSE jsonb_build_object(
+             'first_response', {
+        _target(
+            "t.created_at + t.fr * interval '1 second'",
+            "t.created_at + ((t.g % 120) + 1) * interval '1 minute'",
+            "t.g % 17 = 0",
+        )
+    },
+             'resolution', {
+        _target(
+            "t.created_at + t.res * interval '1 second'",
+            "t.resolved_at",
+            "t.g % 23 = 0",
+        )
+    }) END""",
+    "done": "'[]'::jsonb",
+    "due": "CASE WHEN t.is_open THEN t.due END",
+    "warning": "false",
+    "breached": "CASE WHEN t.is_open THEN coalesce(t.due < now(), false)"
+    " ELSE t.g % 17 = 0 OR t.g % 23 = 0 END",
+    "escalation_level": "0",
+    "acknowledged_level": "0",
+    "next_at": "CASE WHEN t.is_open AND t.due > now() THEN t.due END",
+    "stopped_at": (
+        "CASE WHEN NOT t.is_open THEN least(now(), t.resolved_at + interval '3 days') END"
+    ),
+    "created_at": "t.created_at",
+    "updated_at": """CASE WHEN t.is_open THEN t.created_at + interval '10 minutes'
+         ELSE least(now(), t.resolved_at + interval '3 days') END""",
 }
 
 
@@ -322,7 +404,14 @@ def tickets_sql(scale: Scale) -> str:
     )
     return "\n".join(
         [
-            insert_select("tickets_ticket", TICKET_VALUES, rows),
+            rows,
+            insert_select("tickets_ticket", TICKET_VALUES, "FROM bench_rows t ORDER BY t.g"),
+            insert_select("sla_slaclock", CLOCK_VALUES, "FROM bench_rows t ORDER BY t.g"),
+            """
+SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), (SELECT max(id) FROM tickets_ticket));
+SELECT setval(pg_get_serial_sequence('sla_slaclock', 'id'), (SELECT max(id) FROM sla_slaclock));
+DROP TABLE bench_rows;
+""",
             insert_select(
                 "tickets_ticketcounter",
                 {"year": "substr(number, 3, 4)::int", "last": "max(substr(number, 8)::int)"},
@@ -337,15 +426,13 @@ def flow_sql(templates: dict[str, dict[str, Any]]) -> str:
     """The viewflow rows of every open ticket without them, values copied from the probes."""
     human = templates["human task (assigned)"]
     human_new = templates["human task (unassigned)"]
-    timer = templates["timer task (assigned)"]
     process = templates["process (assigned)"]
     new = "b.process + o.rn"
     return "\n".join(
         [
             """
 CREATE TEMP TABLE bench_open AS
-SELECT t.id AS ticket_id, row_number() OVER (ORDER BY t.id) AS rn, t.assignee_id, t.created_at,
-       t.sla_due
+SELECT t.id AS ticket_id, row_number() OVER (ORDER BY t.id) AS rn, t.assignee_id, t.created_at
 FROM tickets_ticket t
 WHERE t.status IN ('new', 'open') AND NOT EXISTS (
     SELECT 1 FROM flows_ticketprocess tp WHERE tp.ticket_id = t.id);
@@ -374,7 +461,7 @@ SELECT (SELECT coalesce(max(id), 0) FROM viewflow_process) AS process,
             insert_select(
                 "viewflow_task",
                 {
-                    "id": "b.task + 2 * o.rn - 1",
+                    "id": "b.task + o.rn",
                     "flow_task": literal(human["flow_task"]),
                     "flow_task_type": literal(human["flow_task_type"]),
                     "status": f"CASE WHEN o.assignee_id IS NULL THEN {literal(human_new['status'])}"
@@ -389,32 +476,6 @@ SELECT (SELECT coalesce(max(id), 0) FROM viewflow_process) AS process,
                     "scheduled": "NULL",
                     "owner_permission": literal(human["owner_permission"]),
                 },
-                "FROM bench_open o, bench_base b",
-            ),
-            insert_select(
-                "viewflow_task",
-                {
-                    "id": "b.task + 2 * o.rn",
-                    "flow_task": literal(timer["flow_task"]),
-                    "flow_task_type": literal(timer["flow_task_type"]),
-                    "status": literal(timer["status"]),
-                    "created": "o.created_at + interval '1 second'",
-                    "started": "NULL",
-                    "finished": "NULL",
-                    "token": literal(timer["token"]),
-                    "owner_id": "NULL",
-                    "process_id": new,
-                    "data": f"{literal(_json(timer['data']))}::jsonb",
-                    "scheduled": "CASE WHEN o.sla_due > now() THEN o.sla_due"
-                    " ELSE now() + interval '3650 days' END",
-                    "owner_permission": "NULL",
-                },
-                "FROM bench_open o, bench_base b",
-            ),
-            '-- the timer\'s "previous" is the task it guards, as the flow links them',
-            insert_select(
-                "viewflow_task_previous",
-                {"from_task_id": "b.task + 2 * o.rn", "to_task_id": "b.task + 2 * o.rn - 1"},
                 "FROM bench_open o, bench_base b",
             ),
             """
@@ -443,18 +504,19 @@ def work_items_sql(scale: Scale) -> str:
             "status": "t.status",
             "team_id": "t.team_id",
             "assignee_id": "t.assignee_id",
-            "due": "t.sla_due",
-            "breached": "t.first_response_breached OR t.resolution_breached",
-            "warning": "t.sla_warning",
-            "paused": "t.sla_paused_at IS NOT NULL",
-            "escalation_level": "t.escalation_level",
-            "acknowledged": "t.escalation_acknowledged >= t.escalation_level"
-            " AND t.escalation_level > 0",
+            "due": "clock.due",
+            "breached": "clock.breached",
+            "warning": "clock.warning",
+            "paused": "clock.paused_at IS NOT NULL",
+            "escalation_level": "clock.escalation_level",
+            "acknowledged": "clock.acknowledged_level >= clock.escalation_level"
+            " AND clock.escalation_level > 0",
             "customer_tier": "cu.tier",
             "created": "t.created_at",
             "version": "t.version",
         },
         """FROM tickets_ticket t
+JOIN sla_slaclock clock ON clock.id = t.sla_clock_id
 JOIN flows_ticketprocess tp ON tp.ticket_id = t.id
 JOIN viewflow_task task ON task.process_id = tp.process_ptr_id
      AND task.flow_task_type = 'HUMAN' AND task.status IN ('NEW', 'ASSIGNED')
@@ -495,23 +557,34 @@ def _json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _policies(desk: BenchDesk) -> list[tuple[str, int, str, int, int]]:
+def _policies(desk: BenchDesk, templates: dict[str, dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """(priority, policy id, terms, first response s, resolution s) of each desk policy; the
+    terms are what ``sla.clock.start`` snapshots (the probe's clock proves it for P2)."""
+    from sla import clock as clocks
+    from sla.models import SlaPolicy
     from tickets import sla
-    from tickets.models import SlaPolicy
 
+    probe = templates["SLA clock (assigned)"]
     out = []
     for policy in SlaPolicy.objects.filter(pk__in=desk.policy_ids.values()):
-        terms = sla.terms_for(policy, None)
+        terms = clocks.terms_for(policy, sla.TARGETS, None)
+        assert terms["calendar"] is None, "the seed's arithmetic is 24x7"
+        if policy.pk == probe["policy_id"]:
+            assert terms == _loads(probe["terms"]), (terms, probe["terms"])
         out.append(
             (
                 policy.priority,
                 policy.pk,
                 json.dumps(terms),
-                policy.first_response_seconds,
-                policy.resolution_seconds,
+                int(policy.targets["first_response"]),
+                int(policy.targets["resolution"]),
             )
         )
     return out
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
@@ -537,12 +610,12 @@ def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
         )
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO bench_policies VALUES (%s, %s, %s, %s, %s)", _policies(desk)
+                "INSERT INTO bench_policies VALUES (%s, %s, %s, %s, %s)", _policies(desk, templates)
             )
         seconds["desk, agents, teams, customers, contacts"] = time.monotonic() - started
         mark = time.monotonic()
         conn.execute(statements["tickets"])
-        seconds[f"{scale.tickets:,} tickets"] = time.monotonic() - mark
+        seconds[f"{scale.tickets:,} tickets and their SLA clocks"] = time.monotonic() - mark
         mark = time.monotonic()
         conn.execute(statements["flow"])
         seconds["viewflow rows of the open tickets"] = time.monotonic() - mark

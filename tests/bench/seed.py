@@ -41,8 +41,8 @@ def seed_desk(
     from rest_framework.authtoken.models import Token
 
     from org.models import AgentProfile
+    from sla.models import SlaPolicy
     from tests.factories import build_desk, role
-    from tickets.models import SlaPolicy
 
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         desk = build_desk()
@@ -58,14 +58,16 @@ def seed_desk(
         agents.append(user)
     desk.team.members.add(*agents[2:])
     AgentProfile.objects.update(capacity=LARGE_CAPACITY, presence="online")
-    updates: dict[str, Any] = {"escalation": escalation_levels(desk.other_team.pk)}
-    if first_response_seconds is not None:
-        updates["first_response_seconds"] = first_response_seconds
-    if resolution_seconds is not None:
-        updates["resolution_seconds"] = resolution_seconds
-    SlaPolicy.objects.update(**updates)
+    levels = escalation_levels(desk.other_team.pk)
+    for policy in SlaPolicy.objects.filter(kind="ticket"):
+        policy.escalation = levels
+        if first_response_seconds is not None:
+            policy.targets["first_response"] = first_response_seconds
+        if resolution_seconds is not None:
+            policy.targets["resolution"] = resolution_seconds
+        policy.save(update_fields=["escalation", "targets", "updated_at"])
     token, _ = Token.objects.get_or_create(user=desk.admin)
-    policies = dict(SlaPolicy.objects.values_list("priority", "id"))
+    policies = dict(SlaPolicy.objects.filter(kind="ticket").values_list("priority", "id"))
     return BenchDesk(
         admin_id=desk.admin.pk,
         token=token.key,

@@ -1,4 +1,5 @@
-"""SLA timers fired by the production dispatcher: Celery beat and worker, PostgreSQL, Redis."""
+"""SLA checkpoints fired by the production dispatcher (the ladder sweeping the SLA clocks):
+Celery beat and worker, PostgreSQL, Redis."""
 
 from __future__ import annotations
 
@@ -80,7 +81,12 @@ def test_breach_and_escalation_fire_through_celery_beat(
         == 1
     )
 
-    # the agent can still work the escalated ticket: the process re-armed the work task
+    # the ladder fired every checkpoint of the clock, and none is left armed
+    clock = Ticket.objects.select_related("sla_clock").get(pk=ticket_id).clock
+    assert clock is not None and clock.next_at is None
+
+    # the agent can still work the escalated ticket: the checkpoints never interrupted the
+    # work task (no viewflow timer guards it; only a reassign level moves the work)
     assignee = Ticket.objects.get(pk=ticket_id).assignee
     resolved = client_for(assignee).post(
         f"/api/tickets/{ticket_id}/resolve/", {"resolution": "restarted"}, format="json"

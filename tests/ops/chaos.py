@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import http.client
 import json
 import os
 import pwd
 import queue
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -87,9 +91,53 @@ def wait_until(
         time.sleep(every)
 
 
+# --- ports ---------------------------------------------------------------------------------
+# Below Linux's ephemeral range (32768-60999 by default): neither ``bind(0)`` nor an outgoing
+# connection is ever given one of these, so a server restarted on its port (the test
+# restarts PostgreSQL and Redis) finds it free again.
+PORT_RANGE = (20_000, 32_000)
+# One lock file per port, shared by every checkout on this machine: a port is this
+# process's while it holds the file's lock (released by the kernel if the process dies).
+PORT_LOCKS = Path(tempfile.gettempdir()) / "kefu-chaos-ports"
+
+
+class ReservedPort:
+    """A loopback TCP port no other chaos run on this machine uses while this one holds it
+    (two checkouts running the chaos test at once never share a server's port, even across
+    a restart), and nothing else listened on when it was taken."""
+
+    def __init__(self, attempts: int = 500) -> None:
+        PORT_LOCKS.mkdir(mode=0o777, exist_ok=True)
+        for _ in range(attempts):
+            port = random.randrange(*PORT_RANGE)
+            handle = (PORT_LOCKS / f"{port}.lock").open("a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            if _bindable(port):
+                self.port, self._handle = port, handle
+                return
+            handle.close()
+        raise RuntimeError(f"no free port in {PORT_RANGE} after {attempts} attempts")
+
+    def release(self) -> None:
+        self._handle.close()
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
 # --- the private services ----------------------------------------------------------------
 class PrivatePostgres:
-    """A PostgreSQL cluster of this test alone, in a temporary directory, on a free port.
+    """A PostgreSQL cluster of this test alone, in a temporary directory, on a reserved port.
 
     Run by the ``postgres`` OS user when we are root (initdb refuses root). fsync is off:
     the test crashes processes, never the machine, and PostgreSQL's own crash safety is
@@ -103,7 +151,8 @@ class PrivatePostgres:
         self.dir.mkdir()
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
-        self.port = free_port()
+        self.reserved = ReservedPort()
+        self.port = self.reserved.port
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run(
@@ -148,11 +197,12 @@ class PrivatePostgres:
 
 
 class PrivateRedis:
-    """A redis-server of this test alone, on a free port, nothing persisted: a restart
+    """A redis-server of this test alone, on a reserved port, nothing persisted: a restart
     loses every key (queued tasks, beat's lock and heartbeat, the cache)."""
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self.reserved = ReservedPort()
+        self.port = self.reserved.port
         self.process: subprocess.Popen[bytes] | None = None
 
     def url(self, db: int) -> str:
@@ -395,16 +445,15 @@ def seed_in_process(first_response: int, resolution: int, warning: int) -> None:
     from django.test import override_settings
     from rest_framework.authtoken.models import Token
 
+    from sla.models import SlaPolicy
     from surveys.models import SurveyTemplate
     from tests.factories import build_desk
-    from tickets.models import SlaPolicy
 
     # the passwords are never used (the client authenticates with a token)
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         desk = build_desk()
-    SlaPolicy.objects.update(
-        first_response_seconds=first_response,
-        resolution_seconds=resolution,
+    SlaPolicy.objects.filter(kind="ticket").update(
+        targets={"first_response": first_response, "resolution": resolution},
         warning_percent=warning,
         escalation=[],
     )
@@ -678,7 +727,8 @@ class Topology:
             database_url=self.pg.url(), redis=self.redis, email_url=sink.url, **settings
         )
         self.db = Database(self.pg.url())
-        self.port = free_port()
+        self.web_port = ReservedPort()  # bound only after migrating and seeding
+        self.port = self.web_port.port
         self.workers: list[KefuProcess] = []
         self.processes: list[KefuProcess] = []
         self.token = ""  # the administrator's API token, once seeded
@@ -719,3 +769,5 @@ class Topology:
             process.stop()
         self.redis.stop()
         self.pg.destroy()
+        for reserved in (self.redis.reserved, self.pg.reserved, self.web_port):
+            reserved.release()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from core.bulk import update_columns
 from notifications.services import notify_users
 from org.models import Team
 from org.roles import ROLE_SUPERVISOR
@@ -98,7 +99,7 @@ class TicketSubjects:
             ticket.version += 1
             ticket.updated_at = now
             tickets.append(ticket)
-        Ticket.objects.bulk_update(tickets, ["priority", "version", "updated_at"])
+        update_columns(tickets, ["priority", "version", "updated_at"])
         announce_many(
             [(ticket, subject.events) for ticket, subject in zip(tickets, stay, strict=True)]
         )
