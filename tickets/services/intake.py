@@ -19,7 +19,7 @@ from processes import runtime
 from .. import sla
 from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
-from ..events import publish_ticket_event
+from ..events import opening, publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
 from ..selectors import can_see_contact, can_see_customer
 from ._common import allocate_ticket_number, audit, iso, save_changed, set_assignee
@@ -115,7 +115,8 @@ def open_ticket(
                 EventVerb.CREATED,
                 after={"subject": subject, "priority": priority, "channel": channel},
             )
-            runtime.start("ticket", ticket=ticket)
+            with opening(ticket):  # the work item is written once, below
+                runtime.start("ticket", ticket=ticket)
             if key_row is not None:
                 key_row.ticket = ticket
                 key_row.save(update_fields=["ticket", "updated_at"])
