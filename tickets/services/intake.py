@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from audit import services as audit_trail
 from core.errors import InvalidInput
 from customers.models import Contact, Customer
 from customers.services import AmbiguousContact, find_or_create_contact
@@ -89,7 +90,7 @@ def open_ticket(
 
     number = allocate_ticket_number()
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit_trail.batch():  # one INSERT for the intake's rows
             key_row = None
             if idempotency_key and person is not None:
                 key_row = IdempotencyKey.objects.create(
