@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -14,6 +17,28 @@ from org.roles import Actor
 
 from . import verbs
 from .models import AuditEvent
+
+# The rows recorded inside ``batch()`` in this context, written when it ends.
+_pending: ContextVar[list[AuditEvent] | None] = ContextVar("kefu_audit_pending", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Rows recorded inside are written together, in order, by one INSERT when the block
+    ends (still in the caller's transaction): ticket intake records three (created, routed,
+    assigned). Nested blocks join the outer one; rows of a block left by an exception are
+    dropped, as its transaction rolls back. Until then a recorded row has no id."""
+    if _pending.get() is not None:
+        yield
+        return
+    rows: list[AuditEvent] = []
+    token = _pending.set(rows)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    if rows:
+        AuditEvent.objects.bulk_create(rows)
 
 
 def _actor(actor: Actor) -> Any:
@@ -31,12 +56,12 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """One audit row, in the caller's transaction. ``verb`` must be registered for ``kind``
-    (``audit.verbs``); work names its object by foreign key (``ticket``), configuration by
-    ``object_id``."""
+    """One audit row, in the caller's transaction (written at once, or at the end of the
+    enclosing ``batch()``). ``verb`` must be registered for ``kind`` (``audit.verbs``); work
+    names its object by foreign key (``ticket``), configuration by ``object_id``."""
     if verbs.get(kind, verb) is None:
         raise InvalidInput(_("Unknown audit verb."), {"verb": [f"{kind}.{verb}"]})
-    return AuditEvent.objects.create(
+    row = AuditEvent(
         subject_kind=kind,
         ticket=ticket,
         object_id=object_id,
@@ -46,6 +71,12 @@ def record(
         before=before or {},
         after=after or {},
     )
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(row)
+    else:
+        row.save(force_insert=True)
+    return row
 
 
 def _fields(instance: models.Model, names: list[str]) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import connections, router
+from django.db.models import F, QuerySet
+from django.db.models.constants import OnConflict
 from django.db.models.functions import Lower
+from django.db.models.sql import InsertQuery
 
 from .models import Contact, Customer
 
@@ -52,27 +54,51 @@ def find_or_create_contact(
     """
     email = normalise_email(email)
     if customer is None:
-        owned = list(
-            contacts_with_email(email)
-            .filter(customer__isnull=False)
-            .order_by("customer_id", "pk")[: AMBIGUOUS_LIMIT + 1]
+        # One read answers both questions: which customers' contacts have the address
+        # (at most one contact per customer, constraint ``contact_email_unique_per_customer``)
+        # and whether the customerless one exists (last, by ``nulls_last``).
+        found = list(
+            contacts_with_email(email).order_by(F("customer_id").asc(nulls_last=True), "pk")[
+                : AMBIGUOUS_LIMIT + 2
+            ]
         )
+        owned = [c for c in found if c.customer_id is not None]
         if len({c.customer_id for c in owned}) > 1:
             ids = sorted({c.customer_id for c in owned if c.customer_id is not None})
             raise AmbiguousContact(email, ids[:AMBIGUOUS_LIMIT])
         if owned:
             return owned[0]
-    mine = contacts_with_email(email).filter(customer=customer)
-    existing = mine.first()
+        existing = next((c for c in found if c.customer_id is None), None)
+    else:
+        existing = contacts_with_email(email).filter(customer=customer).first()
     if existing is not None:
         return existing
-    try:
-        # A savepoint: the caller's transaction goes on after a lost race.
-        with transaction.atomic():
-            return Contact.objects.create(
-                customer=customer, email=email, name=name.strip(), phone=phone.strip()
-            )
-    except IntegrityError:
-        # Another intake created it between our read and write (it has committed: the
-        # unique index made us wait for it), so a fresh read finds it.
-        return mine.get()
+    contact = Contact(customer=customer, email=email, name=name.strip(), phone=phone.strip())
+    if _insert_unless_taken(contact):
+        return contact
+    # Another intake created it between our read and write (it has committed: the unique
+    # index made us wait for it), so a fresh read finds it.
+    return contacts_with_email(email).filter(customer=customer).get()
+
+
+def _insert_unless_taken(contact: Contact) -> bool:
+    """Inserts ``contact`` unless a unique constraint says it exists (``ON CONFLICT DO
+    NOTHING``): no savepoint to set and release, and the caller's transaction goes on after
+    a lost race. True when inserted (its primary key set)."""
+    opts = Contact._meta
+    fields = [f for f in opts.local_concrete_fields if not f.primary_key]
+    query = InsertQuery(Contact, on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, [contact])
+    db = router.db_for_write(Contact)
+    compiler = query.get_compiler(using=db)
+    compiler.returning_fields = [opts.pk]
+    [(statement, params)] = compiler.as_sql()
+    with connections[db].cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    contact.pk = row[0]
+    contact._state.adding = False
+    contact._state.db = db
+    return True

@@ -20,7 +20,7 @@ def choose_agent(team: Team | None, *, skill: str = "") -> Any | None:
     by hand."""
     if team is None or team.assignment == AssignmentStrategy.MANUAL:
         return None
-    candidates = list(
+    people = (
         assignable_agents(team_id=team.pk)
         .filter(agent_profile__presence=Presence.ONLINE)
         .annotate(
@@ -29,11 +29,19 @@ def choose_agent(team: Team | None, *, skill: str = "") -> Any | None:
             skills=F("agent_profile__skills"),
         )
     )
+    load = workload.load_expression()
+    if load is not None:  # each one's load in the same statement
+        people = people.annotate(load=load)
+    candidates = list(people)
     if skill:
         candidates = [u for u in candidates if skill in (u.skills or [])]
     if not candidates:
         return None
-    loads = workload.load_by_agent([u.pk for u in candidates])
+    loads = (
+        {u.pk: u.load for u in candidates}
+        if load is not None
+        else workload.load_by_agent([u.pk for u in candidates])
+    )
     pool = [u for u in candidates if loads.get(u.pk, 0) < u.capacity]
     if not pool:
         return None

@@ -14,7 +14,7 @@ class ProcessesConfig(AppConfig):
 
         # Adapts viewflow's missing cancel cascade (VIEWFLOW.md §3); calls nothing else.
         from . import boundaries  # noqa: F401
-        from .selectors import open_work_by_assignee
+        from .selectors import open_work_by_assignee, open_work_of_outer_user
 
         # Every open human task of every kind counts towards an agent's load.
-        workload.register("work_items", open_work_by_assignee)
+        workload.register("work_items", open_work_by_assignee, expression=open_work_of_outer_user)

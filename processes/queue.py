@@ -89,6 +89,26 @@ def publish_work_item(
     (and the previous ones, whose screens drop it). ``row`` is the queue row (API.md) with
     times as datetimes."""
     keep_work_item(row, waiting=waiting)
+    return send_work_item_event(
+        event,
+        row,
+        previous_assignee_id=previous_assignee_id,
+        previous_team_id=previous_team_id,
+        extra_groups=extra_groups,
+    )
+
+
+def send_work_item_event(
+    event: EventName,
+    row: Mapping[str, Any],
+    *,
+    previous_assignee_id: int | None = None,
+    previous_team_id: int | None = None,
+    extra_groups: Iterable[str] = (),
+) -> QueueEvent:
+    """``publish_work_item``'s second half: the event alone, for a change whose work item a
+    later publish of the same transaction writes (a process app's intake: its flow steps
+    announce themselves, the work item is written once when the object is whole)."""
     payload: QueueEvent = {
         "type": "queue.event",
         "event": event,

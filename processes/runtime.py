@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
+from viewflow.workflow.context import context
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -95,8 +97,34 @@ def current_task(process_id: int) -> Task | None:
 
 
 def start(name: str, **kwargs: Any) -> Any:
-    """Runs the kind's ``start`` node (a ``StartHandle``) with ``kwargs``."""
-    return kind(name).flow_class.start.run(**kwargs)
+    """Runs the kind's ``start`` node (a ``StartHandle``) with ``kwargs``.
+
+    Inside the caller's transaction, the atomic blocks viewflow nests in a start (the start
+    itself, the flow lock, each ``Function`` node) set no savepoint. In viewflow's default
+    context every error of a node propagates, so the caller's transaction rolls back as a
+    whole and a savepoint never keeps anything. Code the
+    nodes run must therefore not catch a database error and go on (a ``get_or_create``
+    losing a race fails the start instead of recovering): it fails the whole start, as any
+    other error does."""
+    run = kind(name).flow_class.start.run
+    if not connection.in_atomic_block or not context.propagate_exception:
+        return run(**kwargs)
+    with _no_savepoints():
+        return run(**kwargs)
+
+
+@contextmanager
+def _no_savepoints() -> Iterator[None]:
+    """Nested ``transaction.atomic()`` blocks of this connection set no savepoint inside; an
+    error leaving one marks the whole transaction for rollback (Django's own rule when a
+    backend has no savepoints)."""
+    features = connection.features
+    before = features.uses_savepoints
+    features.uses_savepoints = False
+    try:
+        yield
+    finally:
+        features.uses_savepoints = before
 
 
 def try_lock_many(name: str, object_ids: list[int]) -> set[int]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from core import pagination
@@ -140,6 +140,18 @@ def open_work_by_assignee(user_ids: list[int] | None) -> dict[int, int]:
         items = items.filter(assignee_id__in=user_ids)
     rows = items.order_by().values("assignee_id").annotate(n=Count("id"))
     return {r["assignee_id"]: r["n"] for r in rows}
+
+
+def open_work_of_outer_user() -> Any:
+    """``open_work_by_assignee`` of the user of the outer query, as a subquery (an
+    annotation of a query of users: ``org.workload.load_expression``)."""
+    return Subquery(
+        WorkItem.objects.filter(assignee_id=OuterRef("pk"))
+        .order_by()
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
 
 
 def board_for(user: Any) -> dict[str, Any]:

@@ -3,7 +3,9 @@ funnel (``processes.queue.publish_work_item``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from notifications.schema import EventName, QueueEvent
@@ -12,11 +14,28 @@ from processes.queue import (
     most_significant,
     publish_work_item,
     publish_work_items,
+    send_work_item_event,
 )
 
 from . import selectors
 from .choices import QUEUE_STATUSES
 from .models import Ticket
+
+# The ticket whose process is starting in this context (``opening``), if any.
+_opening: ContextVar[int | None] = ContextVar("kefu_ticket_opening", default=None)
+
+
+@contextmanager
+def opening(ticket: Ticket) -> Iterator[None]:
+    """While intake starts the ticket's process: the events of its flow steps (``assigned``)
+    are sent as ever, but its work item is written once, by intake's ``created`` publish
+    that follows in the same transaction. No human task exists yet at those steps, so their
+    rows carried no task and were overwritten before commit: two statements saved each."""
+    token = _opening.set(ticket.pk)
+    try:
+        yield
+    finally:
+        _opening.reset(token)
 
 
 def work_row(ticket: Ticket, task_id: int | None) -> dict[str, Any]:
@@ -44,6 +63,13 @@ def publish_ticket_event(
 ) -> QueueEvent:
     """Keeps the ticket's work item and sends ``event`` after commit to everyone whose
     screen shows this ticket. Without ``task_id`` the ticket's open human task is looked up."""
+    if ticket.pk is not None and _opening.get() == ticket.pk:
+        return send_work_item_event(
+            event,
+            work_row(ticket, task_id),
+            previous_assignee_id=previous_assignee_id,
+            previous_team_id=previous_team_id,
+        )
     row, waiting = _current(ticket, task_id)
     return publish_work_item(
         event,

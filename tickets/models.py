@@ -64,7 +64,8 @@ class RoutingRule(models.Model):
 
 
 class TicketCounter(models.Model):
-    """Per-year sequence behind the human number T-YYYY-NNNNNN."""
+    """The year's last ticket number (T-YYYY-NNNNNN) in the embedded mode (SQLite); on
+    PostgreSQL the year's sequence takes over from it (``tickets 0008``)."""
 
     year = models.PositiveIntegerField(_("year"), primary_key=True)
     last = models.PositiveIntegerField(_("last number"), default=0)

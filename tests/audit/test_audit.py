@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit import services, verbs
@@ -114,3 +116,32 @@ def test_configuration_written_in_the_admin_is_audited(root: Client, desk: Any) 
     assert SlaPolicy.objects.get(pk=desk.policy.pk).is_active is False
     assert [r[0] for r in trail("sla_policy", desk.policy.pk)] == ["changed"]
     assert Team.objects.get(pk=desk.team.pk).name == "Support desk"
+
+
+def test_an_intake_records_its_rows_in_order_with_one_insert(desk: Any) -> None:
+    ticket = open_ticket(desk)
+
+    assert list(
+        AuditEvent.objects.filter(ticket=ticket).order_by("id").values_list("verb", flat=True)
+    ) == ["created", "routed", "assigned"]
+    with CaptureQueriesContext(connection) as captured:
+        open_ticket(desk)
+    inserts = [
+        q for q in captured.captured_queries if 'INSERT INTO "tickets_ticketevent"' in q["sql"]
+    ]
+    assert len(inserts) == 1
+
+
+def test_a_batch_left_by_an_error_writes_nothing(desk: Any) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic(), services.batch():
+        services.record(kind="team", verb="changed", actor=None, object_id=desk.team.pk)
+        with services.batch():  # nested: joins the outer batch
+            services.record(kind="team", verb="changed", actor=None, object_id=desk.team.pk)
+        assert trail("team", desk.team.pk) == []  # not written yet
+        raise RuntimeError
+    assert trail("team", desk.team.pk) == []
+
+    with transaction.atomic(), services.batch():
+        services.record(kind="team", verb="created", actor=desk.admin, object_id=desk.team.pk)
+        services.record(kind="team", verb="changed", actor=None, object_id=desk.team.pk)
+    assert [verb for verb, *_ in trail("team", desk.team.pk)] == ["created", "changed"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cProfile
 import pstats
 import site
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -167,3 +168,106 @@ def count_queries(fn: Callable[[int], Any], calls: int) -> QueryCount:
         for query in captured.captured_queries:
             kinds[statement_kind(query["sql"])] += 1
     return QueryCount(calls, kinds)
+
+
+def wsgi_request(
+    method: str, path: str, headers: dict[str, str]
+) -> Callable[[bytes], tuple[int, bytes]]:
+    """Calls the production WSGI application (``project.wsgi``: every middleware, the DRF
+    authentication, the view, the service) in this process, as a gunicorn sync worker
+    does, without a socket. Returns ``send(body) -> (status, response body)``."""
+    import io
+    import sys
+
+    from project.wsgi import application
+
+    base = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()},
+    }
+    base["HTTP_HOST"] = "127.0.0.1"
+
+    def send(body: bytes) -> tuple[int, bytes]:
+        environ = {**base, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        status: list[str] = []
+
+        def start_response(code: str, _headers: Any, _exc_info: Any = None) -> Any:
+            status.append(code)
+            return lambda _data: None
+
+        response = application(environ, start_response)
+        try:
+            content = b"".join(response)
+        finally:
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
+        return int(status[0].split()[0]), content
+
+    return send
+
+
+@dataclass
+class CpuPerCall:
+    """CPU per call, median over batches: this process (all its threads, the real-time
+    publisher's included) and this connection's PostgreSQL backend (read from /proc; 0 when
+    the server is elsewhere). /proc counts in clock ticks (10 ms), hence the batches."""
+
+    batches: int
+    calls_per_batch: int
+    web: list[float]
+    postgres: list[float]
+
+    @property
+    def web_ms(self) -> float:
+        return statistics.median(self.web) * 1000
+
+    @property
+    def postgres_ms(self) -> float:
+        return statistics.median(self.postgres) * 1000
+
+
+def cpu_per_call(fn: Callable[[int], Any], batches: int, calls_per_batch: int) -> CpuPerCall:
+    import os
+
+    from django.db import connection
+
+    from notifications import realtime
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def backend_cpu() -> float:
+        try:
+            with open(f"/proc/{backend}/stat") as fh:
+                rest = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(rest[11]) + int(rest[12])) / tick
+
+    web: list[float] = []
+    postgres: list[float] = []
+    n = 0
+    for _ in range(batches):
+        cpu0, pg0 = time.process_time(), backend_cpu()
+        for _ in range(calls_per_batch):
+            fn(n)
+            n += 1
+        realtime.wait_for_pending()  # the pushes after commit belong to the calls
+        web.append((time.process_time() - cpu0) / calls_per_batch)
+        postgres.append((backend_cpu() - pg0) / calls_per_batch)
+    return CpuPerCall(batches, calls_per_batch, web, postgres)

@@ -80,3 +80,33 @@ def test_an_address_shared_by_several_customers_is_not_guessed() -> None:
     assert Contact.objects.count() == 3
     chosen = find_or_create_contact(email="shared@example.com", customer=second)
     assert chosen.customer_id == second.pk
+
+
+def test_a_contact_created_meanwhile_is_returned_and_the_transaction_goes_on() -> None:
+    """The race of two intakes creating one contact: the loser's insert meets the unique
+    constraint, inserts nothing and raises nothing (no savepoint needed), and the read after
+    it returns the winner's row."""
+    from customers.services import _insert_unless_taken
+
+    winner: Any = ContactFactory(customer=None, email="new.one@example.com")
+    loser = Contact(customer=None, email="new.one@example.com", name="Late")
+
+    assert _insert_unless_taken(loser) is False
+    assert loser.pk is None
+    assert find_or_create_contact(email="New.One@example.com").pk == winner.pk
+    assert Contact.objects.count() == 1
+
+
+def test_a_new_contact_is_stored_with_its_fields() -> None:
+    created = find_or_create_contact(email="Wang.Fang@Example.com", name=" 王芳 ", phone=" 123 ")
+
+    stored = Contact.objects.get(pk=created.pk)
+    assert (stored.customer_id, stored.email, stored.name, stored.phone, stored.language) == (
+        None,
+        "wang.fang@example.com",
+        "王芳",
+        "123",
+        "en",
+    )
+    assert stored.created_at == created.created_at
+    assert not created._state.adding

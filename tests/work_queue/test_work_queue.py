@@ -164,3 +164,43 @@ def test_a_second_kind_reaches_the_sockets(desk: Any) -> None:
     assert event["event"] == "created"
     assert (event["object"]["kind"], event["object"]["object_id"]) == ("probe", 11)
     assert event["object"]["number"] == "P-11"
+
+
+def test_the_load_counted_in_sql_is_the_load_counted_in_python(desk: Any) -> None:
+    """Assignment reads each candidate's load in its own query (``load_expression``); the
+    board sums the registered counters in Python: the same figures."""
+    from django.contrib.auth import get_user_model
+
+    from org import workload
+
+    for _ in range(3):
+        open_ticket(desk)
+    publish_probe(object_id=11, assignee=desk.agent2.pk, team=desk.team.pk, due=None)
+    ids = [desk.agent1.pk, desk.agent2.pk, desk.outsider.pk]
+
+    expression = workload.load_expression()
+    assert expression is not None
+    in_sql = dict(
+        get_user_model()
+        .objects.filter(pk__in=ids)
+        .annotate(load=expression)
+        .values_list("pk", "load")
+    )
+    in_python = workload.load_by_agent(ids)
+    assert in_sql == {pk: in_python.get(pk, 0) for pk in ids}
+    assert sum(in_sql.values()) == 4
+
+
+def test_a_kind_counting_only_in_python_still_weighs_in_assignment(
+    desk: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from org import workload
+
+    monkeypatch.setattr(workload, "_counters", dict(workload._counters))
+    monkeypatch.setattr(workload, "_expressions", dict(workload._expressions))
+    desk.team.assignment = "least_loaded"
+    desk.team.save()
+    workload.register("legacy", lambda ids: {desk.agent1.pk: 5})
+
+    assert workload.load_expression() is None
+    assert assignment.choose_agent(desk.team) == desk.agent2

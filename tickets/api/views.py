@@ -68,8 +68,14 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
+# One output serializer for every single ticket answered: building its fields (a
+# ModelSerializer introspects the model) cost 0.7 ms per request, shaping a ticket 0.02 ms.
+# It keeps no state between calls (no instance, no context).
+_TICKET_OUTPUT = s.TicketOutput()
+
+
 def _ticket_out(ticket: Ticket, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(s.TicketOutput(ticket).data, status=status_code)
+    return Response(_TICKET_OUTPUT.to_representation(ticket), status=status_code)
 
 
 def _filtered(request: Request) -> QuerySet[Ticket]:
@@ -181,9 +187,13 @@ class TicketListView(APIView):
     def post(self, request: Request) -> Response:
         data = _valid(s.TicketCreateInput, request.data)
         key = _idempotency_key(request)
-        fingerprint = hashlib.sha256(
-            json.dumps(request.data, sort_keys=True, default=str).encode()
-        ).hexdigest()
+        fingerprint = (
+            hashlib.sha256(
+                json.dumps(request.data, sort_keys=True, default=str).encode()
+            ).hexdigest()
+            if key is not None
+            else ""  # only a key's replay compares it
+        )
         contact = data.get("contact") or {}
         ticket, created = services.open_ticket(
             actor=request.user,

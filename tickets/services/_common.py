@@ -144,8 +144,18 @@ def iso(value: Any) -> str | None:
 
 
 def allocate_ticket_number() -> str:
-    """Next ``T-YYYY-NNNNNN``; its own short transaction so intakes don't queue on it."""
+    """Next ``T-YYYY-NNNNNN``, gap-tolerant (a rolled-back intake leaves its number unused).
+
+    PostgreSQL: one statement, the year's sequence (``tickets 0008``), which no transaction
+    holds, so concurrent intakes never queue on it. SQLite (the embedded mode, one writer at
+    a time anyway): the year's ``TicketCounter`` row in its own short transaction."""
     year = timezone.now().year
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT kefu_next_ticket_number(%s)", [year])
+            row = cursor.fetchone()
+        assert row is not None
+        return f"T-{year}-{row[0]:06d}"
     table = TicketCounter._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(

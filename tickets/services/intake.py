@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from audit import services as audit_trail
 from core.errors import InvalidInput
 from customers.models import Contact, Customer
 from customers.services import AmbiguousContact, find_or_create_contact
@@ -20,7 +21,7 @@ from sla import clock as clocks
 from .. import sla
 from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
-from ..events import publish_ticket_event
+from ..events import opening, publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
 from ..selectors import can_see_contact, can_see_customer
 from ._common import allocate_ticket_number, audit, iso, save_changed, set_assignee
@@ -90,7 +91,7 @@ def open_ticket(
 
     number = allocate_ticket_number()
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit_trail.batch():  # one INSERT for the intake's rows
             key_row = None
             if idempotency_key and person is not None:
                 key_row = IdempotencyKey.objects.create(
@@ -116,7 +117,8 @@ def open_ticket(
                 EventVerb.CREATED,
                 after={"subject": subject, "priority": priority, "channel": channel},
             )
-            runtime.start("ticket", ticket=ticket)
+            with opening(ticket):  # the work item is written once, below
+                runtime.start("ticket", ticket=ticket)
             if key_row is not None:
                 key_row.ticket = ticket
                 key_row.save(update_fields=["ticket", "updated_at"])
