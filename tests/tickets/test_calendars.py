@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from sla.calendars import (
@@ -766,10 +766,14 @@ def test_property_add_is_strictly_monotonic(
     start=whole_second_starts,
     gaps=st.tuples(st.integers(0, 20 * 24 * HOUR), st.integers(0, 20 * 24 * HOUR)),
 )
+# Found by Hypothesis: the second 01:00 of New York's fall-back night.
+@example(cal=None, start=datetime(2026, 11, 1, 1, 0, fold=1, tzinfo=NEW_YORK), gaps=(0, 3600))
 def test_property_between_is_additive(
-    cal: BusinessCalendar, start: datetime, gaps: tuple[int, int]
+    cal: BusinessCalendar | None, start: datetime, gaps: tuple[int, int]
 ) -> None:
-    middle = start + timedelta(seconds=gaps[0])
+    # Instants, not wall times: an aware datetime plus a timedelta is wall-clock arithmetic
+    # and drops ``fold`` (01:30 of the repeated hour in New York plus 0 s is an hour earlier).
+    middle = start.astimezone(UTC) + timedelta(seconds=gaps[0])
     end = middle + timedelta(seconds=gaps[1])
     whole = business_seconds_between(cal, start, end)
     parts = business_seconds_between(cal, start, middle) + business_seconds_between(
@@ -791,7 +795,8 @@ def test_property_pause_keeps_remaining_budget(
 ) -> None:
     # whole-second instants keep every span exact, so no budget is lost to flooring
     due = add_business_seconds(cal, start, budget)
-    paused = start + timedelta(seconds=(due - start) // timedelta(seconds=2))
+    # in UTC: wall-clock arithmetic on a zoned start would drop its ``fold`` (see above)
+    paused = start.astimezone(UTC) + timedelta(seconds=(due - start) // timedelta(seconds=2))
     remaining = business_seconds_between(cal, paused, due)
     resumed = paused + timedelta(seconds=paused_for)
     new_due = add_business_seconds(cal, resumed, remaining)
