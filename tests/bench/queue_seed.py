@@ -283,7 +283,16 @@ CROSS JOIN bench_base_ids b
 JOIN bench_agents a ON a.k = t.agent_k
 JOIN bench_contacts c ON c.k = ((t.g::bigint * 7) % {contacts}) + 1
 JOIN bench_policies p ON p.priority = t.priority
-LEFT JOIN tickets_ticketcounter tc ON tc.year = t.yr;
+LEFT JOIN (
+    -- the last number given per year: the counter (SQLite, older databases) or the
+    -- tickets themselves (numbers from the per-year sequence, tickets 0012)
+    SELECT year, max(last) AS last FROM (
+        SELECT year, last FROM tickets_ticketcounter
+        UNION ALL
+        SELECT substr(number, 3, 4)::int, max(substr(number, 8)::int) FROM tickets_ticket
+        WHERE number LIKE 'T-%' GROUP BY 1
+    ) given GROUP BY year
+) tc ON tc.year = t.yr;
 """
 
 TICKET_VALUES: dict[str, str] = {
@@ -418,6 +427,22 @@ DROP TABLE bench_rows;
                 "FROM tickets_ticket GROUP BY 1 ON CONFLICT (year) DO UPDATE"
                 " SET last = greatest(tickets_ticketcounter.last, EXCLUDED.last)",
             ),
+            # a year's number sequence that exists already goes on after the seeded numbers
+            """
+DO $$
+DECLARE
+    given record;
+BEGIN
+    FOR given IN SELECT substr(number, 3, 4) AS yr, max(substr(number, 8)::bigint) AS last
+                 FROM tickets_ticket WHERE number LIKE 'T-%' GROUP BY 1
+    LOOP
+        IF to_regclass('tickets_number_' || given.yr) IS NOT NULL THEN
+            PERFORM setval(('tickets_number_' || given.yr)::regclass, given.last);
+        END IF;
+    END LOOP;
+END
+$$;
+""",
         ]
     )
 

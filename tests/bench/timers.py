@@ -549,8 +549,10 @@ def _section(
         ("lateness p99 (median of rounds)", secs(p99), "≤ 2 s", report.verdict(p99 <= GOAL_P99)),
         ("lateness max (median of rounds)", secs(worst), "≤ 3 s",
          report.verdict(worst <= GOAL_MAX)),
-        (f"checkpoints/s, {due:,} due in one second (median of rounds)", f"{rate:.0f}/s",
-         "≥ 1,000/s", report.verdict(rate >= GOAL_RATE)),
+        # 1,000 due spread over one second cannot clear in less than that second (and beat
+        # ticks once a second): capacity is judged on the storm below, lateness here
+        (f"fired ÷ (last fired - due second), {due:,} due in one second (median of rounds)",
+         f"{rate:.0f}/s", "— (capacity: the 10,000 row)", "—"),
         (f"{storm:,} due in one second: all fired after ({storm_best.label.split(',')[0]})",
          secs(storm_best.cleared), "≤ 10 s",
          report.verdict(_ok(storm_best) and storm_best.cleared <= GOAL_STORM)),
