@@ -176,11 +176,6 @@ if DATABASE_URL:
     DATABASES = {"default": parse_database_url(DATABASE_URL, conn_max_age=60)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-        # Server-side parameter binding lets psycopg prepare the statements a connection
-        # runs again and again (intake, the ladder's sweeps): PostgreSQL then skips parsing
-        # and planning them — 6.0 → 4.0 ms of its CPU per intake (docs/benchmarks.md).
-        if os.environ.get("KEFU_DB_SERVER_SIDE_BINDING", "1") == "1":
-            DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 else:
     DATABASES = {
         "default": {
