@@ -15,12 +15,14 @@ from customers.choices import CustomerTier
 from sla import clock as clocks
 from sla.models import SlaPolicy
 
+from .models import TICKET_TARGETS
+
 if TYPE_CHECKING:
     from .models import Ticket
 
 KIND = "ticket"
 # A ticket's targets, in the order they fall due: the first reply, then the resolution.
-TARGETS = ("first_response", "resolution")
+TARGETS = TICKET_TARGETS
 
 
 def match_policy(*, priority: str, customer_tier: str | None) -> SlaPolicy | None:

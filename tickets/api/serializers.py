@@ -189,7 +189,6 @@ LIST_FIELDS = (
     "resolved_at",
     "sla_clock",
     "sla_clock__policy",
-    "sla_clock__terms",
     "sla_clock__targets",
     "sla_clock__paused_at",
     "sla_clock__escalation_level",
