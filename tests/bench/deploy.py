@@ -41,7 +41,7 @@ SOCKETS = 200
 # Sockets of agents in a team that intake never routes to: open and idle, like most of a
 # desk's screens while one team takes the new work.
 IDLE_AGENTS = 40
-WEB_WORKERS = 4  # the intake benchmark's fastest configuration: gunicorn, 4 sync workers
+WEB_WORKERS = 2  # README's topology: gunicorn, one sync worker per core (docs/deploy.md)
 WORKER_CONCURRENCY = 2
 GRACE_SECONDS = 2.0  # after the load: the last pushes reach the sockets
 GOAL_PUSH_P95 = 0.050  # the push benchmark's goal (docs/benchmarks.md, section 4)
