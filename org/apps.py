@@ -9,6 +9,10 @@ class OrgConfig(AppConfig):
     verbose_name = _("Organisation")
 
     def ready(self) -> None:
+        from core import configcache
+
         from . import signals
+        from .models import Team
 
         signals.connect()
+        configcache.watch(Team)

@@ -7,3 +7,10 @@ class SlaConfig(AppConfig):
 
     name = "sla"
     verbose_name = _("Service levels")
+
+    def ready(self) -> None:
+        from core import configcache
+
+        from .models import BusinessCalendar, SlaPolicy
+
+        configcache.watch(SlaPolicy, BusinessCalendar)

@@ -23,10 +23,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core import configcache
 from core.bulk import update_columns
 
 from .calendars import BusinessCalendar as CalendarSpec
@@ -66,18 +66,30 @@ class Checkpoint:
 def match_policy(*, kind: str, priority: str, customer_tier: str | None) -> SlaPolicy | None:
     """The most specific active policy of ``kind`` for a priority and tier (a policy without
     a tier matches any); the newest wins a tie."""
-    candidates = (
-        SlaPolicy.objects.filter(kind=kind, priority=priority, is_active=True)
-        .filter(Q(customer_tier=customer_tier) | Q(customer_tier__isnull=True))
-        .select_related("calendar")
-        .order_by("-created_at", "-id")
-    )
+    candidates = [
+        p
+        for p in active_policies(kind)
+        if p.priority == priority and p.customer_tier in (customer_tier, None)
+    ]
     best: SlaPolicy | None = None
     for policy in candidates:
         if customer_tier is not None and policy.customer_tier == customer_tier:
             return policy
         best = best or policy
     return best
+
+
+def active_policies(kind: str) -> list[SlaPolicy]:
+    """The kind's active policies, newest first, with their calendars: read once per
+    configuration change in each process (``core.configcache``)."""
+    return configcache.cached(
+        f"sla-policies:{kind}",
+        lambda: list(
+            SlaPolicy.objects.filter(kind=kind, is_active=True)
+            .select_related("calendar")
+            .order_by("-created_at", "-id")
+        ),
+    )
 
 
 def calendar_terms(calendar: BusinessCalendar | None) -> dict[str, Any] | None:

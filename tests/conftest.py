@@ -47,10 +47,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Any:
-    """Throttle counters live in the cache; every test starts from zero."""
+    """Throttle counters live in the cache; every test starts from zero. So does the
+    configuration each process keeps (its rows vanished with the last test's rollback)."""
     from django.core.cache import cache
 
+    from core import configcache
+
     cache.clear()
+    configcache.forget()
     yield
 
 

@@ -8,13 +8,16 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import verbs
+        from core import configcache
         from processes import visibility
         from sla import kinds
 
         from .choices import EventVerb
+        from .models import Category, RoutingRule
         from .selectors import can_see_ticket
         from .services import TicketSubjects
 
+        configcache.watch(RoutingRule, Category)
         verbs.register("ticket", EventVerb.choices)
         visibility.register("ticket", can_see_ticket)
         kinds.register(TicketSubjects())

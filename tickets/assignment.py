@@ -4,23 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
-
+from core import configcache
 from org import assignment
 from org.models import Team
 
 from .models import RoutingRule, Ticket
 
 
+def routing_rules() -> list[RoutingRule]:
+    """Every routing rule with its team (and the team's calendar): read once per
+    configuration change in each process (``core.configcache``)."""
+    return configcache.cached(
+        "routing-rules",
+        lambda: list(RoutingRule.objects.select_related("team", "team__calendar")),
+    )
+
+
 def route_team(ticket: Ticket) -> Team | None:
     """The team of the most specific matching routing rule (position breaks ties)."""
     tier = ticket.customer.tier if ticket.customer_id and ticket.customer else "standard"
     region = ticket.customer.region if ticket.customer_id and ticket.customer else ""
-    rules = RoutingRule.objects.select_related("team").filter(
-        Q(category__isnull=True) | Q(category_id=ticket.category_id),
-        Q(customer_tier="") | Q(customer_tier=tier),
-        Q(region="") | Q(region=region),
-    )
+    rules = [
+        rule
+        for rule in routing_rules()
+        if rule.category_id in (None, ticket.category_id)
+        and rule.customer_tier in ("", tier)
+        and rule.region in ("", region)
+    ]
     best: tuple[int, int, int] | None = None
     chosen: Team | None = None
     for rule in rules:
