@@ -53,6 +53,19 @@ CLOCK_FIELDS = [
 ]
 
 
+# The columns a sweep of the ladder changes (``save_many``).
+LADDER_FIELDS = [
+    "targets",
+    "done",
+    "due",
+    "warning",
+    "breached",
+    "escalation_level",
+    "next_at",
+    "updated_at",
+]
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     key: str  # unique per clock: "first_response:warning", "resolution:breach", "level:2"
@@ -373,16 +386,4 @@ def save_many(rows: list[SlaClock]) -> None:
     for row in rows:
         refresh(row)
         row.updated_at = now
-    update_columns(
-        rows,
-        [
-            "targets",
-            "done",
-            "due",
-            "warning",
-            "breached",
-            "escalation_level",
-            "next_at",
-            "updated_at",
-        ],
-    )
+    update_columns(rows, LADDER_FIELDS)

@@ -12,17 +12,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
 from audit import services as audit_services
 from audit.models import AuditEvent
 from core.errors import Conflict, NotFound
+from notifications.services import notify_users
 from org.assignment import note_assignment
 from org.roles import Actor
 from processes import runtime
 from sla import clock as clocks
 from surveys.services import invite_after_ticket_closed
 
-from ..choices import TicketStatus
+from ..choices import EventVerb, TicketStatus
 from ..models import Ticket, TicketCounter
 
 
@@ -91,6 +93,33 @@ def set_assignee(
     save_changed(ticket, fields)
     note_assignment(user.pk, timezone.now())
     audit(ticket, actor, verb, before={"assignee": before}, after={"assignee": user.pk})
+
+
+def hand_over(
+    ticket: Ticket,
+    agent: Any,
+    *,
+    task: Task | None,
+    actor: Actor,
+    also: Sequence[str] = (),
+) -> None:
+    """Gives the ticket and its open work task (``task``, if any) to ``agent``: the task
+    through viewflow's activation API, the ticket through ``set_assignee``; the agent is
+    notified. ``also``: fields the caller changed, saved with it."""
+    if task is not None:
+        activation = task.flow_task.activation_class(task)
+        if task.status == STATUS.NEW:
+            activation.assign(agent)
+        else:
+            activation.reassign(agent)
+    set_assignee(ticket, agent, verb=EventVerb.ASSIGNED, actor=actor, also=also)
+    notify_users(
+        recipient_ids=[agent.pk],
+        kind="assigned",
+        data={"number": ticket.number},
+        subject_kind="ticket",
+        object_id=ticket.pk,
+    )
 
 
 def restart_clock(ticket: Ticket, *, reopen: bool = False) -> list[str]:

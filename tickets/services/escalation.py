@@ -14,7 +14,6 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from core.bulk import update_columns
-from notifications.services import notify_users
 from org.models import Team
 from org.roles import ROLE_SUPERVISOR
 from processes.queue import most_significant
@@ -26,7 +25,7 @@ from ..assignment import choose_agent
 from ..choices import EventVerb, Priority
 from ..events import announce_many, publish_ticket_event
 from ..models import Ticket
-from ._common import audit, mark_closed, save_changed, set_assignee
+from ._common import audit, hand_over, mark_closed, save_changed
 
 RAISED = {Priority.P4: Priority.P3, Priority.P3: Priority.P2, Priority.P2: Priority.P1}
 
@@ -130,20 +129,7 @@ def _move_work(subject: Subject, task_id: int | None) -> None:
             task.refresh_from_db()
     agent = choose_agent(ticket) if ticket.assignee_id is None else None
     if agent is not None:
-        if task is not None:
-            activation = task.flow_task.activation_class(task)
-            if task.status == STATUS.NEW:
-                activation.assign(agent)
-            else:
-                activation.reassign(agent)
-        set_assignee(ticket, agent, verb=EventVerb.ASSIGNED, actor=None, also=fields)
-        notify_users(
-            recipient_ids=[agent.pk],
-            kind="assigned",
-            data={"number": ticket.number},
-            subject_kind="ticket",
-            object_id=ticket.pk,
-        )
+        hand_over(ticket, agent, task=task, actor=None, also=fields)
         subject.events.append("assigned")
     else:
         save_changed(ticket, fields)

@@ -13,7 +13,6 @@ from audit import services as audit_trail
 from core.errors import InvalidInput
 from customers.models import Contact, Customer
 from customers.services import AmbiguousContact, find_or_create_contact
-from notifications.services import notify_users
 from org.roles import Actor, Person
 from processes import runtime
 from sla import clock as clocks
@@ -24,7 +23,7 @@ from ..choices import EventVerb
 from ..events import opening, publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket
 from ..selectors import can_see_contact, can_see_customer
-from ._common import allocate_ticket_number, audit, iso, save_changed, set_assignee
+from ._common import allocate_ticket_number, audit, hand_over, iso, save_changed
 from .idempotency import previous_use
 
 
@@ -209,12 +208,5 @@ def auto_assign_ticket(*, ticket: Ticket, also: Sequence[str] = ()) -> None:
         if also:
             save_changed(ticket, list(also))
         return
-    set_assignee(ticket, agent, verb=EventVerb.ASSIGNED, actor=None, also=also)
-    notify_users(
-        recipient_ids=[agent.pk],
-        kind="assigned",
-        data={"number": ticket.number},
-        subject_kind="ticket",
-        object_id=ticket.pk,
-    )
+    hand_over(ticket, agent, task=None, actor=None, also=also)
     publish_ticket_event("assigned", ticket)

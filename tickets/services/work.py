@@ -26,6 +26,7 @@ from ..models import Ticket, TicketMessage
 from ._common import (
     LockedTicket,
     audit,
+    hand_over,
     iso,
     locked_ticket,
     mark_closed,
@@ -131,23 +132,9 @@ def assign_ticket(*, ticket_id: int, actor: Actor, assignee_id: int) -> Ticket:
             return ticket
         previous = ticket.assignee_id
         task = locked.current_task()
-        task_id = None
-        if _node_name(task) == "work":
-            assert task is not None
-            activation = task.flow_task.activation_class(task)
-            if task.status == STATUS.NEW:
-                activation.assign(assignee)
-            else:
-                activation.reassign(assignee)
-            task_id = task.pk
-        set_assignee(ticket, assignee, verb=EventVerb.ASSIGNED, actor=actor)
-        notify_users(
-            recipient_ids=[assignee.pk],
-            kind="assigned",
-            data={"number": ticket.number},
-            subject_kind="ticket",
-            object_id=ticket.pk,
-        )
+        work = task if _node_name(task) == "work" else None
+        task_id = work.pk if work is not None else None
+        hand_over(ticket, assignee, task=work, actor=actor)
         publish_ticket_event("assigned", ticket, task_id=task_id, previous_assignee_id=previous)
         return ticket
 
