@@ -128,3 +128,51 @@ def test_an_agent_added_in_the_admin_then_to_a_team_is_on_the_board_and_gets_wor
     expect(queue.locator(f"tbody tr[data-id='{ticket['id']}']")).to_be_visible()
     reassign = supervisor.locator(f"tbody tr[data-id='{ticket['id']}'] select.assign")
     expect(reassign.locator(f"option[value='{newcomer.pk}']")).to_have_text("Xiao Wang")
+
+
+def test_an_sla_policy_written_in_the_admin_times_the_next_ticket(
+    browser: Any, server: str, desk: Any
+) -> None:
+    """The policy form shows a ticket policy's two targets (kept in ``targets``), refuses
+    what the API refuses, and the next ticket of that priority and tier runs on it."""
+    from sla.models import SlaPolicy
+
+    context = browser.new_context(base_url=server, viewport=VIEWPORT, locale="en")
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    page = context.new_page()
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+
+    page.goto("/admin/sla/slapolicy/add/")
+    page.fill("#id_name", "P1 gold, fast")
+    page.select_option("#id_priority", "P1")
+    page.select_option("#id_customer_tier", "gold")
+    page.fill("#id_first_response_seconds", "9000")
+    page.fill("#id_resolution_seconds", "600")  # shorter than the first response
+    page.click("input[name=_save]")
+    expect(page.locator(".errorlist")).to_contain_text("Must not exceed resolution_seconds")
+    page.fill("#id_first_response_seconds", "300")
+    page.fill("#id_resolution_seconds", "7200")
+    page.click("input[name=_save]")
+    page.wait_for_url("**/admin/sla/slapolicy/")
+    expect(page.locator("#result_list")).to_contain_text("P1 gold, fast")
+    policy = SlaPolicy.objects.get(name="P1 gold, fast")
+    assert (policy.kind, policy.targets) == ("ticket", {"first_response": 300, "resolution": 7200})
+    assert (policy.priority, policy.customer_tier) == ("P1", "gold")
+
+    page.goto(f"/admin/sla/slapolicy/{policy.pk}/change/")
+    expect(page.locator("#id_first_response_seconds")).to_have_value("300")
+    expect(page.locator("#id_resolution_seconds")).to_have_value("7200")
+    context.close()
+
+    ticket = call(
+        server,
+        desk.admin,
+        "POST",
+        "/api/tickets/",
+        {"subject": "VIP down", "priority": "P1", "contact_id": desk.contact.pk},
+    )
+    assert ticket["sla"]["policy"] == policy.pk  # the desk's contact is a gold customer
