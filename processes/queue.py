@@ -63,16 +63,33 @@ def event_row(row: Mapping[str, Any]) -> QueueRow:
 def keep_work_item(row: Mapping[str, Any], *, waiting: bool) -> None:
     """Writes (``waiting``) or removes the object's work item, one statement, no event:
     ``publish_work_item``'s first half, and the repair of a queue that drifted."""
-    if waiting:
-        values = {column: row[key] for key, column in COLUMNS.items()}
+    keep_work_items([(row, waiting)])
+
+
+def keep_work_items(rows: Sequence[tuple[Mapping[str, Any], bool]]) -> None:
+    """``keep_work_item`` for many objects: the waiting ones written in one statement, the
+    others removed in one per kind."""
+    keep = [row for row, waiting in rows if waiting]
+    if keep:
         WorkItem.objects.bulk_create(
-            [WorkItem(kind=row["kind"], object_id=row["object_id"], **values)],
+            [
+                WorkItem(
+                    kind=row["kind"],
+                    object_id=row["object_id"],
+                    **{column: row[key] for key, column in COLUMNS.items()},
+                )
+                for row in keep
+            ],
             update_conflicts=True,
             unique_fields=["kind", "object_id"],
-            update_fields=list(values),
+            update_fields=list(COLUMNS.values()),
         )
-    else:
-        WorkItem.objects.filter(kind=row["kind"], object_id=row["object_id"]).delete()
+    gone: dict[str, list[int]] = {}
+    for row, waiting in rows:
+        if not waiting:
+            gone.setdefault(row["kind"], []).append(row["object_id"])
+    for kind, object_ids in gone.items():
+        WorkItem.objects.filter(kind=kind, object_id__in=object_ids).delete()
 
 
 def publish_work_item(
@@ -140,43 +157,10 @@ def _groups(
     return groups
 
 
-def publish_work_items(
-    batch: Sequence[tuple[EventName, Mapping[str, Any], bool]],
-    previous: Mapping[tuple[str, int], tuple[int | None, int | None]] | None = None,
-) -> None:
-    """``publish_work_item`` for many objects (a sweep of the SLA ladder): ``(event, row,
-    waiting)`` each; the waiting rows written in one statement, the others removed in one,
-    one event per object after commit. ``previous`` maps (kind, object id) to the previous
-    (assignee, team) whose screens must drop it."""
-    keep = [row for _event, row, waiting in batch if waiting]
-    if keep:
-        names = list(COLUMNS.items())
-        WorkItem.objects.bulk_create(
-            [
-                WorkItem(
-                    kind=row["kind"],
-                    object_id=row["object_id"],
-                    **{column: row[key] for key, column in names},
-                )
-                for row in keep
-            ],
-            update_conflicts=True,
-            unique_fields=["kind", "object_id"],
-            update_fields=[column for _key, column in names],
-        )
-    for kind in {row["kind"] for _event, row, waiting in batch if not waiting}:
-        gone = [
-            row["object_id"] for _e, row, waiting in batch if not waiting and row["kind"] == kind
-        ]
-        WorkItem.objects.filter(kind=kind, object_id__in=gone).delete()
-    now = timezone.now().isoformat()
+def publish_work_items(batch: Sequence[tuple[EventName, Mapping[str, Any], bool]]) -> None:
+    """``publish_work_item`` for many objects whose assignee and team stay (a sweep of the
+    SLA ladder): ``(event, row, waiting)`` each; the work items kept in one statement, one
+    event per object after commit."""
+    keep_work_items([(row, waiting) for _event, row, waiting in batch])
     for event, row, _waiting in batch:
-        before = (previous or {}).get((row["kind"], row["object_id"]), (None, None))
-        payload: QueueEvent = {
-            "type": "queue.event",
-            "event": event,
-            "object": event_row(row),
-            "version": int(row["version"]),
-            "at": now,
-        }
-        send_event_on_commit(_groups(row, *before), payload)
+        send_work_item_event(event, row)

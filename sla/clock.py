@@ -154,18 +154,8 @@ def target_due(clock: SlaClock, target: str) -> datetime | None:
     return _when((clock.targets.get(target) or {}).get("due"))
 
 
-def target_met_at(clock: SlaClock, target: str) -> datetime | None:
-    return _when((clock.targets.get(target) or {}).get("met_at"))
-
-
 def is_met(clock: SlaClock, target: str) -> bool:
     return bool((clock.targets.get(target) or {}).get("met_at"))
-
-
-def breached_targets(clock: SlaClock | None) -> list[str]:
-    if clock is None:
-        return []
-    return [name for name in target_names(clock) if clock.targets.get(name, {}).get("breached")]
 
 
 def moment(clock: SlaClock, target: str, percent: float) -> datetime:

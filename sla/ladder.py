@@ -72,21 +72,6 @@ def fire_batch(batch: int | None = None, now: datetime | None = None) -> tuple[i
     return len(claimed), fired
 
 
-def drain(*, batch: int | None = None, budget_seconds: float = 10.0) -> int:
-    """Fires due clocks batch after batch until none is left or the budget is spent."""
-    import time
-
-    deadline = time.monotonic() + budget_seconds
-    size = batch or settings.KEFU_SLA_BATCH
-    total = 0
-    while time.monotonic() < deadline:
-        claimed, fired = fire_batch(size)
-        total += fired
-        if claimed < size or fired == 0:
-            break
-    return total
-
-
 class _Effects:
     """What a sweep writes besides the clocks, collected to be written set-wise."""
 

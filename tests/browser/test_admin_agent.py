@@ -58,7 +58,8 @@ def call(server: str, user: Any, method: str, path: str, body: Any = None) -> An
         return json.loads(response.read())
 
 
-def add_agent_in_django_admin(browser: Any, server: str) -> None:
+def admin_page(browser: Any, server: str) -> tuple[Any, Any]:
+    """A browser context signed in to the Django admin as the superuser, and its page."""
     context = browser.new_context(base_url=server, viewport=VIEWPORT, locale="en")
     context.set_default_timeout(STEP_TIMEOUT_MS)
     page = context.new_page()
@@ -67,6 +68,11 @@ def add_agent_in_django_admin(browser: Any, server: str) -> None:
     page.fill("#id_password", "pw")
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/")
+    return context, page
+
+
+def add_agent_in_django_admin(browser: Any, server: str) -> None:
+    context, page = admin_page(browser, server)
 
     page.goto("/admin/auth/user/add/")
     page.fill("#id_username", "newcomer")
@@ -137,14 +143,7 @@ def test_an_sla_policy_written_in_the_admin_times_the_next_ticket(
     what the API refuses, and the next ticket of that priority and tier runs on it."""
     from sla.models import SlaPolicy
 
-    context = browser.new_context(base_url=server, viewport=VIEWPORT, locale="en")
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    page = context.new_page()
-    page.goto("/admin/login/?next=/admin/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
-    page.wait_for_url("**/admin/")
+    context, page = admin_page(browser, server)
 
     page.goto("/admin/sla/slapolicy/add/")
     page.fill("#id_name", "P1 gold, fast")
