@@ -30,6 +30,15 @@ class OutboxMessage(models.Model):
     # the body held a secret (a one-time link): blank it once the server has the email
     discard_body = models.BooleanField(_("discard body after sending"), default=False)
     message_id = models.CharField(_("Message-ID"), max_length=255)
+    # extra headers: In-Reply-To, References, Reply-To, Auto-Submitted (docs/email.md)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    # attachments sent with it (ids of mail.Attachment)
+    attachment_ids = models.JSONField(_("attachments"), default=list, blank=True)
+    # an automatic message (acknowledgement, notice): counted by the per-address limit
+    automatic = models.BooleanField(_("automatic"), default=False)
+    # what it is about, for the subject's page (delivery state): ("ticket", 42)
+    subject_kind = models.CharField(_("subject kind"), max_length=32, blank=True)
+    object_id = models.BigIntegerField(_("object id"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING
     )
@@ -49,6 +58,13 @@ class OutboxMessage(models.Model):
             models.UniqueConstraint(fields=["message_id"], name="outbox_message_id_unique"),
         ]
         indexes = [
+            # the per-address limit on automatic mail (RFC 3834): an address's last hour
+            models.Index(
+                fields=["to", "created_at"],
+                condition=models.Q(automatic=True),
+                name="outbox_automatic_to_idx",
+            ),
+            models.Index(fields=["subject_kind", "object_id"], name="outbox_subject_idx"),
             # the drain's claim: due pending rows, oldest first
             models.Index(
                 fields=["next_attempt_at", "id"],

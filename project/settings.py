@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import warnings
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "complaints",
     "surveys",
     "outbox",
+    "mail",
     "notifications",
     "web",
     # /healthz, /readyz, /metrics and beat's leader lock (docs/operations.md).
@@ -361,6 +363,40 @@ else:
     # demo's survey emails land in a folder instead of the terminal of `make run`.
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = os.environ.get("KEFU_MAIL_DIR", str(BASE_DIR / "var" / "mail"))
+
+# --- the customer conversation (docs/email.md) -----------------------------------
+# Files (attachments, raw inbound mail) go through Django's storage: the filesystem here by
+# default; any storage backend in production (STORAGES["default"]).
+MEDIA_ROOT = Path(os.environ.get("KEFU_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media/"  # never served directly: downloads go through a permission check
+# The address customers write to and reply to. With plus-addressing on, replies go to
+# support+T-2026-000123@… so even a client that drops the headers threads.
+KEFU_SUPPORT_ADDRESS = os.environ.get(
+    "KEFU_SUPPORT_ADDRESS", parseaddr(DEFAULT_FROM_EMAIL)[1] or "support@kefu.localhost"
+)
+KEFU_PLUS_ADDRESSING = env_bool("KEFU_PLUS_ADDRESSING", True)
+# Other addresses of ours (comma-separated): mail from them is never answered (loops).
+KEFU_OWN_ADDRESSES = [
+    a.strip().lower() for a in os.environ.get("KEFU_OWN_ADDRESSES", "").split(",") if a.strip()
+]
+# At most this many automatic emails (acknowledgements, notices) per address per hour.
+KEFU_AUTO_REPLY_LIMIT = int(os.environ.get("KEFU_AUTO_REPLY_LIMIT", "5"))
+# Attachments: largest file, largest message, and the content types refused.
+KEFU_ATTACHMENT_MAX_BYTES = int(os.environ.get("KEFU_ATTACHMENT_MAX_BYTES", str(10 * 2**20)))
+KEFU_INBOUND_MAX_BYTES = int(os.environ.get("KEFU_INBOUND_MAX_BYTES", str(25 * 2**20)))
+KEFU_ATTACHMENT_REFUSED_TYPES = [
+    t.strip()
+    for t in os.environ.get(
+        "KEFU_ATTACHMENT_REFUSED_TYPES",
+        "application/x-msdownload,application/x-msdos-program,application/x-sh,"
+        "application/x-executable,application/java-archive,application/x-bat",
+    ).split(",")
+    if t.strip()
+]
+# The customer's request page link (signed, expiring) and how long it lives.
+KEFU_REQUEST_LINK_DAYS = float(os.environ.get("KEFU_REQUEST_LINK_DAYS", "30"))
+# How often a mailbox is polled when its server offers no IDLE (seconds).
+KEFU_MAIL_POLL_SECONDS = float(os.environ.get("KEFU_MAIL_POLL_SECONDS", "15"))
 
 # --- auth, i18n, static ----------------------------------------------------------
 # Wherever a password is set: the admin's forms, createsuperuser, changepassword

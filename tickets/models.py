@@ -271,7 +271,22 @@ class TicketMessage(models.Model):
         verbose_name=_("contact"),
     )
     body = models.TextField(_("body"))
+    # a customer's email as sent, sanitised (nh3); ``body`` holds its text without quotes
+    body_html = models.TextField(_("HTML body"), blank=True)
     internal = models.BooleanField(_("internal note"), default=False)
+    # how it came or went: web (form, request page), email, api, phone, agent (the screen)
+    channel = models.CharField(_("channel"), max_length=8, blank=True)
+    # the RFC 5322 Message-ID of the email that carried it (in or out): threading key
+    email_message_id = models.CharField(_("email Message-ID"), max_length=255, blank=True)
+    # the email that told the customer (a public reply, a notice): its delivery state
+    outbox = models.ForeignKey(
+        "outbox.OutboxMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("email"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -279,7 +294,14 @@ class TicketMessage(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("ticket message")
         verbose_name_plural = _("ticket messages")
-        indexes = [models.Index(fields=["ticket", "created_at"], name="ticketmessage_ticket_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="ticketmessage_ticket_idx"),
+            models.Index(
+                fields=["email_message_id"],
+                condition=~models.Q(email_message_id=""),
+                name="ticketmessage_email_id_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id}#{self.pk}"
