@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 KINDS = (
     "assigned",
@@ -15,7 +16,18 @@ KINDS = (
     "mentioned",
     "priority_changed",
     "acknowledged",
+    "mailbox_failing",
+    "mailbox_recovered",
 )
+
+# Why a mailbox cannot be read (mail.imap.Problem), as its notification says it.
+MAILBOX_PROBLEMS = {
+    "authentication": gettext_lazy("the server refused the user name or password"),
+    "tls": gettext_lazy("the TLS connection failed"),
+    "connection": gettext_lazy("the server cannot be reached"),
+    "folder": gettext_lazy("the folder cannot be opened"),
+    "server": gettext_lazy("the server answered with an error"),
+}
 
 
 def render_title(kind: str, data: dict[str, Any]) -> str:
@@ -47,4 +59,13 @@ def render_title(kind: str, data: dict[str, Any]) -> str:
         return _("A supervisor acknowledged the escalation of ticket %(number)s") % {
             "number": number
         }
+    if kind == "mailbox_failing":
+        problem = MAILBOX_PROBLEMS.get(data.get("problem", ""), MAILBOX_PROBLEMS["server"])
+        return _("Mailbox %(mailbox)s cannot be read: %(problem)s (%(detail)s)") % {
+            "mailbox": data.get("mailbox", ""),
+            "problem": problem,
+            "detail": data.get("detail", ""),
+        }
+    if kind == "mailbox_recovered":
+        return _("Mailbox %(mailbox)s is read again") % {"mailbox": data.get("mailbox", "")}
     return _("Notification about %(number)s") % {"number": number}

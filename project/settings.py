@@ -395,8 +395,20 @@ KEFU_ATTACHMENT_REFUSED_TYPES = [
 ]
 # The customer's request page link (signed, expiring) and how long it lives.
 KEFU_REQUEST_LINK_DAYS = float(os.environ.get("KEFU_REQUEST_LINK_DAYS", "30"))
-# How often a mailbox is polled when its server offers no IDLE (seconds).
+# How often every enabled mailbox is polled (seconds; docs/email.md, "Mailboxes (IMAP)").
 KEFU_MAIL_POLL_SECONDS = float(os.environ.get("KEFU_MAIL_POLL_SECONDS", "15"))
+CELERY_BEAT_SCHEDULE["poll-mailboxes"] = {
+    "task": "mail.tasks.poll_mailboxes",
+    "schedule": KEFU_MAIL_POLL_SECONDS,
+    "options": {"expires": KEFU_MAIL_POLL_SECONDS},
+}
+# An IMAP connection's connect and read timeout (seconds), UIDs per batch of a poll, how long
+# one poll round may run before it hands over to the next task, and a CA file to trust
+# besides the system's (a server with a private CA's certificate).
+KEFU_IMAP_TIMEOUT = float(os.environ.get("KEFU_IMAP_TIMEOUT", "30"))
+KEFU_IMAP_BATCH = int(os.environ.get("KEFU_IMAP_BATCH", "100"))
+KEFU_IMAP_ROUND_SECONDS = float(os.environ.get("KEFU_IMAP_ROUND_SECONDS", "60"))
+KEFU_IMAP_CA_FILE = os.environ.get("KEFU_IMAP_CA_FILE", "")
 
 # --- auth, i18n, static ----------------------------------------------------------
 # Wherever a password is set: the admin's forms, createsuperuser, changepassword
