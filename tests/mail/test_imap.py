@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,6 +120,29 @@ def test_a_message_recorded_before_a_crash_is_marked_not_recorded_twice(
     assert result.taken == 1
     assert InboundEmail.objects.count() == 1
     assert all("$Kefu" in f for f in dovecot.flags(SUPPORT_USER).values())
+
+
+def test_a_message_that_cannot_be_recorded_stays_unmarked_and_ends_the_round(
+    db: Any, dovecot: Dovecot, settings: Any, tmp_path: Path
+) -> None:
+    """receive_raw raises ReceiveFailed (here: the storage cannot take the raw message):
+    the message is left as it was and the round stops; the next round takes it all."""
+    deliver(dovecot, 3)
+    mailbox = mailbox_on(dovecot)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings.MEDIA_ROOT = str(blocker / "media")  # a directory under a file cannot exist
+
+    result = imap.poll_mailbox(mailbox.pk)
+
+    assert (result.stopped, result.taken, result.problem) == ("receive_failed", 0, "")
+    assert InboundEmail.objects.count() == 0
+    assert len(dovecot.uids(SUPPORT_USER, criteria=["UNSEEN", "NOT", "KEYWORD", "$Kefu"])) == 3
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+    assert imap.poll_mailbox(mailbox.pk).taken == 3
+    assert InboundEmail.objects.count() == 3
 
 
 def test_a_mailbox_another_poller_holds_is_left_to_it(db: Any, dovecot: Dovecot) -> None:
