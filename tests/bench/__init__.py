@@ -5,7 +5,7 @@ the module of each under ``tests.bench`` (its ``run(quick=...)`` returns the rep
 section). tests/test_bench_smoke.py runs every name with ``--quick``.
 """
 
-NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys", "deploy", "backup")
+NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys", "deploy", "backup", "inbound")
 MODULES = {
     "intake": "intake",
     "queue": "queue_reads",
@@ -15,4 +15,5 @@ MODULES = {
     "surveys": "surveys",
     "deploy": "deploy",
     "backup": "backup",
+    "inbound": "inbound",
 }
