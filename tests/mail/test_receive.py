@@ -164,7 +164,7 @@ def test_two_deliveries_of_one_message_at_the_same_moment_make_one_processed_row
     assert Attachment.objects.filter(original=True).count() == 1
     # the loser's copy of the raw message was removed from storage
     stored = list((media / "mail" / "raw").rglob("*.eml"))
-    assert [p.name for p in stored] == [Path(row.raw.name).name]
+    assert [p.name for p in stored] == [Path(str(row.raw.name)).name]
 
 
 def test_a_bounce_marks_the_address_and_reaches_no_process(notes: NoteHandler) -> None:
