@@ -9,7 +9,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 
 from audit.models import AuditEvent
@@ -147,7 +146,7 @@ class WaitsForTheOtherDelivery(NoteHandler):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_deliveries_of_one_message_at_the_same_moment_make_one_processed_row(
-    handlers: dict[str, Any],
+    handlers: dict[str, Any], media: Path
 ) -> None:
     handler = WaitsForTheOtherDelivery()
     inbound.register_handler("ticket", handler)
@@ -164,8 +163,8 @@ def test_two_deliveries_of_one_message_at_the_same_moment_make_one_processed_row
     assert Contact.objects.filter(email="zhangsan@qq.com").count() == 1
     assert Attachment.objects.filter(original=True).count() == 1
     # the loser's copy of the raw message was removed from storage
-    stored = list(Path(django_settings.MEDIA_ROOT, "mail", "raw").rglob("*.eml"))
-    assert [p.name for p in stored] == [Path(row.raw.name).name]
+    stored = list((media / "mail" / "raw").rglob("*.eml"))
+    assert [p.name for p in stored] == [Path(str(row.raw.name)).name]
 
 
 def test_a_bounce_marks_the_address_and_reaches_no_process(notes: NoteHandler) -> None:
