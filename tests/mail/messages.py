@@ -1,4 +1,5 @@
-"""Customer emails as a mail client would write them, for the IMAP tests and benchmark."""
+"""Customer emails as a mail client would write them, for the IMAP tests and benchmark.
+``headers`` may give References (else In-Reply-To is the thread)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ def customer_email(
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = message_id or make_msgid(domain="customer.example")
+    extra = dict(headers or {})
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
-        message["References"] = in_reply_to
-    for name, value in (headers or {}).items():
+        message["References"] = extra.pop("References", in_reply_to)
+    for name, value in extra.items():
         message[name] = value
     message.set_content(body)
     return message.as_bytes(policy=SMTP)
