@@ -56,9 +56,7 @@ def lmtp_client(controller: InboundController) -> smtplib.LMTP:
     return client
 
 
-def deliver(
-    client: smtplib.SMTP, raw: bytes, recipients: list[str]
-) -> list[tuple[int, bytes]]:
+def deliver(client: smtplib.SMTP, raw: bytes, recipients: list[str]) -> list[tuple[int, bytes]]:
     """One LMTP transaction by hand: the replies to DATA, one per recipient. The message
     goes with CRLF line ends, as an MTA sends it (smtplib leaves bytes as they are)."""
     raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -178,9 +176,7 @@ def test_a_message_over_the_server_limit_is_refused_552(notes: NoteHandler) -> N
 
 
 def test_smtp_mode_answers_once(notes: NoteHandler) -> None:
-    controller = InboundController(
-        host="127.0.0.1", port=free_port(), lmtp=False, max_bytes=2**20
-    )
+    controller = InboundController(host="127.0.0.1", port=free_port(), lmtp=False, max_bytes=2**20)
     controller.start()
     try:
         with smtplib.SMTP(controller.hostname, controller.port, timeout=60) as client:
