@@ -17,7 +17,9 @@ episode; the first good round clears them and says so."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import secrets
 import socket
 import ssl
@@ -96,12 +98,12 @@ def lease_seconds() -> float:
 
 
 @contextmanager
-def mailbox_lease(mailbox_id: int) -> Iterator[Any]:
-    """Yields a ``renew`` callable while this poller holds the mailbox, None while another
-    does. A lease in the shared cache (Redis in production; the process's own memory in the
-    embedded mode, where one thread polls) rather than a database lock, which would not
-    survive a transaction-pooling PgBouncer."""
-    key = LOCK_KEY.format(mailbox_id)
+def mailbox_lease(mailbox_id: int, lane: int = 0, lanes: int = 1) -> Iterator[Any]:
+    """Yields a ``renew`` callable while this poller holds the mailbox's lane, None while
+    another does. A lease in the shared cache (Redis in production; the process's own memory
+    in the embedded mode, where one thread polls) rather than a database lock, which would
+    not survive a transaction-pooling PgBouncer."""
+    key = LOCK_KEY.format(f"{mailbox_id}:{lane}/{lanes}")
     token = secrets.token_hex(8)
     seconds = lease_seconds()
     if not cache.add(key, token, timeout=seconds):
@@ -187,23 +189,29 @@ def _shutdown(client: IMAPClient) -> None:
 
 
 # --- a round --------------------------------------------------------------------------
-def poll_mailbox(mailbox_id: int) -> PollResult:
+def poll_mailbox(mailbox_id: int, lane: int = 0, lanes: int = 1) -> PollResult:
     """Takes the mail waiting in one mailbox (its folder searched again until it is empty
     or ``KEFU_IMAP_ROUND_SECONDS`` passed). Safe to run twice at once, and again after a
-    crash at any point."""
+    crash at any point.
+
+    With ``lanes`` > 1 this round takes only the conversations of its ``lane``
+    (``lane_of``): as many rounds as lanes, in as many worker processes, share a busy
+    mailbox, each keeping its conversations in arrival order."""
+    if not 0 <= lane < lanes:
+        raise ValueError(f"lane {lane} of {lanes}")
     result = PollResult(mailbox_id)
     mailbox = Mailbox.objects.filter(pk=mailbox_id, enabled=True).first()
     if mailbox is None:
         result.skipped = True
         return result
-    with mailbox_lease(mailbox_id) as renew:
+    with mailbox_lease(mailbox_id, lane, lanes) as renew:
         if renew is None:
             result.busy = True
             return result
         try:
             client = connect(mailbox)
             try:
-                _take_waiting_mail(client, mailbox, result, renew)
+                _take_waiting_mail(client, mailbox, result, renew, Lane(lane, lanes))
             finally:
                 _shutdown(client)
         except MailboxUnreadable as exc:
@@ -220,8 +228,14 @@ def poll_mailbox(mailbox_id: int) -> PollResult:
     return result
 
 
+@dataclass(frozen=True)
+class Lane:
+    index: int
+    count: int
+
+
 def _take_waiting_mail(
-    client: IMAPClient, mailbox: Mailbox, result: PollResult, renew: Any
+    client: IMAPClient, mailbox: Mailbox, result: PollResult, renew: Any, lane: Lane
 ) -> None:
     try:
         selected = client.select_folder(mailbox.folder)
@@ -237,16 +251,17 @@ def _take_waiting_mail(
     criteria: list[Any] = ["NOT", "DELETED", "SINCE", since]
     criteria += ["NOT", "KEYWORD", TAKEN_FLAG.decode()] if keywords else ["UNSEEN"]
     deadline = time.monotonic() + settings.KEFU_IMAP_ROUND_SECONDS
+    # taken this round (a server that still lists a marked message: never twice a round),
+    # and other lanes' messages (theirs to take)
     seen: set[int] = set()
     while True:
         result.rounds += 1
-        # a message we marked but the server still lists (an odd server): never twice a round
         uids = sorted(int(uid) for uid in client.search(criteria) if int(uid) not in seen)
         if not uids:
             return
         for start in range(0, len(uids), settings.KEFU_IMAP_BATCH):
             batch = uids[start : start + settings.KEFU_IMAP_BATCH]
-            for group in _groups_by_size(client, batch):
+            for group in _groups_by_size(client, batch, lane, seen):
                 taken, failed = _receive_group(client, mailbox, group)
                 if taken:
                     _mark_taken(client, mailbox, taken, keywords=keywords)
@@ -261,15 +276,22 @@ def _take_waiting_mail(
                     return
 
 
-def _groups_by_size(client: IMAPClient, uids: list[int]) -> Iterator[list[int]]:
-    """``uids`` split so that one FETCH carries at most ``FETCH_BYTES`` (one large message
-    alone); a message the server no longer has is left out."""
-    sizes = client.fetch(uids, ["RFC822.SIZE"])
+def _groups_by_size(
+    client: IMAPClient, uids: list[int], lane: Lane, others: set[int]
+) -> Iterator[list[int]]:
+    """The UIDs of ``uids`` in this lane, split so that one FETCH carries at most
+    ``FETCH_BYTES`` (one large message alone); a message the server no longer has is left
+    out, one of another lane goes into ``others``."""
+    items = ["RFC822.SIZE"] + ([THREAD_HEADERS] if lane.count > 1 else [])
+    found_items = client.fetch(uids, items)
     group: list[int] = []
     total = 0
     for uid in uids:
-        found = sizes.get(uid)
+        found = found_items.get(uid)
         if found is None:
+            continue
+        if lane.count > 1 and lane_of(_thread_headers(found), lane.count) != lane.index:
+            others.add(uid)
             continue
         size = int(found.get(b"RFC822.SIZE", 0))
         if group and total + size > FETCH_BYTES:
@@ -326,6 +348,45 @@ def _mark_taken(client: IMAPClient, mailbox: Mailbox, uids: list[int], *, keywor
         client.uid_expunge(messages)
     else:
         client.expunge()
+
+
+THREAD_HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID IN-REPLY-TO REFERENCES)]"
+MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
+
+
+def _thread_headers(found: dict[bytes, Any]) -> bytes:
+    for key, value in found.items():
+        if key.startswith(b"BODY[HEADER.FIELDS") and isinstance(value, bytes):
+            return value
+    return b""
+
+
+def conversation_key(headers: bytes) -> bytes:
+    """The conversation a message belongs to: the first Message-ID of its References (the
+    thread's root), else its In-Reply-To, else its own Message-ID."""
+    fields: dict[bytes, bytes] = {}
+    name = b""
+    for line in headers.splitlines():
+        if line[:1] in (b" ", b"\t") and name:
+            fields[name] += b" " + line.strip()
+        elif b":" in line:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            fields.setdefault(name, value.strip())
+    for field in (b"references", b"in-reply-to", b"message-id"):
+        ids = MESSAGE_ID.findall(fields.get(field, b""))
+        if ids:
+            return ids[0].lower()
+    return b""
+
+
+def lane_of(headers: bytes, lanes: int) -> int:
+    """Which lane takes a message: by its conversation, so a reply and what it answers are
+    taken in order by one poller. A message with no Message-ID at all goes to lane 0."""
+    key = conversation_key(headers)
+    if not key or lanes <= 1:
+        return 0
+    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big") % lanes
 
 
 def uid_set(uids: Sequence[int]) -> str:

@@ -403,11 +403,13 @@ CELERY_BEAT_SCHEDULE["poll-mailboxes"] = {
     "options": {"expires": KEFU_MAIL_POLL_SECONDS},
 }
 # An IMAP connection's connect and read timeout (seconds), UIDs per batch of a poll, how long
-# one poll round may run before it hands over to the next task, and a CA file to trust
-# besides the system's (a server with a private CA's certificate).
+# one poll round may run before it hands over to the next task, pollers sharing one mailbox
+# (each takes its own conversations), and a CA file to trust besides the system's (a server
+# with a private CA's certificate).
 KEFU_IMAP_TIMEOUT = float(os.environ.get("KEFU_IMAP_TIMEOUT", "30"))
 KEFU_IMAP_BATCH = int(os.environ.get("KEFU_IMAP_BATCH", "100"))
 KEFU_IMAP_ROUND_SECONDS = float(os.environ.get("KEFU_IMAP_ROUND_SECONDS", "60"))
+KEFU_IMAP_LANES = int(os.environ.get("KEFU_IMAP_LANES", "2"))
 KEFU_IMAP_CA_FILE = os.environ.get("KEFU_IMAP_CA_FILE", "")
 
 # --- auth, i18n, static ----------------------------------------------------------

@@ -24,6 +24,7 @@ from .seed import BenchDesk, seed_desk
 from .stats import Summary, ms, secs
 
 MESSAGES = 10_000
+ONE_LANE_MESSAGES = 2_000  # the same backlog with one poller per mailbox, for comparison
 EXISTING_TICKETS = 1_000
 STEADY_MESSAGES = 300
 STEADY_RATE = 10.0  # messages/s, well below capacity
@@ -176,7 +177,7 @@ def append_paced(server: Any, messages: list[tuple[str, bytes]], rate: float) ->
 
 
 # --- the worker ----------------------------------------------------------------------------
-def _worker(sink_url: str) -> env.Service:
+def _worker(sink_url: str, lanes: int = 2) -> env.Service:
     env.LOG_DIR.mkdir(parents=True, exist_ok=True)
     for leftover in env.LOG_DIR.glob("inbound-beat*"):
         leftover.unlink()
@@ -186,7 +187,8 @@ def _worker(sink_url: str) -> env.Service:
         "--concurrency", "2", "--loglevel", "WARNING",
         "-n", "kefu-bench-inbound@%h", "--without-gossip", "--without-mingle",
     ]  # fmt: skip
-    return env.Service("inbound-worker", argv, env.child_env(**_settings(sink_url)))
+    settings = {**_settings(sink_url), "KEFU_IMAP_LANES": str(lanes)}
+    return env.Service("inbound-worker", argv, env.child_env(**settings))
 
 
 def _settings(sink_url: str) -> dict[str, str]:
@@ -243,14 +245,14 @@ def wait_processed(run: Run, worker: env.Service | None, timeout: float) -> None
 
 
 # --- the runs -------------------------------------------------------------------------------
-def backlog(server: Any, sink: Any, messages: list[tuple[str, bytes]]) -> Run:
+def backlog(server: Any, sink: Any, messages: list[tuple[str, bytes]], lanes: int) -> Run:
     """Everything appended first, then the worker starts and drains the mailbox."""
-    run = Run("backlog", len(messages))
+    run = Run(f"backlog, {lanes} lane{'s' if lanes > 1 else ''}", len(messages))
     print(f"[inbound] appending {len(messages):,} messages (worker stopped)", flush=True)
     started = time.monotonic()
     run.appended_at = append_all(server, messages)
     print(f"[inbound]   appended in {time.monotonic() - started:.0f} s", flush=True)
-    worker = _worker(sink.url)
+    worker = _worker(sink.url, lanes)
     try:
         with cpu.Window([worker.pid], label="Celery worker") as window:
             run.started = time.time()
@@ -336,10 +338,10 @@ def _run(quick: bool, started: float) -> report.Section:
     from tests.mail.dovecot import running_dovecot
     from tests.smtp_sink import running_sink
 
-    total, existing_n, steady_n, profile_n = (
-        (40, 10, 10, 10)
+    total, one_lane_n, existing_n, steady_n, profile_n = (
+        (40, 20, 10, 10, 10)
         if quick
-        else (MESSAGES, EXISTING_TICKETS, STEADY_MESSAGES, PROFILE_MESSAGES)
+        else (MESSAGES, ONE_LANE_MESSAGES, EXISTING_TICKETS, STEADY_MESSAGES, PROFILE_MESSAGES)
     )
 
     desk = seed_desk()
@@ -350,7 +352,9 @@ def _run(quick: bool, started: float) -> report.Section:
             name="Bench", address=ADDRESS, host=server.host, port=server.port,
             security="none", username=USER, password=PASSWORD,
         )  # fmt: skip
-        drained = backlog(server, sink, build_messages(total, existing, prefix="b", seed=1))
+        one = backlog(server, sink, build_messages(one_lane_n, existing, prefix="a", seed=5), 1)
+        print(f"[inbound]   {one.rate:.1f} messages/s with one lane", flush=True)
+        drained = backlog(server, sink, build_messages(total, existing, prefix="b", seed=1), 2)
         print(
             f"[inbound]   {drained.rate:.1f} messages/s; arrived → visible"
             f" p50 {secs(drained.latency.p50)} p95 {secs(drained.latency.p95)}",
@@ -371,7 +375,9 @@ def _run(quick: bool, started: float) -> report.Section:
         left = server.uids(USER, criteria=["NOT", "KEYWORD", "$Kefu"])
         sent = sink.count()
     env.close_db_connections()
-    return _section(drained, paced, inproc, existing_n, len(left), sent, time.monotonic() - started)
+    return _section(
+        one, drained, paced, inproc, existing_n, len(left), sent, time.monotonic() - started
+    )
 
 
 def _counts() -> dict[str, int]:
@@ -386,6 +392,7 @@ def _counts() -> dict[str, int]:
 
 
 def _section(
+    one: Run,
     drained: Run,
     paced: Run,
     inproc: InProcess,
@@ -397,10 +404,16 @@ def _section(
     counts = _counts()
     summary = [
         (
-            f"throughput, {drained.count:,} messages (half replies), one worker",
+            f"throughput, {drained.count:,} messages (half replies), one worker, 2 lanes",
             f"{drained.rate:.1f} messages/s",
             f"≥ {GOAL_RATE:.0f} messages/s",
             report.verdict(drained.rate >= GOAL_RATE),
+        ),
+        (
+            f"throughput, {one.count:,} messages, one worker, 1 lane",
+            f"{one.rate:.1f} messages/s",
+            "—",
+            "—",
         ),
         (
             f"arrived → visible at {paced.label.split()[1]}, poll every {POLL_SECONDS:g} s",
@@ -432,7 +445,7 @@ def _section(
                 ", ".join(f"{k} {v:,}" for k, v in sorted(r.statuses.items())),
                 cpu.describe(r.cpu),
             ]
-            for r in (drained, paced)
+            for r in (one, drained, paced)
         ],
     )  # fmt: skip
     buckets = report.table(
@@ -460,14 +473,16 @@ subject, the acknowledgement quoted (stripped before it is stored).
 
 One `celery -A project worker -B --concurrency 2` (production settings, beat embedded,
 `KEFU_MAIL_POLL_SECONDS={POLL_SECONDS:g}`, emails to an aiosmtpd server in the bench
-process): beat's `poll_mailboxes` queues `poll_mailbox`, whose round runs in one pool process
-over one IMAP connection (a mailbox is never polled twice at once: its lease), fetching
+process): beat's `poll_mailboxes` queues one `poll_mailbox` per lane of the mailbox
+(`KEFU_IMAP_LANES`, 2 by default: each lane takes the conversations whose root Message-ID
+hashes to it, over its own IMAP connection, under its own lease), fetching
 `KEFU_IMAP_BATCH` (100) messages per FETCH and flagging each batch once its messages
-committed; the second pool process delivers the acknowledgements.
+committed; the acknowledgements are delivered by the outbox's drain task in the same pool.
 
-* **backlog**: the {drained.count:,} messages are appended (MULTIAPPEND, 100 a command) with
-  the worker stopped, then the worker starts. Throughput is messages ÷ first-to-last
-  visible. Arrived → visible here is mostly the wait in the queue.
+* **backlog**: the messages are appended (MULTIAPPEND, 100 a command) with the worker
+  stopped, then the worker starts: {one.count:,} with one lane, then {drained.count:,} with
+  two (the default). Throughput is messages ÷ first-to-last visible. Arrived → visible here
+  is mostly the wait in the queue.
 * **steady**: the worker idle, messages appended one at a time at {STEADY_RATE:g}/s; arrived →
   visible is the pipeline's latency: up to one poll interval of waiting plus the processing.
 

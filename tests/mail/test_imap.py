@@ -371,3 +371,69 @@ def mailbox_on_nothing(*, port: int) -> Any:
 def test_uid_sets_fold_runs() -> None:
     assert imap.uid_set([5, 1, 2, 3, 8, 10, 11, 12, 3]) == "1:3,5,8,10:12"
     assert imap.uid_set([7]) == "7"
+
+
+# --- lanes: several pollers share a busy mailbox ------------------------------------------
+def test_a_conversation_is_keyed_by_its_root() -> None:
+    reply = (
+        b"Message-ID: <r@c>\r\nIn-Reply-To: <ack@kefu>\r\nReferences: <Root@c>\r\n <ack@kefu>\r\n"
+    )
+    assert imap.conversation_key(reply) == b"<root@c>"
+    assert imap.conversation_key(b"Message-ID: <r@c>\r\nIn-Reply-To: <ack@kefu>\r\n") == (
+        b"<ack@kefu>"
+    )
+    assert imap.conversation_key(b"Message-ID: <Own@c>\r\n") == b"<own@c>"
+    assert imap.conversation_key(b"Subject: none\r\n") == b""
+    assert imap.lane_of(b"Subject: none\r\n", 4) == 0
+    lanes = {imap.lane_of(f"Message-ID: <m{i}@c>\r\n".encode(), 2) for i in range(20)}
+    assert lanes == {0, 1}
+
+
+def test_lanes_share_a_mailbox_and_keep_each_conversation_in_order(
+    transactional_db: Any, dovecot: Dovecot
+) -> None:
+    originals = [f"<origin{i}@customer.example>" for i in range(15)]
+    for i, root in enumerate(originals):
+        dovecot.append(SUPPORT_USER, customer_email(sender=f"c{i}@example.com", message_id=root))
+    replies = {}
+    for i, root in enumerate(originals):
+        reply_id = f"<reply{i}@customer.example>"
+        replies[root] = reply_id
+        dovecot.append(
+            SUPPORT_USER,
+            customer_email(
+                sender=f"c{i}@example.com",
+                message_id=reply_id,
+                in_reply_to="<ack@kefu.test>",
+                headers={"References": f"{root} <ack@kefu.test>"},
+            ),
+        )
+    mailbox = mailbox_on(dovecot)
+    start = threading.Barrier(2)
+    results: dict[int, imap.PollResult] = {}
+
+    def poll(lane: int) -> None:
+        try:
+            start.wait(timeout=10)
+            results[lane] = imap.poll_mailbox(mailbox.pk, lane, 2)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=poll, args=(lane,)) for lane in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    expected = {
+        lane: 2
+        * sum(1 for root in originals if imap.lane_of(f"Message-ID: {root}".encode(), 2) == lane)
+        for lane in (0, 1)
+    }
+    assert {lane: r.taken for lane, r in results.items()} == expected
+    assert 0 < expected[0] < 30
+    rows = dict(InboundEmail.objects.values_list("message_id", "pk"))
+    assert len(rows) == 30
+    for root, reply_id in replies.items():
+        assert rows[root] < rows[reply_id]  # a reply is taken after what it answers
+    assert dovecot.uids(SUPPORT_USER, criteria=["NOT", "KEYWORD", "$Kefu"]) == []
