@@ -31,7 +31,7 @@ STEADY_RATE = 10.0  # messages/s, well below capacity
 PROFILE_MESSAGES = 300
 POLL_SECONDS = 1.0
 APPEND_CHUNK = 100
-DRAIN_TIMEOUT = 1800.0
+DRAIN_TIMEOUT = 3600.0
 GOAL_RATE = 50.0
 USER, PASSWORD = "support", "bench-imap"
 ADDRESS = "support@kefu.bench"
@@ -287,32 +287,72 @@ class InProcess:
     profile: Profile
     statements: float
     kinds: str
+    messages: int
+    wall_ms: float  # per message, no profiler
+    app_cpu_ms: float  # this process (parsing, ORM, services, IMAP client)
+    postgres_cpu_ms: float  # its PostgreSQL backend
+
+    @property
+    def capacity(self) -> float:
+        """Messages/s two cores could take if they did nothing else (an estimate)."""
+        spent = self.app_cpu_ms + self.postgres_cpu_ms
+        return 2000.0 / spent if spent else 0.0
 
 
-def profile_round(server: Any, mailbox_id: int, messages: list[tuple[str, bytes]]) -> InProcess:
-    """One poll round in this process under cProfile, with every statement counted."""
+def _backend_cpu(pid: int) -> float:
+    import os
+
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            rest = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def profile_round(
+    server: Any, mailbox_id: int, timed: list[tuple[str, bytes]], profiled: list[tuple[str, bytes]]
+) -> InProcess:
+    """Two poll rounds in this process: ``timed`` without a profiler (wall and CPU per
+    message, this process and its PostgreSQL backend, every statement counted), then
+    ``profiled`` under cProfile."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from mail import imap
 
     from .profiling import statement_kind
 
-    append_all(server, messages)
-    result: list[imap.PollResult] = []
-    with CaptureQueriesContext(connection) as captured:
-        profile = run_profiled(lambda _i: result.append(imap.poll_mailbox(mailbox_id)), 1)
-    assert result and result[0].taken == len(messages), result
     kinds: dict[str, int] = {}
-    for query in captured.captured_queries:
-        kind = statement_kind(query["sql"])
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        kind = statement_kind(sql)
         kinds[kind] = kinds.get(kind, 0) + 1
-    n = len(messages)
-    profile.calls = n  # per message
+        return execute(sql, params, many, context)
+
+    append_all(server, timed)
+    connection.ensure_connection()
+    backend = int(env.sql("SELECT pg_backend_pid()")[0][0])
+    cpu0, pg0, wall0 = time.process_time(), _backend_cpu(backend), time.perf_counter()
+    with connection.execute_wrapper(count):
+        done = imap.poll_mailbox(mailbox_id)
+    n = len(timed)
+    wall = (time.perf_counter() - wall0) / n
+    app_cpu, pg_cpu = (time.process_time() - cpu0) / n, (_backend_cpu(backend) - pg0) / n
+    assert done.taken == n, done
+
+    append_all(server, profiled)
+    result: list[imap.PollResult] = []
+    profile = run_profiled(lambda _i: result.append(imap.poll_mailbox(mailbox_id)), 1)
+    assert result and result[0].taken == len(profiled), result
+    profile.calls = len(profiled)  # per message
     return InProcess(
         profile,
         sum(kinds.values()) / n,
         ", ".join(f"{k} {v / n:.1f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])),
+        n,
+        wall * 1000,
+        app_cpu * 1000,
+        pg_cpu * 1000,
     )
 
 
@@ -370,7 +410,10 @@ def _run(quick: bool, started: float) -> report.Section:
         )
         print(f"[inbound] profiling one poll round of {profile_n} messages in-process")
         inproc = profile_round(
-            server, mailbox.pk, build_messages(profile_n, existing, prefix="p", seed=3)
+            server,
+            mailbox.pk,
+            build_messages(profile_n, existing, prefix="t", seed=6),
+            build_messages(profile_n, existing, prefix="p", seed=3),
         )
         left = server.uids(USER, criteria=["NOT", "KEYWORD", "$Kefu"])
         sent = sink.count()
@@ -430,6 +473,18 @@ def _section(
         (
             "statements per message (in-process poll round)",
             f"{inproc.statements:.1f}",
+            "—",
+            "—",
+        ),
+        (
+            "CPU per message in-process (app + PostgreSQL)",
+            f"{inproc.app_cpu_ms:.1f} + {inproc.postgres_cpu_ms:.1f} ms",
+            "—",
+            "—",
+        ),
+        (
+            "estimate: messages/s two otherwise idle cores could take (2 s ÷ CPU per message)",
+            f"≈ {inproc.capacity:.0f}/s",
             "—",
             "—",
         ),
@@ -493,10 +548,16 @@ stamped inside the transaction that wrote the ticket or its message (it commits 
 
 {state}
 
-### Where a message's time goes (one poll round in-process, {inproc.profile.calls} messages)
+### Where a message's time goes (poll rounds in-process)
 
-The bench process runs `mail.imap.poll_mailbox` itself under cProfile on freshly appended
-messages (same mix). Statements per message: {inproc.statements:.1f} ({inproc.kinds}).
+The bench process runs `mail.imap.poll_mailbox` itself (one lane) on {inproc.messages}
+freshly appended messages of the same mix, without a profiler: per message
+{inproc.wall_ms:.1f} ms of wall time, {inproc.app_cpu_ms:.1f} ms of CPU in the process
+(parsing, the ORM, the services, the IMAP client) and {inproc.postgres_cpu_ms:.1f} ms in its
+PostgreSQL backend; {inproc.statements:.1f} statements ({inproc.kinds}). Two cores doing
+nothing else could thus take about {inproc.capacity:.0f} messages/s (2 s of CPU a second ÷
+the CPU of one message; an estimate that leaves out Dovecot, Redis and the
+acknowledgements' delivery). Then a second round of {inproc.profile.calls} under cProfile:
 
 {buckets}
 
