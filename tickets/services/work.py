@@ -4,6 +4,7 @@ through viewflow's activation API under the ticket's flow lock."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -13,6 +14,8 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from mail.attachments import store as store_attachment
+from mail.inbound import IncomingAttachment
 from notifications.services import notify_users
 from org import roles
 from org.models import Team
@@ -237,15 +240,62 @@ def _resume(locked: LockedTicket, actor: Actor) -> Ticket:
     return ticket
 
 
-def record_customer_reply(*, ticket_id: int, body: str) -> TicketMessage:
-    """A message from the customer; it resumes a ticket that was waiting on them."""
+def record_customer_reply(
+    *,
+    ticket_id: int,
+    body: str,
+    channel: str = "api",
+    body_html: str = "",
+    email_message_id: str = "",
+    attachments: Sequence[IncomingAttachment] = (),
+    contact_id: int | None = None,
+    automatic: bool = False,
+) -> TicketMessage:
+    """A message from the customer (an email, the request page, the API). It resumes a
+    ticket that was waiting on them and reopens a resolved one, or a closed one within its
+    reopen window (docs/email.md, "Threading"); a ticket past that window refuses it
+    (``Conflict``: the caller opens a new ticket). Attachments are stored with the message.
+    An ``automatic`` message (RFC 3834: a vacation responder's) is recorded and changes no
+    state, so a storm of them cannot flip the ticket back and forth."""
+    if not body.strip() and not attachments:
+        raise InvalidInput(
+            _("The message is empty."), {"body": [_("This field may not be blank.")]}
+        )
     with locked_ticket(ticket_id) as locked:
         ticket = locked.ticket
-        if ticket.status == TicketStatus.CLOSED:
-            raise Conflict(_("A closed ticket takes no more messages."))
-        message = TicketMessage.objects.create(ticket=ticket, contact=ticket.contact, body=body)
-        if ticket.status == TicketStatus.PENDING_CUSTOMER:
+        node = _node_name(locked.current_task())
+        if ticket.status == TicketStatus.CLOSED and node != "closed":
+            raise Conflict(_("The reopen window of this ticket is over; open a new ticket."))
+        message = TicketMessage.objects.create(
+            ticket=ticket,
+            contact_id=contact_id or ticket.contact_id,
+            body=body,
+            body_html=body_html,
+            channel=channel,
+            email_message_id=email_message_id[:255],
+        )
+        for attachment in attachments:
+            store_attachment(
+                subject_kind="ticket",
+                object_id=ticket.pk,
+                message_id=message.pk,
+                name=attachment.name,
+                content_type=attachment.content_type,
+                data=attachment.data,
+            )
+        audit(
+            ticket,
+            None,
+            EventVerb.CUSTOMER_REPLIED,
+            after={"message": message.pk, "channel": channel, "automatic": automatic},
+        )
+        if automatic:
+            save_changed(ticket, [])
+            publish_ticket_event("updated", ticket)
+        elif ticket.status == TicketStatus.PENDING_CUSTOMER:
             _resume(locked, None)
+        elif node in ("resolved", "closed"):
+            _reopen(locked, None, reason=_("The customer wrote again."))
         else:
             save_changed(ticket, [])
             publish_ticket_event("updated", ticket)
@@ -351,18 +401,24 @@ def reopen_ticket(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
                 _("The ticket is %(status)s; it cannot be reopened.")
                 % {"status": ticket.get_status_display()}
             )
-        assert task is not None
-        before = ticket.status
-        ticket.resolved_at = None
-        ticket.closed_at = None
-        save_changed(ticket, ["resolved_at", "closed_at", *restart_clock(ticket, reopen=True)])
-        audit(
-            ticket,
-            actor,
-            EventVerb.REOPENED,
-            before={"status": before},
-            after={"status": ticket.status, "reason": reason},
-        )
-        _run_handle(task)
-        publish_ticket_event("updated", ticket)
-        return ticket
+        return _reopen(locked, actor, reason=reason)
+
+
+def _reopen(locked: LockedTicket, actor: Actor, *, reason: str) -> Ticket:
+    ticket = locked.ticket
+    task = locked.current_task()
+    assert task is not None
+    before = ticket.status
+    ticket.resolved_at = None
+    ticket.closed_at = None
+    save_changed(ticket, ["resolved_at", "closed_at", *restart_clock(ticket, reopen=True)])
+    audit(
+        ticket,
+        actor,
+        EventVerb.REOPENED,
+        before={"status": before},
+        after={"status": ticket.status, "reason": reason},
+    )
+    _run_handle(task)
+    publish_ticket_event("updated", ticket)
+    return ticket
