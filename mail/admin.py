@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import KefuError
+from org.roles import is_administrator
 
 from . import services
 from .models import InboundEmail, InboundStatus, Mailbox
@@ -212,7 +213,8 @@ class InboundEmailAdmin(admin.ModelAdmin):
     def raw_view(self, request: HttpRequest, pk: int) -> FileResponse:
         """The message as it arrived, for an administrator to read or forward."""
         row = get_object_or_404(InboundEmail, pk=pk)
-        if not self.has_view_permission(request, row):
+        # customers' mail as it came, personal data and all: administrators only
+        if not (self.has_view_permission(request, row) and is_administrator(request.user)):
             raise PermissionDenied
         return FileResponse(
             row.raw.open("rb"),

@@ -295,8 +295,13 @@ def retry(inbound_id: int, *, actor: Actor) -> InboundEmail:
     with transaction.atomic():
         row = _quarantined(inbound_id)
         before = {"status": row.status, "reason": row.reason}
-        with row.raw.open("rb") as stored:
-            raw = stored.read()
+        try:
+            with row.raw.open("rb") as stored:
+                raw = stored.read()
+        except OSError as exc:
+            raise Conflict(
+                gettext("The raw message of this email is missing from the storage.")
+            ) from exc
         row.attempts += 1
         envelope_to = [r.strip() for r in row.recipients.split(",") if r.strip()]
         _process(row, raw, envelope_to)

@@ -47,14 +47,30 @@ def test_an_administrator_downloads_the_raw_message(root: Client, quarantined: A
     assert b"".join(response.streaming_content) == corpus("no_sender.eml")  # type: ignore[attr-defined]
 
 
-def test_the_raw_message_is_refused_to_staff_who_may_not_view_inbound_mail(
-    quarantined: Any,
+@pytest.mark.parametrize("codenames", [("view_mailbox",), ("view_inboundemail",)])
+def test_the_raw_message_is_for_administrators_only(
+    quarantined: Any, codenames: tuple[str, ...]
 ) -> None:
-    client = staff_with("view_mailbox")
+    client = staff_with(*codenames)  # may view inbound mail, or not; no administrator
 
     response = client.get(f"/admin/mail/inboundemail/{quarantined.pk}/raw/")
 
     assert response.status_code == 403
+
+
+def test_a_retry_whose_raw_message_is_gone_says_so(
+    root: Client, handlers: dict[str, Any], admin: Any
+) -> None:
+    from core.errors import Conflict
+    from mail import services
+
+    row = receive_raw(corpus("no_sender.eml"), source="imap")
+    row.raw.storage.delete(str(row.raw.name))
+
+    with pytest.raises(Conflict, match="missing from the storage"):
+        services.retry(row.pk, actor=admin)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (InboundStatus.QUARANTINED, 1)
 
 
 def test_the_list_filters_by_status_and_links_the_raw_message(
