@@ -197,12 +197,18 @@ def _process(row: InboundEmail, raw: bytes, envelope_to: Sequence[str]) -> None:
         if transaction.get_connection().needs_rollback:
             raise  # the savepoint could not be rolled back: the database is gone
         logger.exception("inbound email %s: the %s handler failed", row.message_id, kind)
-        detail = "".join(traceback.format_exception(exc)[-6:])
-        _finish(row, InboundStatus.QUARANTINED, "handler_error", detail[-4000:])
+        # what went wrong first (an administrator reads it in the list), then where
+        where = "".join(traceback.format_exception(exc))[-3000:]
+        _finish(row, InboundStatus.QUARANTINED, "handler_error", f"{_summary(exc)}\n\n{where}")
         return
     row.subject_kind = handled.subject_kind
     row.object_id = handled.object_id
     _finish(row, InboundStatus.PROCESSED)
+
+
+def _summary(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.splitlines()[0][:500] if text else type(exc).__name__
 
 
 def receive_raw(
@@ -289,8 +295,13 @@ def retry(inbound_id: int, *, actor: Actor) -> InboundEmail:
     with transaction.atomic():
         row = _quarantined(inbound_id)
         before = {"status": row.status, "reason": row.reason}
-        with row.raw.open("rb") as stored:
-            raw = stored.read()
+        try:
+            with row.raw.open("rb") as stored:
+                raw = stored.read()
+        except OSError as exc:
+            raise Conflict(
+                gettext("The raw message of this email is missing from the storage.")
+            ) from exc
         row.attempts += 1
         envelope_to = [r.strip() for r in row.recipients.split(",") if r.strip()]
         _process(row, raw, envelope_to)

@@ -312,7 +312,7 @@ def test_a_failing_handler_is_rolled_back_and_the_mail_quarantined_then_retried(
 
     row.refresh_from_db()
     assert (row.status, row.reason) == (InboundStatus.QUARANTINED, "handler_error")
-    assert "RuntimeError: the ticket could not be opened" in row.error
+    assert row.error.startswith("RuntimeError: the ticket could not be opened\n\nTraceback")
     assert not Contact.objects.exists()  # the handler's writes rolled back
     assert not Attachment.objects.exists()
 
