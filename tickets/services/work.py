@@ -4,6 +4,7 @@ through viewflow's activation API under the ticket's flow lock."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -19,7 +20,7 @@ from org.models import Team
 from org.roles import Actor, Person
 from org.selectors import assignable_agents, person_name
 
-from .. import permissions
+from .. import emails, permissions
 from ..choices import EventVerb, TicketStatus
 from ..events import publish_ticket_event
 from ..models import Ticket, TicketMessage
@@ -139,7 +140,9 @@ def assign_ticket(*, ticket_id: int, actor: Actor, assignee_id: int) -> Ticket:
         return ticket
 
 
-def reply_to_ticket(*, ticket_id: int, actor: Person, body: str, internal: bool) -> TicketMessage:
+def reply_to_ticket(
+    *, ticket_id: int, actor: Person, body: str, internal: bool, attachment_ids: Sequence[int] = ()
+) -> TicketMessage:
     """A public reply (the first one meets the first-response target) or an internal note."""
     if not body.strip():
         raise InvalidInput(_("The reply is empty."), {"body": [_("This field may not be blank.")]})
@@ -150,6 +153,8 @@ def reply_to_ticket(*, ticket_id: int, actor: Person, body: str, internal: bool)
         message = TicketMessage.objects.create(
             ticket=ticket, author=actor, body=body, internal=internal
         )
+        if not internal:  # carried by email (docs/email.md); its delivery state on message.outbox
+            emails.reply(ticket, message, actor, attachment_ids=attachment_ids)
         fields: list[str] = []
         if not internal and ticket.first_responded_at is None:
             ticket.first_responded_at = message.created_at
@@ -197,6 +202,7 @@ def put_on_hold(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
         ticket.status = TicketStatus.PENDING_CUSTOMER
         pause_clock(ticket)
         save_changed(ticket, ["status"])
+        emails.on_hold(ticket)
         audit(
             ticket,
             actor,
@@ -300,6 +306,7 @@ def resolve_ticket(*, ticket_id: int, actor: Actor, resolution: str) -> Ticket:
         meet_targets(ticket, ["first_response", "resolution"], now)
         pause_clock(ticket)
         save_changed(ticket, ["status", "resolution", "resolved_at"])
+        emails.resolved(ticket)
         audit(
             ticket,
             actor,
@@ -327,6 +334,7 @@ def close_ticket(*, ticket_id: int, actor: Actor) -> Ticket:
         assert task is not None
         before = ticket.status
         mark_closed(ticket)
+        emails.closed(ticket)  # an auto-close sends none (tickets/emails.py)
         audit(
             ticket, actor, EventVerb.CLOSED, before={"status": before}, after={"status": "closed"}
         )
@@ -356,6 +364,7 @@ def reopen_ticket(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
         ticket.resolved_at = None
         ticket.closed_at = None
         save_changed(ticket, ["resolved_at", "closed_at", *restart_clock(ticket, reopen=True)])
+        emails.reopened(ticket, actor)
         audit(
             ticket,
             actor,
