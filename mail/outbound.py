@@ -246,7 +246,8 @@ def default_source(event: str, language: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for part, name in _DEFAULT_FILES.items():
         template = engine.get_template(f"{base}/{name}")
-        out[part] = str(getattr(template, "source", ""))
+        source = str(getattr(template, "source", ""))
+        out[part] = source.strip() if part == "subject" else source  # a one-line field
     return out
 
 
