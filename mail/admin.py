@@ -30,7 +30,7 @@ PART_LABELS = {
 
 
 class EmailTemplateForm(forms.ModelForm):
-    event = forms.ChoiceField(label=gettext_lazy("event"))
+    event = forms.ChoiceField(label=gettext_lazy("Event"))
 
     class Meta:
         model = EmailTemplate

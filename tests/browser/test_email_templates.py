@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import STEP_TIMEOUT_MS, VIEWPORT, expect
+from tests.browser.test_csp import refusals
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
@@ -43,6 +44,7 @@ def test_customise_the_chinese_acknowledgement(
 
     default = default_source("ticket.acknowledged", "zh-hans")
     context, page = admin_page(browser, server)
+    refused = refusals(page)
     try:
         page.goto("/admin/mail/emailtemplate/")
         row = page.locator("#email-defaults tr[data-event='ticket.acknowledged']")
@@ -84,6 +86,7 @@ def test_customise_the_chinese_acknowledgement(
             re.compile("我们通常在一个工作日内答复。")
         )
         expect(page.locator(".kefu-default pre").nth(1)).to_contain_text("如需补充内容")
+        assert refused == []  # the pages run under the Content-Security-Policy
     finally:
         context.close()
 

@@ -195,7 +195,7 @@ def test_thread_headers_keep_the_root_and_the_latest_few() -> None:
 
 # --- language and templates -------------------------------------------------------------
 def test_a_chinese_speaking_contact_gets_chinese(desk: Any, sink: Sink) -> None:
-    contact = ContactFactory(customer=desk.customer, name="王芳", language="zh-hans")
+    contact: Any = ContactFactory(customer=desk.customer, name="王芳", language="zh-hans")
     ticket = open_ticket(desk, contact_id=contact.pk, subject="发票丢失")
     tickets.put_on_hold(ticket_id=ticket.pk, actor=desk.agent1)
     outbox.drain()
@@ -276,7 +276,7 @@ def test_no_automatic_email_to_our_own_or_a_programs_address(
     desk: Any, settings: Any, address: str, reason: str
 ) -> None:
     settings.KEFU_OWN_ADDRESSES = ["helpdesk@kefu.example"]
-    contact = ContactFactory(customer=desk.customer, email=address)
+    contact: Any = ContactFactory(customer=desk.customer, email=address)
     ticket = open_ticket(desk, contact_id=contact.pk)
     assert not OutboxMessage.objects.exists()
     assert withheld(ticket) == [{"event": "ticket.acknowledged", "to": address, "reason": reason}]
