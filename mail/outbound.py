@@ -188,12 +188,22 @@ def thread_headers(root_id: str, last_ids: Sequence[str]) -> dict[str, str]:
     """``In-Reply-To`` (the latest message of the thread, else its root) and ``References``
     (the root, then the latest few, oldest first, each once), RFC 5322 §3.6.4. Empty when
     the thread has no message yet (this email is its root)."""
-    ids = _unique([i.strip() for i in (root_id, *last_ids) if i and i.strip()])
+    ids = _unique(filter(None, (clean_message_id(i) for i in (root_id, *last_ids))))
     if not ids:
         return {}
     root, rest = ids[0], ids[1:]
     references = [root, *rest[-REFERENCES_KEPT:]]
     return {"In-Reply-To": ids[-1], "References": " ".join(references)}
+
+
+_MESSAGE_ID = re.compile(r"^<?([^<>\s]+@[^<>\s]+)>?$")
+
+
+def clean_message_id(value: str | None) -> str:
+    """``<id@host>`` as a header may carry it, or "" for anything else (whitespace, line
+    breaks or brackets inside: a header must never be split by what a sender wrote)."""
+    match = _MESSAGE_ID.match((value or "").strip())
+    return f"<{match.group(1)}>" if match else ""
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -191,6 +191,11 @@ def test_thread_headers_keep_the_root_and_the_latest_few() -> None:
     assert headers["In-Reply-To"] == "<7@x>"
     assert headers["References"].split() == ["<root@x>", *latest[-outbound.REFERENCES_KEPT :]]
     assert outbound.thread_headers("", ["<a@x>"]) == {"In-Reply-To": "<a@x>", "References": "<a@x>"}
+    # what a sender wrote never splits a header
+    assert outbound.thread_headers("b@x", ["<c@x>\r\nBcc: evil@x", "not an id"]) == {
+        "In-Reply-To": "<b@x>",
+        "References": "<b@x>",
+    }
 
 
 # --- language and templates -------------------------------------------------------------
