@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese text uses full-width punctuation)
 """The demo's email conversation (docs/email.md): real messages fed through the same
 pipeline a mailbox or the LMTP receiver uses (``mail.services.receive_raw``), so the demo
 shows tickets opened by email, a reply threaded onto its ticket, an out-of-office answer that
