@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
@@ -107,6 +107,19 @@ def can_see_contact(user: Any, contact: Any) -> bool:
     if roles.is_supervisor(user):
         return True
     return tickets_visible_to(user).filter(contact_id=contact.pk).exists()
+
+
+def contacts_visible_q(user: Any) -> Q | None:
+    """``can_see_contact`` for a list: the contacts ``user`` may see as a condition on
+    ``customers.Contact`` (None: every contact), for the platform's contact search."""
+    if roles.is_supervisor(user):
+        return None
+    mine = Q(team_id__in=roles.team_ids_of(user)) | Q(assignee_id=user.pk)
+    customer_seen = Exists(Ticket.objects.filter(mine, customer_id=OuterRef("customer_id")))
+    walk_in_seen = Exists(Ticket.objects.filter(mine, contact_id=OuterRef("pk")))
+    return (Q(customer__isnull=False) & Q(customer_seen)) | (
+        Q(customer__isnull=True) & Q(walk_in_seen)
+    )
 
 
 def can_see_ticket(user: Any, ticket_id: int) -> bool:
