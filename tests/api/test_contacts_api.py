@@ -36,7 +36,7 @@ def people(desk: Any) -> dict[str, Any]:
     wang = ContactFactory(
         customer=acme, name="王芳", email="wang.fang@acme.example", phone="+86 138 0013 8000"
     )
-    zhang = ContactFactory(
+    zhang: Any = ContactFactory(
         customer=acme, name="Zhang Wei", email="zhang@acme.example", phone="(021) 5555-0101"
     )
     hidden = ContactFactory(
@@ -112,11 +112,11 @@ def test_search_treats_wildcards_as_text(desk: Any, people: dict[str, Any]) -> N
 
 def test_search_answers_at_most_twenty_email_matches_first(desk: Any) -> None:
     customer = CustomerFactory(name="Many")
-    by_email = [
+    by_email: list[Any] = [
         ContactFactory(customer=customer, email=f"many{n:02}@example.com", name=f"X {n}")
         for n in range(15)
     ]
-    by_name = [
+    by_name: list[Any] = [
         ContactFactory(customer=customer, email=f"x{n:02}@example.com", name=f"Many {n:02}")
         for n in range(15)
     ]

@@ -248,7 +248,7 @@ def test_a_page_session_downloads_it_too(desk: Any, thread: dict[str, Any]) -> N
     client = Client()
     client.force_login(desk.agent1)
 
-    response = client.get(f"/api/attachments/{thread['invoice'].pk}/", HTTP_ACCEPT="text/html")
+    response: Any = client.get(f"/api/attachments/{thread['invoice'].pk}/", HTTP_ACCEPT="text/html")
 
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"%PDF-1.4 invoice"

@@ -294,8 +294,11 @@ def attachment_row(attachment: Attachment) -> dict[str, Any]:
 
 
 class MessageOutput(serializers.ModelSerializer):
-    """A message of the conversation. Read with ``select_related("outbox")``; the context's
-    ``attachments`` maps message ids to their ``mail.Attachment`` rows (one query a page)."""
+    """A message of the conversation: from the customer, to the customer, or an internal
+    note; for an email to the customer its delivery; the files that came with it."""
+
+    # Read with ``select_related("outbox")``; the context's ``attachments`` maps message ids
+    # to their ``mail.Attachment`` rows (one query for the whole thread).
 
     author = serializers.IntegerField(source="author_id", allow_null=True)
     contact = serializers.IntegerField(source="contact_id", allow_null=True)

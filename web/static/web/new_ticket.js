@@ -202,8 +202,14 @@ class Combo {
     } else if (event.key === "Enter" && !(event.ctrlKey || event.metaKey)) {
       // Enter chooses; it never sends the form from a search box.
       event.preventDefault();
-      if (!this.list.hidden && this.active < 0 && this.options.length === 1) this.pick(0);
-      else if (!this.list.hidden && this.active >= 0) this.pick(this.active);
+      if (this.list.hidden) return;
+      if (this.active >= 0) {
+        this.pick(this.active);
+      } else {
+        // One match found: Enter takes it without choosing it first.
+        const found = this.options.filter((option) => !option.extra);
+        if (found.length === 1) this.pick(this.options.indexOf(found[0]));
+      }
     } else if (event.key === "Escape") {
       if (!this.list.hidden) {
         event.preventDefault();
