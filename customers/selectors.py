@@ -21,6 +21,8 @@ from django.db.models.functions import Lower
 from .models import Contact
 
 SEARCH_LIMIT = 20
+# How many matches of one criterion a reader's visibility rule is checked on (docs/api.md).
+SCAN_LIMIT = 1000
 SEARCH_MAX_LENGTH = 100
 # A number typed without its country or area code still finds the contact from this many
 # digits on (matched from the end of the stored number).
@@ -107,7 +109,8 @@ def starts_with(qs: QuerySet[Contact], key: Func, prefix: str) -> QuerySet[Conta
 def search_contacts(text: str, *, visible: Q | None, limit: int = SEARCH_LIMIT) -> list[Contact]:
     """Contacts whose email, name, phone or customer's name starts with ``text``: at most
     ``limit``, email matches first, then phone, name and customer name matches, each in its
-    key's order. ``visible`` restricts to the contacts the reader may see (None: all).
+    key's order. ``visible`` restricts to the contacts the reader may see (None: all), among
+    the first ``SCAN_LIMIT`` matches of each criterion.
 
     Digits (with phone punctuation) search the phone from its start, and from its end once
     there are ``PHONE_SUFFIX_MIN_DIGITS``, so ``13800138000`` finds ``+86 138 0013 8000``;
@@ -119,17 +122,27 @@ def search_contacts(text: str, *, visible: Q | None, limit: int = SEARCH_LIMIT) 
     lowered = text.lower()
     phone_like = PHONE_LIKE.fullmatch(text) is not None
     digits = re.sub(r"\D", "", text)
-    contacts = Contact.objects.all() if visible is None else Contact.objects.filter(visible)
+    contacts = Contact.objects.all()
 
-    searches: list[QuerySet[Contact]] = [starts_with(contacts, email_key(), lowered)]
+    def matching(key: Func, prefix: str, among: QuerySet[Contact] = contacts) -> QuerySet[Contact]:
+        found = starts_with(among, key, prefix)
+        if visible is None:
+            return found
+        # The reader's rule is checked on the first SCAN_LIMIT matches only: a text that
+        # many contacts start with ("王") costs the same as any other, and typing more
+        # finds the rest.
+        candidates = found.values("pk")[:SCAN_LIMIT]
+        return starts_with(Contact.objects.filter(visible, pk__in=candidates), key, prefix)
+
+    searches = [matching(email_key(), lowered)]
     if phone_like and len(digits) >= PHONE_MIN_DIGITS:
-        searches.append(starts_with(contacts, phone_key(), digits))
+        searches.append(matching(phone_key(), digits))
         if len(digits) >= PHONE_SUFFIX_MIN_DIGITS and connection.vendor == "postgresql":
-            searches.append(starts_with(contacts, phone_reversed_key(), digits[::-1]))
+            searches.append(matching(phone_reversed_key(), digits[::-1]))
     if not phone_like and "@" not in text:
-        searches.append(starts_with(contacts, name_key(), lowered))
+        searches.append(matching(name_key(), lowered))
         searches.append(
-            starts_with(contacts.filter(customer__isnull=False), customer_name_key(), lowered)
+            matching(customer_name_key(), lowered, contacts.filter(customer__isnull=False))
         )
 
     found: list[int] = []

@@ -260,3 +260,19 @@ def test_each_criterion_is_an_index_range_scan(
     assert index in plan, plan
     if index != "customer_name_search_idx":
         assert "Sort" not in plan, plan  # read in the index's order, up to the limit
+
+
+def test_an_agents_rule_is_checked_on_the_first_matches_and_more_text_finds_the_rest(
+    desk: Any, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prefix that many contacts share costs the same as any other: the reader's rule is
+    checked on the first ``SCAN_LIMIT`` matches of each criterion."""
+    monkeypatch.setattr(customer_selectors, "SCAN_LIMIT", 2)
+    globex = [  # not seen by Support, and before wang.fang@ in address order ("+" < ".")
+        ContactFactory(customer=people["hidden"].customer, email=f"wang+{n}@globex.example").pk
+        for n in range(3)
+    ]
+
+    assert found(desk.agent1, "wang") == []
+    assert found(desk.agent1, "wang.") == [people["wang"].pk]
+    assert found(desk.supervisor, "wang") == [*globex, people["wang"].pk]

@@ -2,9 +2,6 @@
 choose with the keyboard, or enter a new contact; refusals shown at their fields in the
 reader's language with nothing created; one ticket however often the form is sent."""
 
-# Chinese text is written with full-width punctuation on purpose.
-# ruff: noqa: RUF001
-
 from __future__ import annotations
 
 import json
