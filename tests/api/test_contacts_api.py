@@ -268,11 +268,12 @@ def test_an_agents_rule_is_checked_on_the_first_matches_and_more_text_finds_the_
     """A prefix that many contacts share costs the same as any other: the reader's rule is
     checked on the first ``SCAN_LIMIT`` matches of each criterion."""
     monkeypatch.setattr(customer_selectors, "SCAN_LIMIT", 2)
-    globex = [  # not seen by Support, and before wang.fang@ in address order ("+" < ".")
-        ContactFactory(customer=people["hidden"].customer, email=f"wang+{n}@globex.example").pk
+    # not seen by Support, and before wang.fang@ in address order ("+" < ".")
+    globex: list[Any] = [
+        ContactFactory(customer=people["hidden"].customer, email=f"wang+{n}@globex.example")
         for n in range(3)
     ]
 
     assert found(desk.agent1, "wang") == []
     assert found(desk.agent1, "wang.") == [people["wang"].pk]
-    assert found(desk.supervisor, "wang") == [*globex, people["wang"].pk]
+    assert found(desk.supervisor, "wang") == [*(c.pk for c in globex), people["wang"].pk]
