@@ -33,6 +33,19 @@ def posts_of(page: Any) -> list[Any]:
     return sent
 
 
+def watch(page: Any) -> list[str]:
+    """Script errors and refusals by the Content-Security-Policy, as Chromium reports them."""
+    seen: list[str] = []
+    page.on("pageerror", lambda error: seen.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            seen.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return seen
+
+
 def fits_the_screen(page: Any, selector: str) -> None:
     """Nothing wider than the window; ``selector`` visible without scrolling."""
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
@@ -46,6 +59,7 @@ def test_the_agent_finds_the_caller_by_typing_and_opens_a_phone_ticket(
     CategoryFactory(code="network", name="Network")
     open_ticket(desk)  # Li Lei's customer has a ticket in Support: agent1 may see her
     page = login(browser, server, "agent1", "pw")
+    problems = watch(page)
     live(page)
     page.click("nav.mainnav >> text=New ticket")
     page.wait_for_url("**/tickets/new/")
@@ -103,6 +117,7 @@ def test_the_agent_finds_the_caller_by_typing_and_opens_a_phone_ticket(
         "category": "network",
         "contact_id": desk.contact.pk,
     }
+    assert problems == []
 
 
 def test_a_double_click_and_a_lost_answer_open_one_ticket(

@@ -107,6 +107,19 @@ def thread(desk: Any, media: Path) -> dict[str, Any]:
     }
 
 
+def watch(page: Any) -> list[str]:
+    """Script errors and refusals by the Content-Security-Policy, as Chromium reports them."""
+    seen: list[str] = []
+    page.on("pageerror", lambda error: seen.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            seen.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return seen
+
+
 def item(page: Any, message: TicketMessage) -> Any:
     return page.locator(f"#messages li[data-id='{message.pk}']")
 
@@ -115,6 +128,7 @@ def test_the_thread_shows_direction_channel_delivery_and_files(
     browser: Any, server: str, desk: Any, thread: dict[str, Any]
 ) -> None:
     page = login(browser, server, "agent1", "pw")
+    problems = watch(page)
     page.goto(f"/tickets/{thread['ticket'].pk}/")
     live(page)
 
@@ -147,6 +161,7 @@ def test_the_thread_shows_direction_channel_delivery_and_files(
     download = downloading.value
     assert download.suggested_filename == "发票.pdf"
     assert Path(download.path()).read_bytes() == INVOICE
+    assert problems == []
 
 
 def test_the_reply_quotes_the_customers_latest_message(
