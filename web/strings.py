@@ -74,7 +74,7 @@ def _thread() -> dict[str, object]:
             **{value: str(label) for value, label in Channel.choices},
             "agent": _("Agent screen"),
         },
-        "delivery": {"pending": _("Queued"), "sent": _("Sent"), "failed": _("Not delivered")},
+        "delivery": {"queued": _("Queued"), "sent": _("Sent"), "failed": _("Not delivered")},
         "sent_at": _("Sent %(when)s"),
         "retrying": _("Queued, retrying"),
         "server_said": _("The mail server answered: %(error)s"),

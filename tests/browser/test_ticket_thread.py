@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import transaction
 
 from mail import attachments
 from outbox.models import MessageStatus, OutboxMessage
-from outbox.services import queue_email
 from tests.browser.conftest import VIEWPORT, expect, live, login
 from tests.factories import open_ticket, update_ticket
 from tickets import services
@@ -43,23 +41,15 @@ def server(media: Path, server: str) -> Iterator[str]:
 
 
 def emailed(message: TicketMessage, **state: Any) -> None:
-    """The email that carried ``message``, left in ``state`` (as the outbox drain would)."""
-    with transaction.atomic():
-        email = queue_email(
-            key=f"ticket-reply:{message.pk}",
-            kind="ticket.reply",
-            to=message.ticket.contact.email,
-            subject=message.ticket.subject,
-            body_text=message.body,
-        )
-    OutboxMessage.objects.filter(pk=email.pk).update(**state)
-    TicketMessage.objects.filter(pk=message.pk).update(outbox=email, channel="email")
+    """The email the reply service wrote for ``message``, left in ``state`` as the outbox's
+    drain would."""
+    message.refresh_from_db()
+    assert message.outbox_id is not None, "the public reply was not emailed"
+    OutboxMessage.objects.filter(pk=message.outbox_id).update(**state)
 
 
 def from_customer(ticket_id: int, body: str) -> TicketMessage:
-    message = services.record_customer_reply(ticket_id=ticket_id, body=body)
-    TicketMessage.objects.filter(pk=message.pk).update(channel="email")
-    return message
+    return services.record_customer_reply(ticket_id=ticket_id, body=body, channel="email")
 
 
 @pytest.fixture
@@ -95,7 +85,6 @@ def thread(desk: Any, media: Path) -> dict[str, Any]:
     queued = services.reply_to_ticket(
         ticket_id=ticket.pk, actor=desk.agent1, body="Checking with finance.", internal=False
     )
-    emailed(queued)
     return {
         "ticket": ticket,
         "first": first,

@@ -106,5 +106,5 @@ def test_ticket_page_thread_texts_are_in_chinese(desk: Any) -> None:
 
     strings = embedded(response, "kefu-strings")["thread"]
     assert strings["direction"]["inbound"] == "来自客户"
-    assert strings["delivery"] == {"pending": "排队中", "sent": "已发送", "failed": "未送达"}
+    assert strings["delivery"] == {"queued": "排队中", "sent": "已发送", "failed": "未送达"}
     assert "引用客户最近一条消息" in response.content.decode()

@@ -247,13 +247,22 @@ def _ticket_url_pattern(name: str) -> str:
     return reverse(name, args=[int(_SENTINEL)])
 
 
+# An email's state as the API says it (tickets.emails.delivery says it the same way).
+DELIVERY_STATES = ("queued", "sent", "failed")
+DELIVERY_STATE_OF: dict[str, str] = {
+    MessageStatus.PENDING: "queued",
+    MessageStatus.SENT: "sent",
+    MessageStatus.FAILED: "failed",
+}
+
+
 class DeliveryOutput(serializers.Serializer):
     """The email that carried a message to the customer, as the outbox last left it."""
 
     status = serializers.ChoiceField(
-        choices=MessageStatus.choices,
-        help_text="pending: queued (retried while the server refuses for now); sent: the "
-        "server accepted it; failed: given up.",
+        choices=DELIVERY_STATES,
+        help_text="queued: waiting to be sent (and retried while the server refuses for "
+        "now); sent: the server accepted it; failed: not sent, or given up.",
     )
     sent_at = serializers.DateTimeField(allow_null=True)
     error = serializers.CharField(
@@ -343,7 +352,7 @@ class MessageOutput(serializers.ModelSerializer):
         if email is None:
             return None
         return {
-            "status": email.status,
+            "status": DELIVERY_STATE_OF.get(email.status, "queued"),
             "sent_at": _datetime(email.sent_at),
             "error": email.last_error,
         }

@@ -752,7 +752,7 @@ function ticketPage() {
     const { status, sent_at: sentAt, error } = delivery;
     let text = T.thread.delivery[status] ?? status;
     if (status === "sent" && sentAt) text = fmt(T.thread.sent_at, { when: new Date(sentAt).toLocaleString() });
-    else if (status === "pending" && error) text = T.thread.retrying;
+    else if (status === "queued" && error) text = T.thread.retrying;
     const nodes = [el("span", { class: "delivery", dataset: { status }, text })];
     if (error && status !== "sent") {
       nodes.push(el("p", { class: "delivery-error", text: fmt(T.thread.server_said, { error }) }));
