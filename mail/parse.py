@@ -29,10 +29,10 @@ from mailparser_reply import EmailMessage as ReplyMessage
 from mailparser_reply.constants import MAIL_LANGUAGES, QUOTED_MATCH_INCLUDE
 
 from .inbound import IncomingAttachment, ParsedEmail
+from .outbound import REPLY_MARKER
 
 # The line every outbound email of ours starts with; a reply is cut where it reappears.
 # Defined here until mail.outbound (written in parallel) lands with the same constant.
-REPLY_MARKER = "##- 请在此行上方回复 / Please type your reply above this line -##"
 
 
 class Unparseable(Exception):
