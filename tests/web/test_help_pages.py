@@ -304,7 +304,7 @@ def test_the_honeypot_is_answered_as_accepted_and_creates_nothing(
 
 
 def test_posts_are_throttled_per_client_address(desk: Any, settings: Any) -> None:
-    settings.KEFU_HELP_THROTTLE = "2/min"
+    settings.KEFU_HELP_THROTTLE = "2/hour"  # an hour's window: the test never straddles two
     client = Client(REMOTE_ADDR="203.0.113.7")
 
     codes = [send_form(client, {"subject": f"n{n}"}).status_code for n in range(2)]
@@ -312,7 +312,7 @@ def test_posts_are_throttled_per_client_address(desk: Any, settings: Any) -> Non
 
     assert codes == [303, 303]
     assert limited.status_code == 429
-    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert 1 <= int(limited["Retry-After"]) <= 3600
     html = limited.content.decode()
     assert "Too many requests" in html and "<h1>" in html
     assert_private(limited)
