@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -13,6 +14,8 @@ from audit import services as audit_trail
 from core.errors import InvalidInput
 from customers.models import Contact, Customer
 from customers.services import AmbiguousContact, find_or_create_contact
+from mail.attachments import store as store_attachment
+from mail.inbound import IncomingAttachment
 from org.roles import Actor, Person
 from processes import runtime
 from sla import clock as clocks
@@ -21,10 +24,22 @@ from .. import sla
 from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
 from ..events import opening, publish_ticket_event
-from ..models import Category, IdempotencyKey, Ticket
+from ..models import Category, IdempotencyKey, Ticket, TicketMessage
 from ..selectors import can_see_contact, can_see_customer
 from ._common import allocate_ticket_number, audit, hand_over, iso, save_changed
 from .idempotency import previous_use
+
+
+@dataclass(frozen=True)
+class FirstMessage:
+    """The request as the customer sent it (an email), kept as the ticket's first message
+    so its Message-ID roots the thread (docs/email.md, "Threading")."""
+
+    body: str
+    channel: str
+    body_html: str = ""
+    email_message_id: str = ""
+    attachments: Sequence[IncomingAttachment] = ()
 
 
 def open_ticket(
@@ -42,11 +57,13 @@ def open_ticket(
     customer_id: int | None = None,
     idempotency_key: str | None = None,
     request_fingerprint: str = "",
+    first_message: FirstMessage | None = None,
 ) -> tuple[Ticket, bool]:
     """Creates a ticket and starts its process (SLA applied, routed, assigned).
 
     Returns ``(ticket, created)``; with an ``idempotency_key`` already used by
     this actor it returns the ticket that key created and ``created=False``.
+    ``first_message``: the customer's own message (an email) stored as the first one.
     """
     # Idempotency keys belong to a signed-in person; Kefu's own intake has none.
     person = actor if isinstance(actor, User) else None
@@ -116,6 +133,8 @@ def open_ticket(
                 EventVerb.CREATED,
                 after={"subject": subject, "priority": priority, "channel": channel},
             )
+            if first_message is not None:  # before the process starts and tells anyone
+                _keep_first_message(ticket, first_message)
             with opening(ticket):  # the work item is written once, below
                 runtime.start("ticket", ticket=ticket)
             if key_row is not None:
@@ -131,6 +150,26 @@ def open_ticket(
             raise
         return replay, False
     return ticket, True
+
+
+def _keep_first_message(ticket: Ticket, first: FirstMessage) -> None:
+    message = TicketMessage.objects.create(
+        ticket=ticket,
+        contact=ticket.contact,
+        body=first.body,
+        body_html=first.body_html,
+        channel=first.channel,
+        email_message_id=first.email_message_id[:255],
+    )
+    for attachment in first.attachments:
+        store_attachment(
+            subject_kind="ticket",
+            object_id=ticket.pk,
+            message_id=message.pk,
+            name=attachment.name,
+            content_type=attachment.content_type,
+            data=attachment.data,
+        )
 
 
 def _contact_by_email(email: str, name: str, phone: str, customer: Customer | None) -> Contact:

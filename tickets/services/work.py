@@ -249,11 +249,14 @@ def record_customer_reply(
     email_message_id: str = "",
     attachments: Sequence[IncomingAttachment] = (),
     contact_id: int | None = None,
+    automatic: bool = False,
 ) -> TicketMessage:
     """A message from the customer (an email, the request page, the API). It resumes a
     ticket that was waiting on them and reopens a resolved one, or a closed one within its
     reopen window (docs/email.md, "Threading"); a ticket past that window refuses it
-    (``Conflict``: the caller opens a new ticket). Attachments are stored with the message."""
+    (``Conflict``: the caller opens a new ticket). Attachments are stored with the message.
+    An ``automatic`` message (RFC 3834: a vacation responder's) is recorded and changes no
+    state, so a storm of them cannot flip the ticket back and forth."""
     if not body.strip() and not attachments:
         raise InvalidInput(
             _("The message is empty."), {"body": [_("This field may not be blank.")]}
@@ -284,9 +287,12 @@ def record_customer_reply(
             ticket,
             None,
             EventVerb.CUSTOMER_REPLIED,
-            after={"message": message.pk, "channel": channel},
+            after={"message": message.pk, "channel": channel, "automatic": automatic},
         )
-        if ticket.status == TicketStatus.PENDING_CUSTOMER:
+        if automatic:
+            save_changed(ticket, [])
+            publish_ticket_event("updated", ticket)
+        elif ticket.status == TicketStatus.PENDING_CUSTOMER:
             _resume(locked, None)
         elif node in ("resolved", "closed"):
             _reopen(locked, None, reason=_("The customer wrote again."))
