@@ -12,12 +12,13 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from audit.models import AuditEvent
 from core.errors import NotFound
 from customers.models import Contact
 from mail.models import Attachment
 from processes import runtime
 
-from .choices import TicketStatus
+from .choices import EventVerb, TicketStatus
 from .links import RequestAccess
 from .models import Category, Ticket, TicketMessage
 from .services.web_requests import may_follow
@@ -114,20 +115,44 @@ def _public_files(ticket: Ticket, message_ids: list[int]) -> list[Attachment]:
     )
 
 
+def _first_message(ticket: Ticket, rows: list[TicketMessage]) -> TicketMessage | None:
+    """The customer's own message an intake kept as the ticket's first (an email, the web
+    form: ``open_ticket(first_message=…)``), which the description repeats. Every other
+    message is written by a service that audits it (``replied``, ``noted``,
+    ``customer_replied``, with the message's id); the intake's first is not."""
+    if not rows:
+        return None
+    first = rows[0]
+    if first.author_id is not None or first.contact_id != ticket.contact_id:
+        return None
+    audited = AuditEvent.objects.filter(
+        ticket=ticket, verb=EventVerb.CUSTOMER_REPLIED, after__message=first.pk
+    ).exists()
+    return None if audited else first
+
+
 def get_thread(access: RequestAccess) -> RequestThread:
+    """The request page's content. The request opens the conversation: the intake's first
+    message when there is one, else the description (a ticket opened by an agent or the
+    API); files stored without a message belong to it."""
     ticket = get_request(access)
     contact = Contact.objects.get(pk=access.contact_id)
     rows = _public_messages(ticket)
     files = _public_files(ticket, [m.pk for m in rows])
-    opening = PublicMessage(
-        key="request",
-        from_customer=True,
-        author=_("You") if ticket.contact_id == contact.pk else ticket.contact.name,
-        body=ticket.description,
-        created_at=ticket.created_at,
-        attachments=[f for f in files if f.message_id is None],
-    )
-    messages = [opening]
+    first = _first_message(ticket, rows)
+    unattached = [f for f in files if f.message_id is None]
+    messages: list[PublicMessage] = []
+    if first is None:
+        messages.append(
+            PublicMessage(
+                key="request",
+                from_customer=True,
+                author=_("You") if ticket.contact_id == contact.pk else ticket.contact.name,
+                body=ticket.description,
+                created_at=ticket.created_at,
+                attachments=unattached,
+            )
+        )
     others = {m.contact_id for m in rows if m.contact_id and m.contact_id != contact.pk}
     names = dict(Contact.objects.filter(pk__in=others).values_list("pk", "name")) if others else {}
     for row in rows:
@@ -145,7 +170,8 @@ def get_thread(access: RequestAccess) -> RequestThread:
                 author=author,
                 body=row.body,
                 created_at=row.created_at,
-                attachments=[f for f in files if f.message_id == row.pk],
+                attachments=[f for f in files if f.message_id == row.pk]
+                + (unattached if row is first else []),
             )
         )
     return RequestThread(

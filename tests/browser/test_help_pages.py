@@ -84,7 +84,7 @@ def test_a_customer_sends_the_form_with_a_file_in_english(
 ) -> None:
     from mail.models import Attachment
     from tests.factories import CategoryFactory
-    from tickets.models import Ticket
+    from tickets.models import Ticket, TicketMessage
 
     CategoryFactory(code="hardware", name="Broken device")
     page = customer()
@@ -107,15 +107,18 @@ def test_a_customer_sends_the_form_with_a_file_in_english(
     ticket = Ticket.objects.get()
     expect(page.locator("#ticket-number")).to_have_text(ticket.number)
     expect(page.locator("main")).to_contain_text("An acknowledgement email is on its way")
+    assert ticket.category is not None
     assert (ticket.channel, ticket.category.code, ticket.contact.email) == (
         "web",
         "hardware",
         "han.meimei@example.com",
     )
+    first = TicketMessage.objects.get(ticket=ticket)
+    assert (first.body, first.channel) == ("Every second page jams.", "web")
     stored = Attachment.objects.get(subject_kind="ticket", object_id=ticket.pk)
     assert (stored.name, stored.message_id, stored.file.read()) == (
         "jam.txt",
-        None,
+        first.pk,
         b"E42 paper jam",
     )
     # A reload of the answer sends nothing again.

@@ -30,7 +30,6 @@ from customers.services import (
     normalise_email,
 )
 from mail.attachments import check as check_attachment
-from mail.attachments import store as store_attachment
 from mail.inbound import IncomingAttachment
 from outbox.services import queue_email
 from project.throttling import count_hit
@@ -38,7 +37,7 @@ from project.throttling import count_hit
 from ..choices import Channel, Priority, TicketStatus
 from ..links import RequestAccess, request_url
 from ..models import Ticket, TicketMessage, WebFormUse
-from .intake import open_ticket
+from .intake import FirstMessage, open_ticket
 from .work import record_customer_reply
 
 # A request from the web form: the customer does not choose a priority; triage may change it.
@@ -49,6 +48,10 @@ MAX_FILES = 10
 LINKS_PER_LOOKUP = 10
 # Emails of request links one address receives per hour, whoever asks (no mailbox flooding).
 LINK_EMAILS_PER_HOUR = 3
+# The outbox kind of a request-link email, and the span whose asks share one email (the
+# names tickets.emails uses).
+LINK_REQUESTED = "ticket.link_requested"
+LINK_WINDOW_SECONDS = 600
 # Statuses a customer may still write on (a closed ticket within its reopen window too).
 OPEN_STATUSES = (
     TicketStatus.NEW,
@@ -125,8 +128,8 @@ def submit_web_request(
     attachments: Sequence[IncomingAttachment] = (),
 ) -> tuple[Ticket, bool]:
     """A request from the web form: a ticket through ``open_ticket`` (channel web, the
-    contact found or created by address, routed and timed as any intake) with its files
-    stored beside the opening message (``message_id`` empty), all in one transaction.
+    contact found or created by address, routed and timed as any intake) whose first
+    message is the customer's text with its files, all in one transaction.
 
     Returns ``(ticket, created)``; the same form sent again returns its first ticket and
     ``created=False``. A contact this request creates takes the page's language, so the
@@ -160,16 +163,11 @@ def submit_web_request(
                 channel=Channel.WEB,
                 category_code=category_code or None,
                 contact_id=contact.pk,
+                # the request as the customer wrote it, with its files: the thread's first
+                first_message=FirstMessage(
+                    body=description, channel=Channel.WEB, attachments=attachments
+                ),
             )
-            for attachment in attachments:
-                store_attachment(
-                    subject_kind="ticket",
-                    object_id=ticket.pk,
-                    message_id=None,  # the opening message: the ticket's description
-                    name=attachment.name,
-                    content_type=attachment.content_type,
-                    data=attachment.data,
-                )
             use.ticket = ticket
             use.save(update_fields=["ticket", "updated_at"])
     except IntegrityError:
@@ -302,8 +300,8 @@ def email_request_link(ticket: Ticket, contact: Contact) -> None:
     The email of record is ``tickets.emails.send_request_link(ticket, contact)``, which the
     outbound work writes (templates per language an administrator edits); until it is on
     this branch, this queues a plain one through the outbox: in the contact's language, the
-    body discarded once sent (it holds a link), at most one per request and contact an hour
-    (the outbox key)."""
+    body discarded once sent (it holds a link); asks within ten minutes share one email (the
+    outbox key), as they will there."""
     with translation.override(contact.language or Language.ENGLISH):
         url = request_url(ticket_id=ticket.pk, contact_id=contact.pk)
         subject = f"[{ticket.number}] " + _("Your link to follow your request")
@@ -317,10 +315,10 @@ def email_request_link(ticket: Ticket, contact: Contact) -> None:
             "url": url,
             "days": f"{settings.KEFU_REQUEST_LINK_DAYS:g}",
         }
-    hour = int(time.time() // 3600)
+    bucket = int(time.time()) // LINK_WINDOW_SECONDS
     queue_email(
-        key=f"request-link:{ticket.pk}:{contact.pk}:{hour}",
-        kind="ticket.request_link",
+        key=f"{LINK_REQUESTED}:ticket:{ticket.pk}:contact:{contact.pk}:{bucket}",
+        kind=LINK_REQUESTED,
         to=contact.email,
         subject=subject,
         body_text=body,
