@@ -53,3 +53,4 @@ class EventVerb(models.TextChoices):
     ESCALATED = "escalated", _("escalated")
     PRIORITY_CHANGED = "priority_changed", _("changed the priority")
     ACKNOWLEDGED = "acknowledged", _("acknowledged the escalation")
+    EMAIL_WITHHELD = "email_withheld", _("did not email the customer")

@@ -271,8 +271,6 @@ def _open(
                 "Follows up on ticket %(number)s, which is closed and can no longer be reopened."
             ) % {"number": follow_up_of.number}
         description = f"{note}\n\n{body}"
-    # TODO(threading): pass acknowledge=not email.automatic once the outbound branch gives
-    # open_ticket its ``acknowledge`` keyword; remove this note when merging main.
     ticket, _created = open_ticket(
         actor=None,
         subject=subject,
@@ -280,6 +278,10 @@ def _open(
         priority=EMAIL_PRIORITY,
         channel="email",
         contact_id=contact.pk,
+        # no automatic answer to automatic mail (RFC 3834); the acknowledgement threads
+        # under the customer's own message
+        acknowledge=not email.automatic,
+        in_reply_to=own_id,
         first_message=FirstMessage(
             body=body,
             channel="email",

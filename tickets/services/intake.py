@@ -20,7 +20,7 @@ from org.roles import Actor, Person
 from processes import runtime
 from sla import clock as clocks
 
-from .. import sla
+from .. import emails, sla
 from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
 from ..events import opening, publish_ticket_event
@@ -58,6 +58,8 @@ def open_ticket(
     idempotency_key: str | None = None,
     request_fingerprint: str = "",
     first_message: FirstMessage | None = None,
+    acknowledge: bool = True,
+    in_reply_to: str = "",
 ) -> tuple[Ticket, bool]:
     """Creates a ticket and starts its process (SLA applied, routed, assigned).
 
@@ -141,6 +143,8 @@ def open_ticket(
                 key_row.ticket = ticket
                 key_row.save(update_fields=["ticket", "updated_at"])
             publish_ticket_event("created", ticket)  # its open task looked up by the funnel
+            if acknowledge:  # not to an automatic email (RFC 3834); docs/email.md
+                emails.acknowledge(ticket, in_reply_to=in_reply_to)
     except IntegrityError:
         if not idempotency_key or person is None:
             raise

@@ -22,7 +22,7 @@ from org.models import Team
 from org.roles import Actor, Person
 from org.selectors import assignable_agents, person_name
 
-from .. import permissions
+from .. import emails, permissions
 from ..choices import EventVerb, TicketStatus
 from ..events import publish_ticket_event
 from ..models import Ticket, TicketMessage
@@ -142,7 +142,9 @@ def assign_ticket(*, ticket_id: int, actor: Actor, assignee_id: int) -> Ticket:
         return ticket
 
 
-def reply_to_ticket(*, ticket_id: int, actor: Person, body: str, internal: bool) -> TicketMessage:
+def reply_to_ticket(
+    *, ticket_id: int, actor: Person, body: str, internal: bool, attachment_ids: Sequence[int] = ()
+) -> TicketMessage:
     """A public reply (the first one meets the first-response target) or an internal note."""
     if not body.strip():
         raise InvalidInput(_("The reply is empty."), {"body": [_("This field may not be blank.")]})
@@ -153,6 +155,8 @@ def reply_to_ticket(*, ticket_id: int, actor: Person, body: str, internal: bool)
         message = TicketMessage.objects.create(
             ticket=ticket, author=actor, body=body, internal=internal
         )
+        if not internal:  # carried by email (docs/email.md); its delivery state on message.outbox
+            emails.reply(ticket, message, actor, attachment_ids=attachment_ids)
         fields: list[str] = []
         if not internal and ticket.first_responded_at is None:
             ticket.first_responded_at = message.created_at
@@ -200,6 +204,7 @@ def put_on_hold(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
         ticket.status = TicketStatus.PENDING_CUSTOMER
         pause_clock(ticket)
         save_changed(ticket, ["status"])
+        emails.on_hold(ticket)
         audit(
             ticket,
             actor,
@@ -350,6 +355,7 @@ def resolve_ticket(*, ticket_id: int, actor: Actor, resolution: str) -> Ticket:
         meet_targets(ticket, ["first_response", "resolution"], now)
         pause_clock(ticket)
         save_changed(ticket, ["status", "resolution", "resolved_at"])
+        emails.resolved(ticket)
         audit(
             ticket,
             actor,
@@ -377,6 +383,7 @@ def close_ticket(*, ticket_id: int, actor: Actor) -> Ticket:
         assert task is not None
         before = ticket.status
         mark_closed(ticket)
+        emails.closed(ticket)  # an auto-close sends none (tickets/emails.py)
         audit(
             ticket, actor, EventVerb.CLOSED, before={"status": before}, after={"status": "closed"}
         )
@@ -412,6 +419,7 @@ def _reopen(locked: LockedTicket, actor: Actor, *, reason: str) -> Ticket:
     ticket.resolved_at = None
     ticket.closed_at = None
     save_changed(ticket, ["resolved_at", "closed_at", *restart_clock(ticket, reopen=True)])
+    emails.reopened(ticket, actor)
     audit(
         ticket,
         actor,
