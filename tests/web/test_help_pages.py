@@ -27,6 +27,7 @@ from processes import dispatcher
 from tests.concurrency import run_together
 from tests.factories import CategoryFactory, ContactFactory, CustomerFactory, open_ticket
 from tickets import links, services
+from tickets.emails import ACKNOWLEDGED, LINK_REQUESTED
 from tickets.models import Ticket, TicketMessage, WebFormUse
 from tickets.services import web_requests
 
@@ -77,7 +78,7 @@ def assert_nothing_created(contacts_before: int) -> None:
     assert Contact.objects.count() == contacts_before
     assert Attachment.objects.count() == 0
     assert WebFormUse.objects.count() == 0
-    assert OutboxMessage.objects.filter(kind=web_requests.LINK_REQUESTED).count() == 0
+    assert OutboxMessage.objects.filter(kind=LINK_REQUESTED).count() == 0
 
 
 def assert_private(response: Any) -> None:
@@ -149,6 +150,10 @@ def test_a_request_becomes_a_web_ticket_with_its_files(desk: Any, browser: Clien
     assert stored["log.txt"].file.read() == b"E42 paper jam"
     assert stored["jam.jpg"].content_type == "image/jpeg"
     assert WebFormUse.objects.get().ticket == ticket
+    # open_ticket acknowledges the request: the number and the link, to the address given
+    ack = OutboxMessage.objects.get(kind=ACKNOWLEDGED)
+    assert (ack.to, ack.object_id) == ("han.meimei@example.com", ticket.pk)
+    assert ticket.number in ack.subject and "/help/requests/" in ack.body_text
 
     receipt = browser.get(answer["Location"])
     html = receipt.content.decode()
@@ -171,6 +176,8 @@ def test_a_request_in_chinese_makes_a_chinese_contact_and_page(desk: Any) -> Non
     ticket = Ticket.objects.get()
     assert ticket.subject == "打印机卡纸"
     assert ticket.contact.language == "zh-hans"
+    ack = OutboxMessage.objects.get(kind=ACKNOWLEDGED)
+    assert "您好" in ack.body_text  # the acknowledgement in the language the customer wrote in
     receipt = browser.get(answer["Location"]).content.decode()
     assert "您的请求编号" in receipt and ticket.number in receipt
 
@@ -644,7 +651,7 @@ def test_the_page_is_in_chinese_for_a_chinese_reader(desk: Any, conversation: An
         Client(HTTP_ACCEPT_LANGUAGE="zh-CN").get(link_of(conversation["ticket"])).content.decode()
     )
     assert 'lang="zh-hans"' in html
-    assert "处理中" in html and "客服" in html and "回复" in html
+    assert "处理中" in html and "客户服务" in html and "回复" in html
 
 
 def test_public_files_download_with_the_link(desk: Any, conversation: dict[str, Any]) -> None:
@@ -909,7 +916,7 @@ def test_the_requests_contact_gets_a_new_link(desk: Any, browser: Client) -> Non
     assert "If this address belongs to the request, a new link is on its way." in (
         answer.content.decode()
     )
-    mail = OutboxMessage.objects.get(kind=web_requests.LINK_REQUESTED)
+    mail = OutboxMessage.objects.get(kind=LINK_REQUESTED)
     assert mail.to == desk.contact.email
     assert mail.discard_body
     assert ticket.number in mail.subject
@@ -925,13 +932,13 @@ def test_another_address_gets_the_same_answer_and_no_email(
 ) -> None:
     ticket = open_ticket(desk)
     genuine = renew(Client(enforce_csrf_checks=True), ticket, desk.contact.email)
-    OutboxMessage.objects.all().delete()
+    OutboxMessage.objects.filter(kind=LINK_REQUESTED).delete()
 
     answer = renew(browser, ticket, email)
 
     assert answer.status_code == genuine.status_code == 200
     assert main_of(answer.content.decode()) == main_of(genuine.content.decode())
-    assert not OutboxMessage.objects.exists()
+    assert not OutboxMessage.objects.filter(kind=LINK_REQUESTED).exists()
 
 
 def test_a_bad_address_is_refused_and_a_forged_link_is_not_found(
@@ -946,22 +953,30 @@ def test_a_bad_address_is_refused_and_a_forged_link_is_not_found(
         {"email": desk.contact.email, "csrfmiddlewaretoken": browser.cookies["csrftoken"].value},
     )
     assert forged.status_code == 404
-    assert not OutboxMessage.objects.exists()
+    assert not OutboxMessage.objects.filter(kind=LINK_REQUESTED).exists()
 
 
-def test_one_address_gets_at_most_a_few_link_emails_an_hour(desk: Any) -> None:
-    tickets = [
-        open_ticket(desk, subject=f"t{n}") for n in range(web_requests.LINK_EMAILS_PER_HOUR + 2)
+def test_one_address_gets_at_most_a_few_automatic_emails_an_hour(desk: Any, settings: Any) -> None:
+    """The pages are open to anyone and the mailbox is someone's: link emails are automatic
+    mail, held to ``KEFU_AUTO_REPLY_LIMIT`` per address per hour whoever asks."""
+    settings.KEFU_AUTO_REPLY_LIMIT = 2
+    tickets = [open_ticket(desk, subject=f"t{n}", acknowledge=False) for n in range(4)]
+
+    answers = [
+        renew(Client(REMOTE_ADDR=f"198.51.100.{n}"), ticket, desk.contact.email)
+        for n, ticket in enumerate(tickets)
     ]
 
-    for ticket in tickets:
-        renew(Client(REMOTE_ADDR=f"198.51.100.{ticket.pk % 250}"), ticket, desk.contact.email)
-
-    sent = OutboxMessage.objects.filter(kind=web_requests.LINK_REQUESTED).count()
-    assert sent == web_requests.LINK_EMAILS_PER_HOUR
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({main_of(a.content.decode()) for a in answers}) == 1
+    assert OutboxMessage.objects.filter(kind=LINK_REQUESTED).count() == 2
 
 
-def test_finding_requests_emails_a_link_to_each_open_one(desk: Any, browser: Client) -> None:
+def test_finding_requests_emails_a_link_to_each_open_one(
+    desk: Any, browser: Client, settings: Any
+) -> None:
+    # the acknowledgements and notices of the setup are automatic mail to the same address
+    settings.KEFU_AUTO_REPLY_LIMIT = 50
     waiting = open_ticket(desk, subject="Waiting")
     services.put_on_hold(ticket_id=waiting.pk, actor=waiting.assignee)
     fresh = open_ticket(desk, subject="Fresh")
@@ -979,10 +994,9 @@ def test_finding_requests_emails_a_link_to_each_open_one(desk: Any, browser: Cli
 
     assert answer.status_code == 200
     assert "If this address has open requests with us" in answer.content.decode()
-    mails = OutboxMessage.objects.filter(kind=web_requests.LINK_REQUESTED)
-    assert sorted(m.subject.split("]")[0][1:] for m in mails) == sorted(
-        [waiting.number, fresh.number]
-    )
+    mails = OutboxMessage.objects.filter(kind=LINK_REQUESTED)
+    numbers = sorted(re.findall(r"T-\d{4}-\d+", " ".join(m.subject for m in mails)))
+    assert numbers == sorted([waiting.number, fresh.number])
     assert {m.to for m in mails} == {desk.contact.email}
 
 
@@ -996,7 +1010,7 @@ def test_finding_requests_of_an_unknown_address_answers_the_same(
     )
     assert answer.status_code == 200
     assert "If this address has open requests with us" in answer.content.decode()
-    assert not OutboxMessage.objects.exists()
+    assert not OutboxMessage.objects.filter(kind=LINK_REQUESTED).exists()
     assert_private(answer)
 
 

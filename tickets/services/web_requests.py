@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, InvalidInput
@@ -31,11 +30,10 @@ from customers.services import (
 )
 from mail.attachments import check as check_attachment
 from mail.inbound import IncomingAttachment
-from outbox.services import queue_email
-from project.throttling import count_hit
 
 from ..choices import Channel, Priority, TicketStatus
-from ..links import RequestAccess, request_url
+from ..emails import send_request_link
+from ..links import RequestAccess
 from ..models import Ticket, TicketMessage, WebFormUse
 from .intake import FirstMessage, open_ticket
 from .work import record_customer_reply
@@ -46,12 +44,6 @@ WEB_PRIORITY = Priority.P3
 MAX_FILES = 10
 # /help/requests/ emails links for this many of the address's open requests, newest first.
 LINKS_PER_LOOKUP = 10
-# Emails of request links one address receives per hour, whoever asks (no mailbox flooding).
-LINK_EMAILS_PER_HOUR = 3
-# The outbox kind of a request-link email, and the span whose asks share one email (the
-# names tickets.emails uses).
-LINK_REQUESTED = "ticket.link_requested"
-LINK_WINDOW_SECONDS = 600
 # Statuses a customer may still write on (a closed ticket within its reopen window too).
 OPEN_STATUSES = (
     TicketStatus.NEW,
@@ -243,7 +235,9 @@ def add_web_reply(
 def resend_request_link(*, access: RequestAccess, email: str) -> bool:
     """An expired link's owner asks for a new one: it is emailed when ``email`` is the
     address of the contact the link was issued to, and that contact still has the ticket.
-    True when an email was queued; the page answers the same either way."""
+    True when an email was queued (``tickets.emails.send_request_link``: the event's
+    template in the contact's language, withheld past the per-address limit of automatic
+    mail); the page answers the same either way."""
     contact = Contact.objects.filter(pk=access.contact_id).first()
     ticket = Ticket.objects.filter(pk=access.ticket_id).first()
     if contact is None or ticket is None:
@@ -252,11 +246,7 @@ def resend_request_link(*, access: RequestAccess, email: str) -> bool:
         return False
     if not may_follow(ticket, contact.pk):
         return False
-    if not _link_emails_allowed(contact.email):
-        return False
-    with transaction.atomic():
-        email_request_link(ticket, contact)
-    return True
+    return send_request_link(ticket, contact) is not None
 
 
 def send_request_links(*, email: str) -> int:
@@ -269,12 +259,11 @@ def send_request_links(*, email: str) -> int:
         .filter(contact__in=contacts_with_email(address), status__in=OPEN_STATUSES)
         .order_by("-created_at", "-id")[:LINKS_PER_LOOKUP]
     )
-    if not tickets or not _link_emails_allowed(address):
+    if not tickets:
         return 0
     with transaction.atomic():
-        for ticket in tickets:
-            email_request_link(ticket, ticket.contact)
-    return len(tickets)
+        sent = [send_request_link(ticket, ticket.contact) for ticket in tickets]
+    return sum(row is not None for row in sent)
 
 
 def may_follow(ticket: Ticket, contact_id: int) -> bool:
@@ -283,44 +272,3 @@ def may_follow(ticket: Ticket, contact_id: int) -> bool:
     if ticket.contact_id == contact_id:
         return True
     return TicketMessage.objects.filter(ticket=ticket, contact_id=contact_id).exists()
-
-
-def _link_emails_allowed(address: str) -> bool:
-    """At most ``LINK_EMAILS_PER_HOUR`` asks per address per hour, counted in the shared
-    cache: the pages are open to anyone, the mailbox is someone's."""
-    digest = hashlib.sha256(normalise_email(address).encode()).hexdigest()[:32]
-    window = int(time.time() // 3600)
-    return count_hit(f"help-link-mail:{digest}:{window}", 3601) <= LINK_EMAILS_PER_HOUR
-
-
-def email_request_link(ticket: Ticket, contact: Contact) -> None:
-    """The one call of the customer pages that emails a request link, in the caller's
-    transaction.
-
-    The email of record is ``tickets.emails.send_request_link(ticket, contact)``, which the
-    outbound work writes (templates per language an administrator edits); until it is on
-    this branch, this queues a plain one through the outbox: in the contact's language, the
-    body discarded once sent (it holds a link); asks within ten minutes share one email (the
-    outbox key), as they will there."""
-    with translation.override(contact.language or Language.ENGLISH):
-        url = request_url(ticket_id=ticket.pk, contact_id=contact.pk)
-        subject = f"[{ticket.number}] " + _("Your link to follow your request")
-        body = _(
-            "Hello,\n\nHere is your link to request %(number)s (%(subject)s). It shows the "
-            "conversation and lets you reply:\n\n%(url)s\n\nThe link works for %(days)s "
-            "days. If you did not ask for it, you can ignore this email."
-        ) % {
-            "number": ticket.number,
-            "subject": ticket.subject,
-            "url": url,
-            "days": f"{settings.KEFU_REQUEST_LINK_DAYS:g}",
-        }
-    bucket = int(time.time()) // LINK_WINDOW_SECONDS
-    queue_email(
-        key=f"{LINK_REQUESTED}:ticket:{ticket.pk}:contact:{contact.pk}:{bucket}",
-        kind=LINK_REQUESTED,
-        to=contact.email,
-        subject=subject,
-        body_text=body,
-        discard_body_after_send=True,
-    )
