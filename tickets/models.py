@@ -157,6 +157,9 @@ class Ticket(models.Model):
             models.Index(fields=["team", "-created_at", "-id"], name="ticket_team_created_idx"),
             models.Index(fields=["status", "-created_at"], name="ticket_status_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_created_idx"),
+            # who sees a customer: a ticket of it in one of the reader's teams, one lookup
+            # (tickets.selectors.contacts_visible_q, the contact search)
+            models.Index(fields=["customer", "team"], name="ticket_customer_team_idx"),
         ]
 
     def __str__(self) -> str:

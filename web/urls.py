@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from . import two_factor_views, views
+from . import two_factor_views, views, views_desk
 
 app_name = "web"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("account/two-step/", two_factor_views.manage, name="two-step"),
     path("queue/", views.queue, name="queue"),
     path("board/", views.board, name="board"),
+    path("tickets/new/", views_desk.new_ticket, name="new-ticket"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/process/", views.ticket_process, name="ticket-process"),
 ]

@@ -81,6 +81,11 @@ class World:
         )
 
 
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.fixture
 def world(desk: Any) -> World:
     ticket = open_ticket(desk)
@@ -114,6 +119,17 @@ def ticket_id(world: World) -> int:
     return world.ticket.pk
 
 
+def attachment_id(world: World) -> int:
+    """A file of the world's ticket (stored under the test's MEDIA_ROOT)."""
+    from mail import attachments
+
+    if "attachment" not in world.ids:
+        world.ids["attachment"] = attachments.store(
+            subject_kind="ticket", object_id=world.ticket.pk, name="a.txt", data=b"a"
+        ).pk
+    return int(world.ids["attachment"])
+
+
 ACTION_BODIES: dict[str, dict[str, Any]] = {
     "claim": {},
     "assign": {"assignee": 0},  # filled with agent1 below
@@ -143,6 +159,7 @@ MATRIX: dict[str, Entry] = {
         )
         for name, body in ACTION_BODIES.items()
     },
+    "api/attachments/{}/": Entry(attachment_id),
     "tickets/{}/": Entry(ticket_id, page=True),
     "tickets/{}/process/": Entry(ticket_id, page=True),
     "api/notifications/{}/read/": Entry(

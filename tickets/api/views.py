@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
 from core.pagination import paginate
+from mail import attachments as mail_attachments
 from processes import selectors as work_queue
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 
@@ -222,8 +223,14 @@ class TicketDetailView(APIView):
 class TicketMessagesView(APIView):
     @extend_schema(responses=s.MessageOutput(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        messages = selectors.list_messages_for(request.user, pk)
-        return Response(s.MessageOutput(messages, many=True).data)
+        messages = selectors.list_messages_for(request.user, pk).select_related("outbox")
+        attachments: dict[int, list[Any]] = {}
+        for attachment in mail_attachments.of_subject("ticket", pk):
+            if attachment.message_id is not None:
+                attachments.setdefault(attachment.message_id, []).append(attachment)
+        return Response(
+            s.MessageOutput(messages, many=True, context={"attachments": attachments}).data
+        )
 
 
 class TicketHistoryView(APIView):
