@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0013_conversation'),
+        ('tickets', '0014_agentdesk_ticket_customer_team_idx'),
     ]
 
     operations = [
