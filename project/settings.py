@@ -411,6 +411,8 @@ KEFU_IMAP_BATCH = int(os.environ.get("KEFU_IMAP_BATCH", "100"))
 KEFU_IMAP_ROUND_SECONDS = float(os.environ.get("KEFU_IMAP_ROUND_SECONDS", "60"))
 KEFU_IMAP_LANES = int(os.environ.get("KEFU_IMAP_LANES", "2"))
 KEFU_IMAP_CA_FILE = os.environ.get("KEFU_IMAP_CA_FILE", "")
+# POSTs per client address on the customer pages (/help/: the web form, replies, links).
+KEFU_HELP_THROTTLE = os.environ.get("KEFU_HELP_THROTTLE", "30/hour")
 
 # --- auth, i18n, static ----------------------------------------------------------
 # Wherever a password is set: the admin's forms, createsuperuser, changepassword
