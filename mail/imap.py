@@ -223,7 +223,7 @@ def poll_mailbox(mailbox_id: int, lane: int = 0, lanes: int = 1) -> PollResult:
             result.problem = failure.problem
             record_failure(mailbox_id, failure)
             return result
-    if not result.stopped:
+    if result.stopped != "receive_failed":  # the mailbox itself was read fine
         record_success(mailbox_id)
     return result
 
@@ -262,6 +262,11 @@ def _take_waiting_mail(
         for start in range(0, len(uids), settings.KEFU_IMAP_BATCH):
             batch = uids[start : start + settings.KEFU_IMAP_BATCH]
             for group in _groups_by_size(client, batch, lane, seen):
+                # past the budget with mail still waiting: the next task goes on (a round
+                # always takes one FETCH, so a slow one still gets somewhere)
+                if result.taken and time.monotonic() > deadline:
+                    result.stopped = "budget"
+                    return
                 taken, failed = _receive_group(client, mailbox, group)
                 if taken:
                     _mark_taken(client, mailbox, taken, keywords=keywords)
@@ -270,9 +275,6 @@ def _take_waiting_mail(
                 renew()
                 if failed:
                     result.stopped = "receive_failed"
-                    return
-                if time.monotonic() > deadline:
-                    result.stopped = "budget"
                     return
 
 

@@ -67,6 +67,22 @@ def test_a_round_takes_every_waiting_message_once_in_uid_order_and_flags_it(
     assert InboundEmail.objects.count() == 5
 
 
+def test_a_round_past_its_time_budget_stops_after_the_batch_and_the_next_goes_on(
+    db: Any, dovecot: Dovecot, settings: Any
+) -> None:
+    settings.KEFU_IMAP_BATCH = 2
+    settings.KEFU_IMAP_ROUND_SECONDS = 0  # the budget is spent after the first batch
+    deliver(dovecot, 5)
+    mailbox = mailbox_on(dovecot)
+
+    rounds = [imap.poll_mailbox(mailbox.pk) for _ in range(3)]
+
+    assert [(r.taken, r.stopped) for r in rounds] == [(2, "budget"), (2, "budget"), (1, "")]
+    assert InboundEmail.objects.count() == 5
+    mailbox.refresh_from_db()
+    assert mailbox.last_polled_at is not None  # the round that finished the folder
+
+
 def test_a_message_read_in_a_mail_client_first_is_still_taken(db: Any, dovecot: Dovecot) -> None:
     dovecot.append(SUPPORT_USER, customer_email(), flags=["\\Seen"])
     mailbox = mailbox_on(dovecot)
