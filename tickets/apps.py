@@ -12,6 +12,7 @@ class TicketsConfig(AppConfig):
         from processes import visibility
         from sla import kinds
 
+        from . import search
         from .choices import EventVerb
         from .models import Category, RoutingRule
         from .selectors import can_see_ticket
@@ -21,3 +22,4 @@ class TicketsConfig(AppConfig):
         verbs.register("ticket", EventVerb.choices)
         visibility.register("ticket", can_see_ticket)
         kinds.register(TicketSubjects())
+        search.connect()
