@@ -376,3 +376,22 @@ def test_refresh_terms_rewrites_stale_rows_only(desk: Any) -> None:
     assert "printer" in refreshed.search_terms
     assert refreshed.version == version  # an index of the ticket, not a change of it
     assert search.refresh_terms([second.pk]) == 0
+
+
+@pytest.mark.django_db
+def test_refresh_command_rewrites_one_customers_tickets(desk: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    ours = open_ticket(desk, subject="Printer")
+    other_contact = ContactFactory()
+    theirs = open_ticket(desk, subject="Scanner", contact_id=other_contact.pk)
+    Ticket.objects.update(search_terms=[])
+    out = StringIO()
+
+    call_command("refresh_ticket_search", customer=desk.customer.pk, stdout=out)
+
+    assert out.getvalue().strip() == "Search terms rewritten: 1 ticket(s)."
+    assert "printer" in Ticket.objects.get(pk=ours.pk).search_terms
+    assert Ticket.objects.get(pk=theirs.pk).search_terms == []

@@ -1,0 +1,155 @@
+"""The tickets screen (``/tickets/``): every ticket the reader may see, filtered from the
+URL's query (so a view can be bookmarked or saved), newest first, by keyset pages; its ES
+module (static/web/tickets.js) adds the keyboard and the saved views (``/api/saved-views/``).
+
+docs/tickets.md, "Tickets list and search".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from core.errors import InvalidInput
+from org.models import Team
+from org.selectors import person_names
+from tickets import search
+from tickets import selectors as ticket_selectors
+from tickets.choices import Priority, TicketStatus
+from tickets.models import Category, Ticket
+
+from . import selectors
+from .views import _page_config, _render
+
+PAGE_SIZE = 50
+
+
+def _screen_params(query: QueryDict) -> QueryDict:
+    """The query's screen filters alone (the REST list's others, ``q`` say, are not the
+    screen's: a saved view could not keep them)."""
+    kept = QueryDict(mutable=True)
+    for name in search.SCREEN_FILTERS:
+        values = [v for v in query.getlist(name) if v != ""]
+        if values:
+            kept.setlist(name, values)
+    return kept
+
+
+def _link(query: dict[str, str], cursor: str | None = None) -> str:
+    params = dict(query)
+    if cursor:
+        params["cursor"] = cursor
+    encoded = urlencode(params)
+    return reverse("web:tickets") + (f"?{encoded}" if encoded else "")
+
+
+def _rows(tickets: list[Ticket], query: dict[str, str]) -> list[dict[str, Any]]:
+    """What each row shows, the names of its team and assignee read once for the page; the
+    customer links to this list narrowed to that customer."""
+    team_ids = {t.team_id for t in tickets if t.team_id}
+    user_ids = {t.assignee_id for t in tickets if t.assignee_id}
+    teams = dict(Team.objects.filter(pk__in=team_ids).values_list("id", "name"))
+    people = person_names(get_user_model().objects.filter(pk__in=user_ids))
+    statuses = dict(TicketStatus.choices)
+    priorities = dict(Priority.choices)
+    rows = []
+    for ticket in tickets:
+        clock = ticket.clock
+        rows.append(
+            {
+                "id": ticket.pk,
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "status": ticket.status,
+                "status_label": statuses.get(ticket.status, ticket.status),
+                "priority": ticket.priority,
+                "priority_label": priorities.get(ticket.priority, ticket.priority),
+                "customer_id": ticket.customer_id,
+                "customer_url": _link({**query, "customer": str(ticket.customer_id)}),
+                "customer": ticket.customer.name if ticket.customer_id and ticket.customer else "",
+                "category": ticket.category.name if ticket.category_id and ticket.category else "",
+                "team": teams.get(ticket.team_id or 0, ""),
+                "assignee": people.get(ticket.assignee_id or 0, ""),
+                "breached": bool(clock and clock.breached),
+                "paused": bool(clock and clock.paused_at),
+                "due": clock.due if clock else None,
+                "created": ticket.created_at,
+            }
+        )
+    return rows
+
+
+def _customer_chip(user: Any, customer_id: int | None) -> dict[str, Any] | None:
+    """The customer filter as the form shows it: the name, if the reader may see it."""
+    if customer_id is None:
+        return None
+    from customers.models import Customer
+
+    name = ""
+    if ticket_selectors.can_see_customer(user, customer_id):
+        name = Customer.objects.filter(pk=customer_id).values_list("name", flat=True).first() or ""
+    return {"id": customer_id, "name": name or _("Customer #%(id)s") % {"id": customer_id}}
+
+
+@login_required
+def tickets(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    errors: dict[str, list[str]] = {}
+    page = None
+    try:
+        filters = search.parse_filters(_screen_params(request.GET))
+    except InvalidInput as exc:  # nothing listed: a list under filters nobody asked would mislead
+        filters, errors = search.TicketFilters(), exc.errors or {"": [exc.message]}
+    query = search.screen_query(filters)
+    if not errors:
+        cursor = request.GET.get("cursor") or None
+        try:
+            page = ticket_selectors.list_tickets_page(user, filters, cursor=cursor, limit=PAGE_SIZE)
+        except InvalidInput as exc:  # a cursor this screen did not write: the first page
+            errors.update(exc.errors)
+            page = ticket_selectors.list_tickets_page(user, filters, cursor=None, limit=PAGE_SIZE)
+    views = [selectors.saved_view_row(v) for v in selectors.saved_views_for(user)]
+    directory = selectors.directory_for(user)
+    config = _page_config(request, page="tickets")
+    response = _render(
+        request,
+        "web/tickets.html",
+        config,
+        rows=_rows(page.items, query) if page else [],
+        filters=filters,
+        query=query,
+        errors=errors,
+        statuses=TicketStatus.choices,
+        priorities=Priority.choices,
+        teams=sorted(directory["teams"].items(), key=lambda item: item[1]),
+        people=sorted(directory["users"].items(), key=lambda item: item[1]),
+        categories=list(Category.objects.order_by("name").values_list("code", "name")),
+        customer=_customer_chip(user, filters.customer),
+        without_customer=_link({k: v for k, v in query.items() if k != "customer"}),
+        next_url=_link(query, page.next) if page and page.next else None,
+        previous_url=_link(query, page.previous) if page and page.previous else None,
+        saved_views=views,
+        current_view=next((v["id"] for v in views if v["query"] == query), None),
+        screen={
+            "saved_views_url": reverse("web:saved-views"),
+            "query": query,
+            "strings": {
+                "saved": _("Saved the view %(name)s."),
+                "replaced": _("Replaced the view %(name)s."),
+                "deleted": _("Deleted the view %(name)s."),
+                "delete": _("Delete the view %(name)s"),
+                "name_required": _("Give the view a name."),
+                "error": _("Something went wrong (%(status)s)."),
+                "network_error": _("The server could not be reached."),
+            },
+        },
+    )
+    if errors:
+        response.status_code = 400
+    return response
