@@ -111,9 +111,19 @@ document.addEventListener("keydown", (event) => {
 });
 
 // --- filters apply as soon as one changes (the Apply button stays for the search box) ------
+// The URL keeps only the filters set, so that it reads well when bookmarked or shared.
 const filters = $("#ticket-filters");
 filters.addEventListener("change", (event) => {
   if (event.target.matches("select, input[type=checkbox]")) filters.requestSubmit();
+});
+filters.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(filters)) {
+    if (String(value).trim() !== "") params.append(name, value);
+  }
+  const query = params.toString();
+  location.assign(filters.action + (query ? `?${query}` : ""));
 });
 
 // --- saved views -----------------------------------------------------------------------
