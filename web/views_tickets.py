@@ -49,13 +49,17 @@ def _link(query: dict[str, str], cursor: str | None = None) -> str:
     return reverse("web:tickets") + (f"?{encoded}" if encoded else "")
 
 
-def _rows(tickets: list[Ticket], query: dict[str, str]) -> list[dict[str, Any]]:
-    """What each row shows, the names of its team and assignee read once for the page; the
-    customer links to this list narrowed to that customer."""
-    team_ids = {t.team_id for t in tickets if t.team_id}
-    user_ids = {t.assignee_id for t in tickets if t.assignee_id}
-    teams = dict(Team.objects.filter(pk__in=team_ids).values_list("id", "name"))
-    people = person_names(get_user_model().objects.filter(pk__in=user_ids))
+def _rows(
+    tickets: list[Ticket], query: dict[str, str], directory: dict[str, dict[int, str]]
+) -> list[dict[str, Any]]:
+    """What each row shows; the names of teams and assignees from the page's directory (the
+    reader's teams and their people), the others read once for the page. The customer
+    links to this list narrowed to that customer."""
+    teams, people = dict(directory["teams"]), dict(directory["users"])
+    if missing := {t.team_id for t in tickets if t.team_id} - set(teams):
+        teams |= dict(Team.objects.filter(pk__in=missing).values_list("id", "name"))
+    if missing := {t.assignee_id for t in tickets if t.assignee_id} - set(people):
+        people |= person_names(get_user_model().objects.filter(pk__in=missing))
     statuses = dict(TicketStatus.choices)
     priorities = dict(Priority.choices)
     rows = []
@@ -115,13 +119,13 @@ def tickets(request: HttpRequest) -> HttpResponse:
             errors.update(exc.errors)
             page = ticket_selectors.list_tickets_page(user, filters, cursor=None, limit=PAGE_SIZE)
     views = [selectors.saved_view_row(v) for v in selectors.saved_views_for(user)]
-    directory = selectors.directory_for(user)
     config = _page_config(request, page="tickets")
+    directory = config["directory"]
     response = _render(
         request,
         "web/tickets.html",
         config,
-        rows=_rows(page.items, query) if page else [],
+        rows=_rows(page.items, query, directory) if page else [],
         filters=filters,
         query=query,
         errors=errors,

@@ -1,0 +1,769 @@
+"""9. Ticket search with 1,000,000 tickets (``--quick``: 20,000): selective text searches in
+Chinese and English through the tickets list's selector, ``GET /api/tickets/?search=`` and
+the tickets screen ``/tickets/?search=``, with the plan PostgreSQL chose.
+
+The desk, agents, teams, customers, contacts and tickets with their SLA clocks are the
+queue benchmark's set-based SQL seed (``queue_seed``); here the contacts and customers get
+Chinese and English names and addresses, and every ticket a subject, a description and a
+model code drawn from mixed Chinese / English vocabularies. The search terms are the
+pure function's (``tickets.search``): computed in Python once per name, subject,
+description and code, and joined with the ticket number's terms in SQL; a sample of the
+rows is checked against ``ticket_terms`` of the stored text before anything is measured.
+The GIN index is dropped for the insert and built afterwards (as a bulk load would).
+"""
+
+# Chinese text is written with full-width punctuation on purpose.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from . import env, report
+from .load import run_load
+from .queue_seed import (
+    CLOCK_VALUES,
+    FULL,
+    QUICK,
+    TICKET_ROWS,
+    TICKET_VALUES,
+    Scale,
+    _policies,
+    probe_templates,
+    setup_sql,
+)
+from .seed import BenchDesk, seed_desk
+from .server import GUNICORN_2, RunningServer
+from .sqlseed import insert_select
+from .stats import Summary, ms
+
+GOAL_P95 = 0.100
+REQUESTS = 400
+QUICK_REQUESTS = 30
+SAMPLE_CHECK = 300
+GIN = "ticket_search_terms_gin"
+
+# --- vocabularies: what service-desk tickets of a Chinese / English desk say --------------
+PRODUCTS = [
+    ("打印机", "printer"),
+    ("笔记本电脑", "laptop"),
+    ("路由器", "router"),
+    ("投影仪", "projector"),
+    ("扫描仪", "scanner"),
+    ("显示器", "monitor"),
+    ("键盘", "keyboard"),
+    ("无线鼠标", "wireless mouse"),
+    ("交换机", "switch"),
+    ("服务器", "server"),
+    ("手机", "phone"),
+    ("耳机", "headset"),
+    ("摄像头", "webcam"),
+    ("移动硬盘", "external drive"),
+    ("电源适配器", "power adapter"),
+    ("网卡", "network card"),
+    ("会议系统", "conference system"),
+    ("门禁卡", "access card"),
+    ("空调", "air conditioner"),
+    ("发票系统", "invoicing system"),
+    ("企业邮箱", "mailbox"),
+    ("VPN", "VPN"),
+    ("Wi-Fi", "Wi-Fi"),
+    ("ERP 系统", "ERP"),
+    ("OA 系统", "intranet"),
+    ("账户", "account"),
+    ("密码", "password"),
+    ("订单", "order"),
+    ("快递", "delivery"),
+    ("退款", "refund"),
+]
+PROBLEMS = [
+    ("无法连接", "cannot connect"),
+    ("无法开机", "will not power on"),
+    ("频繁掉线", "keeps disconnecting"),
+    ("运行缓慢", "is very slow"),
+    ("显示异常", "display flickers"),
+    ("没有反应", "not responding"),
+    ("报错", "shows an error"),
+    ("登录失败", "login fails"),
+    ("卡纸", "paper jam"),
+    ("自动重启", "restarts by itself"),
+    ("没有声音", "no sound"),
+    ("无法打印", "cannot print"),
+    ("充电异常", "not charging"),
+    ("蓝屏", "blue screen"),
+    ("数据丢失", "data lost"),
+    ("同步失败", "sync failed"),
+    ("配置错误", "wrong configuration"),
+    ("需要更换", "needs replacing"),
+    ("申请开通", "access requested"),
+    ("权限不足", "permission denied"),
+]
+WHEN = [
+    ("今天上午", "this morning"),
+    ("昨天下午", "yesterday afternoon"),
+    ("上周一", "last Monday"),
+    ("系统升级后", "after the upgrade"),
+    ("搬迁办公室后", "since the office move"),
+    ("断电之后", "after a power cut"),
+]
+SURNAMES = [
+    ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"),
+    ("杨", "yang"), ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"),
+    ("徐", "xu"), ("孙", "sun"), ("马", "ma"), ("朱", "zhu"), ("胡", "hu"),
+    ("郭", "guo"), ("何", "he"), ("高", "gao"), ("林", "lin"), ("罗", "luo"),
+    ("郑", "zheng"), ("梁", "liang"), ("谢", "xie"), ("宋", "song"), ("唐", "tang"),
+    ("许", "xu"), ("韩", "han"), ("冯", "feng"), ("邓", "deng"), ("曹", "cao"),
+    ("彭", "peng"), ("曾", "zeng"), ("肖", "xiao"), ("田", "tian"), ("董", "dong"),
+    ("袁", "yuan"), ("潘", "pan"), ("于", "yu"), ("蒋", "jiang"), ("蔡", "cai"),
+    ("余", "yu"), ("杜", "du"), ("叶", "ye"), ("程", "cheng"), ("苏", "su"),
+    ("欧阳", "ouyang"), ("司马", "sima"), ("诸葛", "zhuge"), ("上官", "shangguan"),
+    ("慕容", "murong"),
+]  # fmt: skip
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍建国红梅鹏辉"
+    "宇浩然轩泽晨阳博文思雨欣怡佳琪子涵梓睿嘉诗雅婷瑞峰凯"
+)
+FIRST = [
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
+    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas",
+    "Sarah", "Charles", "Karen", "Daniel", "Lisa", "Matthew", "Nancy", "Anthony", "Betty",
+    "Mark", "Sandra", "Donald", "Ashley", "Steven", "Kimberly", "Paul", "Emily", "Andrew",
+    "Donna", "Joshua", "Michelle", "Kenneth", "Carol", "Kevin", "Amanda", "Brian", "Melissa",
+    "George", "Deborah", "Timothy", "Stephanie", "Ronald", "Rebecca", "Edward", "Sharon",
+    "Jason", "Laura", "Jeffrey", "Cynthia", "Ryan", "Dorothy", "Jacob", "Amy", "Gary",
+    "Kathleen", "Nicholas", "Angela", "Eric", "Shirley", "Jonathan", "Emma", "Stephen",
+    "Brenda", "Larry", "Pamela", "Justin", "Nicole", "Scott", "Anna", "Brandon", "Samantha",
+    "Benjamin", "Katherine", "Samuel", "Christine", "Gregory", "Debra", "Alexander", "Rachel",
+    "Patrick", "Carolyn", "Frank", "Janet", "Raymond", "Maria", "Jack", "Olivia", "Dennis",
+    "Heather", "Jerry", "Helen", "Tyler", "Catherine",
+]  # fmt: skip
+LAST = [
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
+    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
+    "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
+    "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
+    "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Gomez", "Phillips", "Evans",
+    "Turner", "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes", "Stewart", "Morris",
+    "Morales", "Murphy", "Cook", "Rogers", "Gutierrez", "Ortiz", "Morgan", "Cooper", "Peterson",
+    "Bailey", "Reed", "Kelly", "Howard", "Ramos", "Kim", "Cox", "Ward", "Richardson", "Watson",
+    "Brooks", "Chavez", "Wood", "James", "Bennett", "Gray", "Mendoza", "Ruiz", "Hughes", "Price",
+    "Alvarez", "Castillo", "Sanders", "Patel", "Myers", "Long", "Ross", "Foster", "Holloway",
+]  # fmt: skip
+CITIES = ["上海", "北京", "深圳", "广州", "杭州", "成都", "南京", "武汉", "西安", "苏州"]
+BRANDS = ["明达", "华信", "恒通", "远航", "星辰", "天成", "安泰", "博远", "正和", "鼎盛",
+          "中联", "新宇", "金桥", "海纳", "瑞丰"]  # fmt: skip
+INDUSTRIES = [("科技", "Technology"), ("贸易", "Trading"), ("物流", "Logistics"),
+              ("医药", "Pharma"), ("电子", "Electronics"), ("咨询", "Consulting")]  # fmt: skip
+EN_WORDS = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
+            "Soylent", "Cyberdyne", "Tyrell", "Massive", "Wonka", "Oscorp"]  # fmt: skip
+CODE_PREFIXES = ["KX", "HP", "LB", "MX", "TP", "RV", "ZQ", "DL", "SN", "VX", "GT", "PW",
+                 "QC", "JM", "EY", "FA", "UB", "WN", "CZ", "HD"]  # fmt: skip
+CODES = 20_000
+
+
+def subjects() -> list[str]:
+    """Chinese, English and mixed subjects: every product with every problem, three ways."""
+    out = []
+    for p_zh, p_en in PRODUCTS:
+        for q_zh, q_en in PROBLEMS:
+            out.append(f"{p_zh}{q_zh}")
+            out.append(f"{p_en[0].upper()}{p_en[1:]} {q_en}")
+            out.append(f"{p_zh}{q_zh}（{p_en} {q_en}）")
+    return out
+
+
+def descriptions() -> list[str]:
+    out = []
+    for k in range(360):
+        p_zh, p_en = PRODUCTS[k % len(PRODUCTS)]
+        q_zh, q_en = PROBLEMS[(k * 7) % len(PROBLEMS)]
+        w_zh, w_en = WHEN[k % len(WHEN)]
+        if k % 3 == 0:
+            out.append(f"客户反映{p_zh}从{w_zh}开始{q_zh}，已经尝试重启，问题依旧，请尽快处理。")
+        elif k % 3 == 1:
+            out.append(
+                f"The customer says the {p_en} {q_en} {w_en}. A restart did not help; "
+                "please call back before five."
+            )
+        else:
+            out.append(f"{w_zh}{p_zh}{q_zh}. Error code E{k:03d}, 用户已重启 {p_en}。")
+    return out
+
+
+def codes() -> list[str]:
+    return [
+        f"{CODE_PREFIXES[k % 20]}-{1000 + (k * 7919) % 9000}{k // 9000 % 10}" for k in range(CODES)
+    ]
+
+
+def chinese_name(k: int) -> tuple[str, str]:
+    """A surname and two given characters, spread over every combination (k -> a
+    permutation of them), so that few contacts share a name."""
+    combinations = len(SURNAMES) * len(GIVEN) ** 2
+    n = (k * 104_729) % combinations
+    surname, pinyin = SURNAMES[n % len(SURNAMES)]
+    n //= len(SURNAMES)
+    return f"{surname}{GIVEN[n % len(GIVEN)]}{GIVEN[n // len(GIVEN)]}", pinyin
+
+
+def english_name(k: int) -> str:
+    return f"{FIRST[k % len(FIRST)]} {LAST[(k // len(FIRST)) % len(LAST)]}"
+
+
+def contact_rows(ids: list[int]) -> list[tuple[int, str, str]]:
+    """(id, name, email) for each contact: two in three Chinese, one in three English."""
+    rows = []
+    for k, pk in enumerate(ids):
+        if k % 3 < 2:
+            name, pinyin = chinese_name(k)
+            email = f"{pinyin}{k}@example.cn"
+        else:
+            name = english_name(k)
+            first, last = name.lower().split()
+            email = f"{first}.{last}{k}@example.com"
+        rows.append((pk, name, email))
+    return rows
+
+
+def customer_name(k: int) -> str:
+    industry_zh, industry_en = INDUSTRIES[k % len(INDUSTRIES)]
+    if k % 2 == 0:
+        brand = BRANDS[(k // 2) % len(BRANDS)]
+        city = CITIES[(k // 30) % len(CITIES)]
+        return f"{city}{brand}{industry_zh}有限公司 {k}"
+    return f"{EN_WORDS[(k // 2) % len(EN_WORDS)]} {industry_en} Ltd {k}"
+
+
+# --- the seed ------------------------------------------------------------------------------
+@dataclass
+class SearchSeed:
+    scale: Scale
+    agent_id: int
+    seconds: dict[str, float]
+    sizes: dict[str, str]
+    terms_per_ticket: float
+    checked: int
+
+
+def _copy(conn: Any, table: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _terms(text: str, *, unigrams: bool) -> str:
+    from tickets.search import text_terms
+
+    return json.dumps(sorted(text_terms(text, unigrams=unigrams)), ensure_ascii=False)
+
+
+NUMBER = TICKET_VALUES["number"]
+SEQUENCE = "lpad((t.last_number + t.yn)::text, 6, '0')"
+TICKET_SEARCH_VALUES = {
+    **TICKET_VALUES,
+    "subject": "s.text || ' ' || c.text",
+    "description": "d.text",
+    "search_terms": (
+        f"jsonb_build_array(lower({NUMBER}), {SEQUENCE}, (t.last_number + t.yn)::text)"
+        " || s.terms || c.terms || d.terms || ct.terms || coalesce(cu.terms, '[]'::jsonb)"
+    ),
+}
+VOCABULARY_JOINS = """
+JOIN bench_subjects s ON s.k = (t.g * 31) % {subjects}
+JOIN bench_codes c ON c.k = (t.g * 7919) % {codes}
+JOIN bench_descriptions d ON d.k = (t.g * 13) % {descriptions}
+JOIN bench_contact_terms ct ON ct.id = t.contact_id
+LEFT JOIN bench_customer_terms cu ON cu.id = t.customer_id
+"""
+
+
+def seed(desk: BenchDesk, scale: Scale) -> SearchSeed:
+    import psycopg
+
+    from .env import DATABASE_URL
+
+    seconds: dict[str, float] = {}
+    started = time.monotonic()
+    templates = probe_templates(desk)
+    subject_list, description_list, code_list = subjects(), descriptions(), codes()
+    rows_sql = TICKET_ROWS.format(
+        total=scale.tickets,
+        recent=scale.recent,
+        spacing=f"{scale.spacing:.3f}",
+        agents=scale.agents,
+        contacts=scale.contacts,
+    )
+    joins = VOCABULARY_JOINS.format(
+        subjects=len(subject_list), codes=len(code_list), descriptions=len(description_list)
+    )
+    tickets_sql = "\n".join(
+        [
+            rows_sql,
+            insert_select(
+                "tickets_ticket", TICKET_SEARCH_VALUES, f"FROM bench_rows t {joins} ORDER BY t.g"
+            ),
+            insert_select("sla_slaclock", CLOCK_VALUES, "FROM bench_rows t ORDER BY t.g"),
+            """
+SELECT setval(pg_get_serial_sequence('tickets_ticket', 'id'), (SELECT max(id) FROM tickets_ticket));
+SELECT setval(pg_get_serial_sequence('sla_slaclock', 'id'), (SELECT max(id) FROM sla_slaclock));
+""",
+        ]
+    )
+    with psycopg.connect(DATABASE_URL) as conn:
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET work_mem = '256MB'")
+        conn.execute(setup_sql(scale))
+        conn.execute(
+            "CREATE TEMP TABLE bench_policies "
+            "(priority text, policy_id bigint, terms jsonb, fr int, res int)"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO bench_policies VALUES (%s, %s, %s, %s, %s)", _policies(desk, templates)
+            )
+        seconds["desk, agents, teams, customers, contacts"] = time.monotonic() - started
+
+        mark = time.monotonic()
+        contact_ids = [r[0] for r in conn.execute("SELECT id FROM bench_contacts ORDER BY k")]
+        contacts = contact_rows(contact_ids)
+        customer_ids = [r[0] for r in conn.execute("SELECT id FROM bench_customers ORDER BY k")]
+        customers = [(pk, customer_name(k)) for k, pk in enumerate(customer_ids)]
+        conn.execute(
+            "CREATE TEMP TABLE bench_contact_names (id bigint, name text, email text, terms jsonb);"
+            "CREATE TEMP TABLE bench_customer_names (id bigint, name text, terms jsonb);"
+            "CREATE TEMP TABLE bench_subjects (k int PRIMARY KEY, text text, terms jsonb);"
+            "CREATE TEMP TABLE bench_codes (k int PRIMARY KEY, text text, terms jsonb);"
+            "CREATE TEMP TABLE bench_descriptions (k int PRIMARY KEY, text text, terms jsonb);"
+        )
+        _copy(
+            conn,
+            "bench_contact_names",
+            "id, name, email, terms",
+            [(pk, name, email, _merged(name, email)) for pk, name, email in contacts],
+        )
+        _copy(
+            conn,
+            "bench_customer_names",
+            "id, name, terms",
+            [(pk, name, _terms(name, unigrams=True)) for pk, name in customers],
+        )
+        for table, values, unigrams in (
+            ("bench_subjects", subject_list, True),
+            ("bench_codes", code_list, True),
+            ("bench_descriptions", description_list, False),
+        ):
+            _copy(
+                conn,
+                table,
+                "k, text, terms",
+                [(k, text, _terms(text, unigrams=unigrams)) for k, text in enumerate(values)],
+            )
+        conn.execute(
+            """
+UPDATE customers_contact c SET name = n.name, email = n.email
+FROM bench_contact_names n WHERE n.id = c.id;
+UPDATE customers_customer c SET name = n.name FROM bench_customer_names n WHERE n.id = c.id;
+CREATE TEMP TABLE bench_contact_terms AS SELECT id, terms FROM bench_contact_names;
+CREATE UNIQUE INDEX ON bench_contact_terms (id);
+CREATE TEMP TABLE bench_customer_terms AS SELECT id, terms FROM bench_customer_names;
+CREATE UNIQUE INDEX ON bench_customer_terms (id);
+"""
+        )
+        seconds["names, addresses and vocabularies, their terms (Python)"] = time.monotonic() - mark
+
+        mark = time.monotonic()
+        conn.execute(f"DROP INDEX IF EXISTS {GIN}")
+        conn.execute(tickets_sql)
+        conn.commit()
+        seconds[f"{scale.tickets:,} tickets (with their terms) and SLA clocks"] = (
+            time.monotonic() - mark
+        )
+        mark = time.monotonic()
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        # the definition of tickets 0014
+        conn.execute(
+            f"CREATE INDEX {GIN} ON tickets_ticket USING gin (search_terms jsonb_path_ops)"
+        )
+        conn.commit()
+        seconds["GIN index build"] = time.monotonic() - mark
+        agent_id = conn.execute("SELECT user_id FROM bench_agents WHERE k = 1").fetchone()[0]
+
+    mark = time.monotonic()
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        sizes = dict(
+            conn.execute(
+                "SELECT 'table tickets_ticket (with TOAST)',"
+                " pg_size_pretty(pg_total_relation_size('tickets_ticket')"
+                " - pg_indexes_size('tickets_ticket'))"
+                " UNION ALL SELECT %s, pg_size_pretty(pg_relation_size(%s::regclass))"
+                " UNION ALL SELECT 'ticket_created_idx',"
+                " pg_size_pretty(pg_relation_size('ticket_created_idx'))",
+                [f"index {GIN}", GIN],
+            ).fetchall()
+        )
+        per_ticket = conn.execute(
+            "SELECT avg(jsonb_array_length(search_terms)) FROM"
+            " (SELECT search_terms FROM tickets_ticket TABLESAMPLE SYSTEM (1)) s"
+        ).fetchone()[0]
+    seconds["VACUUM ANALYZE"] = time.monotonic() - mark
+    checked = check_terms(SAMPLE_CHECK)
+    return SearchSeed(scale, agent_id, seconds, sizes, float(per_ticket or 0), checked)
+
+
+def _merged(name: str, email: str) -> str:
+    from tickets.search import text_terms
+
+    terms = text_terms(name, unigrams=True) | text_terms(email)
+    return json.dumps(sorted(terms), ensure_ascii=False)
+
+
+def check_terms(sample: int) -> int:
+    """The seeded terms are ``ticket_terms`` of the seeded text (as sets: the seed may hold
+    a term twice), for ``sample`` tickets spread over the table."""
+    from tickets.models import Ticket
+    from tickets.search import ticket_terms
+
+    total = Ticket.objects.count()
+    step = max(1, total // sample)
+    ids = list(Ticket.objects.order_by("pk").values_list("pk", flat=True)[::step][:sample])
+    rows = Ticket.objects.filter(pk__in=ids).values_list(
+        "number",
+        "subject",
+        "description",
+        "contact__name",
+        "contact__email",
+        "customer__name",
+        "search_terms",
+    )
+    for number, subject, description, name, email, customer, stored in rows:
+        expected = ticket_terms(
+            number=number,
+            subject=subject,
+            description=description,
+            contact_name=name,
+            contact_email=email,
+            customer_name=customer or "",
+        )
+        if set(expected) != set(stored):
+            raise AssertionError(
+                f"seeded terms of {number} differ from ticket_terms: missing"
+                f" {sorted(set(expected) - set(stored))[:10]}, extra"
+                f" {sorted(set(stored) - set(expected))[:10]}"
+            )
+    return len(ids)
+
+
+# --- the searches ----------------------------------------------------------------------------
+@dataclass
+class Query:
+    kind: str
+    text: str
+    matches: int = 0
+
+
+def queries(count_per_kind: int) -> list[Query]:
+    """Searches that find few tickets, made from what the seed holds: a Chinese contact's
+    full name, that name with a product, an English contact's name, a model code with an
+    English word, an email address, a ticket number."""
+    from customers.models import Contact
+    from tickets.models import Ticket
+
+    rng = random.Random(20260601)
+    chinese = list(
+        Contact.objects.filter(email__endswith="@example.cn")
+        .order_by("?")
+        .values_list("name", flat=True)[:count_per_kind]
+    )
+    english = list(
+        Contact.objects.filter(email__endswith="@example.com")
+        .exclude(email__endswith="@bench.example.com")
+        .order_by("?")
+        .values_list("name", "email")[: count_per_kind * 2]
+    )
+    sampled = list(
+        Ticket.objects.order_by("?").values_list("number", "subject")[: count_per_kind * 2]
+    )
+    # a Chinese contact's ticket with a Chinese subject: its contact and its product
+    named = list(
+        Ticket.objects.filter(contact__email__endswith="@example.cn", subject__regex=r"^[^A-Za-z]")
+        .order_by("?")
+        .values_list("contact__name", "subject")[:count_per_kind]
+    )
+    out: list[Query] = []
+    for name in chinese[:count_per_kind]:
+        out.append(Query("Chinese: a contact's name", name))
+    for name, subject in named:
+        product = next(p_zh for p_zh, _p_en in PRODUCTS if subject.startswith(p_zh))
+        out.append(Query("Chinese: a contact's name and a product", f"{name} {product}"))
+    for name, _email in english[:count_per_kind]:
+        out.append(Query("English: a contact's name", name.lower()))
+    for _name, email in english[count_per_kind:]:
+        out.append(Query("English: an email address", email))
+    for _number, subject in sampled[:count_per_kind]:
+        text, code = subject.rsplit(" ", 1)
+        words = re.findall(r"[A-Za-z]{3,}", text) or [text[:2]]
+        out.append(Query("model code and a word of the subject", f"{code} {rng.choice(words)}"))
+    for number, _subject in sampled[count_per_kind:]:
+        out.append(Query("ticket number", number))
+    return out
+
+
+def count_matches(items: list[Query]) -> None:
+    from tickets import search
+    from tickets.models import Ticket
+
+    for q in items:
+        q.matches = search.matching(Ticket.objects.all(), q.text).count()
+
+
+@dataclass
+class Measured:
+    label: str
+    summary: Summary
+    by_kind: dict[str, Summary] = field(default_factory=dict)
+
+
+def in_process(user: Any, items: list[Query], rounds: int) -> Measured:
+    """The tickets list's selector, as the screen calls it, in this process."""
+    from tickets import search, selectors
+
+    for q in items:  # warm: every query once
+        selectors.list_tickets_page(user, search.parse_filters({"search": q.text}), cursor=None)
+    samples: list[float] = []
+    kinds: dict[str, list[float]] = {}
+    for i in range(rounds):
+        q = items[i % len(items)]
+        started = time.perf_counter()
+        page = selectors.list_tickets_page(
+            user, search.parse_filters({"search": q.text}), cursor=None
+        )
+        assert page.items is not None
+        elapsed = time.perf_counter() - started
+        samples.append(elapsed)
+        kinds.setdefault(q.kind, []).append(elapsed)
+    return Measured(
+        "selector `list_tickets_page`, in-process",
+        Summary.of(samples),
+        {k: Summary.of(v) for k, v in kinds.items()},
+    )
+
+
+def over_http(
+    server: RunningServer, path: str, items: list[Query], total: int, headers: dict[str, str]
+) -> tuple[Summary, dict[int, int]]:
+    from urllib.parse import quote
+
+    def request_for(i: int) -> tuple[str, str, bytes | None]:
+        return "GET", f"{path}{quote(items[i % len(items)].text)}", None
+
+    run_load(server.port, request_for, total=len(items), concurrency=1, headers=headers)
+    run = run_load(server.port, request_for, total=total, concurrency=1, headers=headers)
+    return run.summary, dict(run.statuses)
+
+
+def explain(user: Any, text: str) -> str:
+    from django.db import connection
+
+    from tickets import search, selectors
+    from tickets.selectors import LIST_ROW_FIELDS
+
+    qs = (
+        selectors.tickets_matching(user, search.parse_filters({"search": text}))
+        .select_related("sla_clock", "customer", "category")
+        .only(*LIST_ROW_FIELDS)
+        .order_by("-created_at", "-id")[:51]
+    )
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        return "\n".join(r[0] for r in cursor.fetchall())
+
+
+def session_cookie(user: Any) -> str:
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def run(*, quick: bool = False) -> report.Section:
+    started = time.monotonic()
+    scale = QUICK if quick else FULL
+    requests = QUICK_REQUESTS if quick else REQUESTS
+    env.reset_database()
+    env.setup_django()
+    desk = seed_desk()
+    print(f"[ticket_search] seeding {scale.tickets:,} tickets with their search terms")
+    seeded = seed(desk, scale)
+    for what, secs in seeded.seconds.items():
+        print(f"[ticket_search]   {what}: {secs:.1f} s")
+    print(
+        f"[ticket_search]   {seeded.terms_per_ticket:.0f} terms per ticket on average;"
+        f" sizes {seeded.sizes}; terms of {seeded.checked} sampled tickets checked"
+    )
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+
+    supervisor = User.objects.get(username="supervisor")
+    agent = User.objects.get(pk=seeded.agent_id)
+    items = queries(3 if quick else 10)
+    count_matches(items)
+    for q in items:
+        print(f"[ticket_search]   {q.kind}: {q.text!r} → {q.matches} tickets")
+    common = [Query("common", "打印机"), Query("common", "error"), Query("none", "量子纠缠")]
+    count_matches(common)
+
+    measured = [
+        in_process(supervisor, items, requests),
+        in_process(agent, items, requests),
+    ]
+    measured[0].label += ", supervisor (sees every ticket)"
+    measured[1].label += ", agent (sees two teams' tickets and their own)"
+    context = in_process(supervisor, common, max(len(common), requests // 4))
+    plan = explain(supervisor, items[0].text)
+    plan_common = explain(supervisor, "打印机")
+
+    tokens = {u.pk: Token.objects.get_or_create(user=u)[0].key for u in (supervisor, agent)}
+    # the agent: a supervisor's session needs the second factor in production
+    cookie = session_cookie(agent)
+    env.close_db_connections()
+    server = RunningServer(GUNICORN_2)
+    http: list[tuple[str, Summary, dict[int, int]]] = []
+    try:
+        server.wait_ready(tokens[supervisor.pk])
+        for label, path, headers in (
+            (
+                "`GET /api/tickets/?search=`, supervisor",
+                "/api/tickets/?search=",
+                {"Authorization": f"Token {tokens[supervisor.pk]}", "Accept": "application/json"},
+            ),
+            (
+                "`GET /api/tickets/?search=`, agent",
+                "/api/tickets/?search=",
+                {"Authorization": f"Token {tokens[agent.pk]}", "Accept": "application/json"},
+            ),
+            ("`GET /tickets/?search=` (the screen, HTML), agent", "/tickets/?search=",
+             {"Cookie": cookie, "Accept": "text/html"}),
+        ):  # fmt: skip
+            summary, statuses = over_http(server, path, items, requests, headers)
+            print(
+                f"[ticket_search] {label}: p50 {ms(summary.p50)} p95 {ms(summary.p95)}"
+                f" p99 {ms(summary.p99)} statuses {statuses}"
+            )
+            http.append((label, summary, statuses))
+    finally:
+        server.stop()
+    for m in measured:
+        print(f"[ticket_search] {m.label}: p50 {ms(m.summary.p50)} p95 {ms(m.summary.p95)}")
+    env.close_db_connections()
+    return _section(
+        seeded, items, common, measured, context, http, plan, plan_common,
+        time.monotonic() - started,
+    )  # fmt: skip
+
+
+def _section(
+    seeded: SearchSeed,
+    items: list[Query],
+    common: list[Query],
+    measured: list[Measured],
+    context: Measured,
+    http: list[tuple[str, Summary, dict[int, int]]],
+    plan: str,
+    plan_common: str,
+    seconds: float,
+) -> report.Section:
+    scale = seeded.scale
+    matches = sorted(q.matches for q in items)
+    rows: list[list[str]] = []
+    for m in measured:
+        s = m.summary
+        rows.append([m.label, str(s.count), ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max)])
+    for label, s, statuses in http:
+        rows.append(
+            [f"{label} (HTTP, gunicorn 2 sync workers, c=1; statuses {statuses})", str(s.count),
+             ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max)]
+        )  # fmt: skip
+    kinds = [[kind, ms(s.p50), ms(s.p95)] for kind, s in measured[0].by_kind.items()]
+    step = max(1, len(items) // 12)
+    example_rows = [[q.kind, f"`{q.text}`", str(q.matches)] for q in items[::step]]
+    worst = max([m.summary.p95 for m in measured] + [s.p95 for _l, s, _st in http])
+    ok = worst <= GOAL_P95 and all(set(statuses) == {200} for _l, _s, statuses in http)
+    body = f"""## Ticket search ({scale.tickets:,} tickets)
+
+`python -m tests.bench ticket_search`. How the search works and why: docs/tickets.md,
+"Tickets list and search".
+
+**Data.** The queue benchmark's seed ({scale.tickets:,} tickets over two years, their SLA
+clocks, {scale.customers:,} customers, {scale.contacts:,} contacts, {scale.agents} agents in
+{scale.teams} teams), with Chinese and English names: two contacts in three Chinese (one of
+{len(SURNAMES)} surnames, two given characters), one in three English, each with an email
+address; half the customers Chinese company names. Each ticket's subject is one of
+{len(subjects()):,} (every product with every problem, in Chinese, English and both, e.g.
+`{subjects()[0]}`, `{subjects()[1]}`, `{subjects()[2]}`) followed by one of {CODES:,} model codes
+(`{codes()[0]}`); its description one of {len(descriptions())} Chinese, English and mixed
+sentences. {seeded.terms_per_ticket:.0f} search terms per ticket on average. The terms are
+`tickets.search.ticket_terms` of each part, joined in SQL with the number's; {seeded.checked}
+tickets spread over the table were checked against `ticket_terms` of their stored text.
+
+Seeding: {", ".join(f"{k} {v:.1f} s" for k, v in seeded.seconds.items())}.
+Sizes: {", ".join(f"{k} {v}" for k, v in seeded.sizes.items())}.
+
+**Searches.** {len(items)} selective searches, each run in turn ({measured[0].summary.count}
+searches per row below), matching {matches[0]}–{matches[-1]} tickets (median
+{matches[len(matches) // 2]}); some of them:
+
+{report.table(["kind", "search", "tickets found"], example_rows)}
+
+Each search asks for the first page (50 rows, newest first) of the tickets list, through
+the selector the screen and the API call (`tickets.selectors.list_tickets_page` /
+`tickets_matching`): the reader's visibility, `search_terms @> '[…]'`, ordered by
+`-created_at, -id`, the row's SLA clock, customer and category joined.
+
+{report.table(["path", "searches", "p50", "p95", "p99", "max"], rows)}
+
+By kind (selector, supervisor):
+
+{report.table(["kind", "p50", "p95"], kinds)}
+
+For context (not the goal): searches matching many tickets or none, selector, supervisor —
+{", ".join(f"`{q.text}` ({q.matches:,} tickets)" for q in common)}: p50
+{ms(context.summary.p50)}, p95 {ms(context.summary.p95)}.
+
+The plan of a selective search (`{items[0].text}`, supervisor):
+
+{report.code(plan)}
+
+The plan of a search matching many tickets (`打印机`): PostgreSQL's statistics on the
+column tell it the term is common, so it walks `ticket_created_idx` newest first and stops
+at 51 rows instead of reading every match:
+
+{report.code(plan_common)}
+"""
+    summary = [
+        (
+            f"selective search (Chinese, English, number), {scale.tickets:,} tickets, p95 of the"
+            " slowest path",
+            ms(worst),
+            "p95 ≤ 100 ms",
+            report.verdict(ok),
+        )
+    ]
+    return report.Section(
+        "ticket_search",
+        "Ticket search",
+        body,
+        summary,
+        date=datetime.now(UTC).strftime("%Y-%m-%d"),
+        seconds=seconds,
+    )
