@@ -276,9 +276,9 @@ TICKET_SEARCH_VALUES = {
     ),
 }
 VOCABULARY_JOINS = """
-JOIN bench_subjects s ON s.k = (t.g * 31) % {subjects}
-JOIN bench_codes c ON c.k = (t.g * 7919) % {codes}
-JOIN bench_descriptions d ON d.k = (t.g * 13) % {descriptions}
+JOIN bench_subjects s ON s.k = (t.g::bigint * 31) % {subjects}
+JOIN bench_codes c ON c.k = (t.g::bigint * 7919) % {codes}
+JOIN bench_descriptions d ON d.k = (t.g::bigint * 13) % {descriptions}
 JOIN bench_contact_terms ct ON ct.id = t.contact_id
 LEFT JOIN bench_customer_terms cu ON cu.id = t.customer_id
 """
