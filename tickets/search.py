@@ -12,8 +12,8 @@ The text search (docs/tickets.md, "Tickets list and search") reads one column,
   the joined word;
 * Chinese (and Japanese kana) runs as **bigrams**, every two adjacent characters, since the
   text has no spaces between words: ``打印机坏了`` → 打印, 印机, 机坏, 坏了; a run of one
-  character is kept as it is, and the subject, the contact's and the customer's names
-  also give every single character (a surname, a one-character word of a title);
+  character is kept as it is, and the subject and the contact's name also give every
+  single character (a surname, a one-character word of a title);
 * the ticket's number (``t-2026-000123``), its sequence with and without the zeros.
 
 A search turns its text into the same kind of terms (a word into itself cut at 12
@@ -86,7 +86,7 @@ def _cjk_terms(run: str, *, unigrams: bool) -> set[str]:
 
 def text_terms(text: str, *, unigrams: bool = False) -> set[str]:
     """The terms a text is found by (module docstring); ``unigrams``: every Chinese
-    character too, for short texts searched by one character (names, the subject)."""
+    character too, for short texts searched by one character (a name, the subject)."""
     terms: set[str] = set()
     text = normalise(text)
     for match in _RUNS.finditer(text):
@@ -124,7 +124,7 @@ def ticket_terms(
     terms |= text_terms(description[:MAX_DESCRIPTION])
     terms |= text_terms(contact_name, unigrams=True)
     terms |= text_terms(contact_email)
-    terms |= text_terms(customer_name, unigrams=True)
+    terms |= text_terms(customer_name)
     return sorted(terms)
 
 
