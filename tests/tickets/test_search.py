@@ -28,6 +28,19 @@ from tickets.models import Ticket
 from tickets.search import TicketFilters, parse_filters, query_terms, text_terms, ticket_terms
 
 
+# factory_boy factories are untyped: what they build, as Any
+def make_contact(**fields: Any) -> Any:
+    return ContactFactory(**fields)
+
+
+def make_customer(**fields: Any) -> Any:
+    return CustomerFactory(**fields)
+
+
+def make_category(**fields: Any) -> Any:
+    return CategoryFactory(**fields)
+
+
 # --- the terms (pure functions) ----------------------------------------------------------
 def test_chinese_text_gives_bigrams_and_no_stray_pairs_across_punctuation() -> None:
     assert text_terms("打印机坏了") == {"打印", "印机", "机坏", "坏了"}
@@ -189,9 +202,9 @@ def _ids(user: Any, **params: str) -> list[int]:
 
 @pytest.mark.django_db
 def test_filters_narrow_the_list(desk: Any) -> None:
-    network = CategoryFactory(code="network", name="Network")
-    acme = CustomerFactory(name="Acme")
-    acme_contact = ContactFactory(customer=acme, email="ops@acme.example")
+    network = make_category(code="network", name="Network")
+    acme = make_customer(name="Acme")
+    acme_contact = make_contact(customer=acme, email="ops@acme.example")
     mine = open_ticket(desk, subject="VPN 断线", priority="P1", category_code="network")
     other = open_ticket(desk, subject="Invoice missing", contact_id=acme_contact.pk)
     update_ticket(mine.pk, assignee_id=desk.agent1.pk)
@@ -222,7 +235,7 @@ def test_filters_narrow_the_list(desk: Any) -> None:
 def test_search_finds_chinese_english_mixed_and_number(desk: Any) -> None:
     desk.customer.name = "Acme"  # no digits of its own that a number's digits could find
     desk.customer.save()
-    contact = ContactFactory(customer=desk.customer, name="欧阳明轩", email="ouyang@example.cn")
+    contact = make_contact(customer=desk.customer, name="欧阳明轩", email="ouyang@example.cn")
     printer = open_ticket(
         desk,
         subject="打印机无法连接 Wi-Fi",
@@ -349,7 +362,7 @@ def test_intake_writes_the_terms(desk: Any) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_renaming_a_contact_or_customer_refreshes_their_tickets_terms(desk: Any) -> None:
     ticket = open_ticket(desk, subject="Printer")
-    untouched = open_ticket(desk, subject="Other", contact_id=ContactFactory().pk)
+    untouched = open_ticket(desk, subject="Other", contact_id=make_contact().pk)
     before = Ticket.objects.get(pk=untouched.pk).search_terms
 
     desk.contact.name = "韩梅梅"
@@ -386,7 +399,7 @@ def test_refresh_command_rewrites_one_customers_tickets(desk: Any) -> None:
     from django.core.management import call_command
 
     ours = open_ticket(desk, subject="Printer")
-    other_contact = ContactFactory()
+    other_contact = make_contact()
     theirs = open_ticket(desk, subject="Scanner", contact_id=other_contact.pk)
     Ticket.objects.update(search_terms=[])
     out = StringIO()
