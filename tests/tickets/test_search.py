@@ -263,6 +263,7 @@ def test_search_finds_chinese_english_mixed_and_number(desk: Any) -> None:
     assert _ids(supervisor, search="，。!") == [vpn.pk, printer.pk]  # nothing to search by
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_search_asks_the_terms_column_and_its_index(desk: Any) -> None:
     open_ticket(desk, subject="打印机无法连接")
