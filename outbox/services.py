@@ -12,6 +12,7 @@ import logging
 import random
 import smtplib
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import make_msgid, parseaddr
@@ -24,11 +25,17 @@ from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
+from mail.models import Attachment
+
 from .models import MessageStatus, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-DISCARDED_BODY = "[sent; body discarded because it held a one-time link]"
+DISCARDED_BODY = "[sent; body discarded because it held a private link]"
+AUTO_GENERATED = "auto-generated"
+AUTO_REPLIED = "auto-replied"
+# Headers Kefu sets itself; a row's ``headers`` cannot replace them.
+OWN_HEADERS = {"message-id", "from", "to", "subject", "x-kefu-outbox-key"}
 # How often a drain tries again to record a message the SMTP server accepted while the
 # database cannot be reached (see _mark_sent).
 MARK_SENT_RETRY_SECONDS = 0.5
@@ -60,23 +67,54 @@ def queue_email(
     body_text: str,
     body_html: str = "",
     discard_body_after_send: bool = False,
+    headers: Mapping[str, str] | None = None,
+    attachment_ids: Sequence[int] = (),
+    automatic: bool = False,
+    auto_submitted: str | None = None,
+    subject_kind: str = "",
+    object_id: int | None = None,
+    withheld: str = "",
 ) -> OutboxMessage:
     """Writes the email into the outbox in the caller's transaction and asks a worker to
-    send it once that transaction commits. The same ``key`` twice returns the first row."""
-    message, created = OutboxMessage.objects.get_or_create(
+    send it once that transaction commits. The same ``key`` twice returns the first row.
+
+    ``headers``: extra headers (In-Reply-To, References, Reply-To). ``Auto-Submitted``
+    (RFC 3834) is ``auto_submitted`` when given ("" for a person's message: no header),
+    else ``auto-replied`` for an ``automatic`` email (it counts against the address's hourly
+    limit) and ``auto-generated`` for any other machine-made one (a survey invitation).
+    ``withheld``: the reason the email may not go (a blocked address); the row is written
+    as failed with that reason, so the subject's page shows why nothing was sent.
+
+    No savepoint: one SELECT and one INSERT in the caller's transaction. Keys name one
+    change of one object, written under that object's lock, so two transactions never race
+    for a key; if they did, the unique constraint would still refuse the second."""
+    message = OutboxMessage.objects.filter(key=key).first()
+    if message is not None:
+        return message
+    extra = {name: str(value) for name, value in (headers or {}).items()}
+    if auto_submitted is None:
+        auto_submitted = AUTO_REPLIED if automatic else AUTO_GENERATED
+    extra["Auto-Submitted"] = auto_submitted
+    now = timezone.now()
+    message = OutboxMessage.objects.create(
         key=key,
-        defaults={
-            "kind": kind,
-            "to": to,
-            "subject": subject[:255],
-            "body_text": body_text,
-            "body_html": body_html,
-            "discard_body": discard_body_after_send,
-            "message_id": make_msgid(domain=_message_id_domain()),
-            "next_attempt_at": timezone.now(),
-        },
+        kind=kind,
+        to=to,
+        subject=subject[:255],
+        body_text=body_text,
+        body_html=body_html,
+        discard_body=discard_body_after_send,
+        message_id=make_msgid(domain=_message_id_domain()),
+        headers=extra,
+        attachment_ids=[int(pk) for pk in attachment_ids],
+        automatic=automatic,
+        subject_kind=subject_kind,
+        object_id=object_id,
+        status=MessageStatus.FAILED if withheld else MessageStatus.PENDING,
+        last_error=withheld[:2000],
+        next_attempt_at=now,
     )
-    if created:
+    if not withheld:
         transaction.on_commit(request_delivery, robust=True)
     return message
 
@@ -126,21 +164,43 @@ def backoff_seconds(attempts: int) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
+class AttachmentUnavailable(Exception):
+    """An attachment of the message is gone (its row deleted): the message cannot go as
+    written, so it fails rather than go without the file."""
+
+
 def _email(message: OutboxMessage, connection: Any) -> EmailMultiAlternatives:
+    """The email as the row holds it. Reads the attachments from storage (an OSError there
+    is a storage problem: the caller tries again later)."""
+    headers: dict[str, str] = {
+        "Message-ID": message.message_id,
+        "X-Kefu-Outbox-Key": message.key,
+        # rows written before headers were stored are machine-made survey invitations
+        "Auto-Submitted": AUTO_GENERATED,
+    }
+    for name, value in (message.headers or {}).items():
+        if name.lower() not in OWN_HEADERS:
+            headers[name] = value
+    if headers.get("Auto-Submitted", "") == "":
+        headers.pop("Auto-Submitted", None)  # a person's message says nothing
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to],
-        headers={
-            "Message-ID": message.message_id,
-            "X-Kefu-Outbox-Key": message.key,
-            "Auto-Submitted": "auto-generated",
-        },
+        headers=headers,
         connection=connection,
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    if message.attachment_ids:
+        files = Attachment.objects.in_bulk(list(message.attachment_ids))
+        for pk in message.attachment_ids:
+            attachment = files.get(pk)
+            if attachment is None:
+                raise AttachmentUnavailable(f"attachment {pk} no longer exists")
+            with attachment.file.open("rb") as handle:
+                email.attach(attachment.name, handle.read(), attachment.content_type)
     return email
 
 
@@ -226,7 +286,19 @@ def drain(*, batch: int | None = None, budget_seconds: float = 20.0) -> DrainRes
                     _release(claimed[index:])
                     return DrainResult(sent, failed, deferred, more=True)
                 try:
-                    connection.send_messages([_email(message, connection)])
+                    email = _email(message, connection)
+                    email.message()  # a header it cannot carry fails here, not mid-send
+                except (AttachmentUnavailable, ValueError) as exc:
+                    failed += _defer(message, str(exc), permanent=True)
+                    continue
+                except OSError as exc:  # the storage, not the SMTP server
+                    if _defer(message, f"attachment: {exc!r}", permanent=False):
+                        failed += 1
+                    else:
+                        deferred += 1
+                    continue
+                try:
+                    connection.send_messages([email])
                 except smtplib.SMTPResponseException as exc:
                     # 5xx: this message will never go (bad address); 4xx: later
                     permanent = exc.smtp_code >= 500

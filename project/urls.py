@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("tickets.api.urls")),
     path("api/", include("notifications.api")),
     path("api/", include("surveys.api.urls")),
+    path("api/", include("mail.downloads")),
     path("s/", include("surveys.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),

@@ -7,6 +7,12 @@ import os
 # environment so the browser tests' server subprocess inherits it too (docs/security.md,
 # "Second factor").
 os.environ.setdefault("KEFU_2FA_ENFORCED", "0")
+# Attachments and raw mail of a test run go to a folder of the run (inherited by the servers
+# the tests start), never into the checkout's var/media.
+if "KEFU_MEDIA_ROOT" not in os.environ:
+    import tempfile
+
+    os.environ["KEFU_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="kefu-media-")
 
 from project.settings import *  # noqa: F403
 from project.settings import INSTALLED_APPS

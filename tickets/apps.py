@@ -9,6 +9,7 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from audit import verbs
         from core import configcache
+        from mail import inbound
         from processes import visibility
         from sla import kinds
 
@@ -16,10 +17,11 @@ class TicketsConfig(AppConfig):
         from .choices import EventVerb
         from .models import Category, RoutingRule
         from .selectors import can_see_ticket
-        from .services import TicketSubjects
+        from .services import TicketMail, TicketSubjects
 
         configcache.watch(RoutingRule, Category)
         verbs.register("ticket", EventVerb.choices)
         visibility.register("ticket", can_see_ticket)
         kinds.register(TicketSubjects())
         search.connect()
+        inbound.register_handler("ticket", TicketMail())

@@ -39,6 +39,7 @@ class EventVerb(models.TextChoices):
     ASSIGNED = "assigned", _("assigned")
     CLAIMED = "claimed", _("claimed")
     REPLIED = "replied", _("replied")
+    CUSTOMER_REPLIED = "customer_replied", _("the customer wrote")
     NOTED = "noted", _("added an internal note")
     HELD = "held", _("put on hold")
     RESUMED = "resumed", _("resumed")
@@ -52,3 +53,4 @@ class EventVerb(models.TextChoices):
     ESCALATED = "escalated", _("escalated")
     PRIORITY_CHANGED = "priority_changed", _("changed the priority")
     ACKNOWLEDGED = "acknowledged", _("acknowledged the escalation")
+    EMAIL_WITHHELD = "email_withheld", _("did not email the customer")

@@ -58,6 +58,32 @@ def js_strings() -> dict[str, object]:
         "target": {value: str(label) for value, label in SlaTarget.choices},
         "yes": _("yes"),
         "no": _("no"),
+        "thread": _thread(),
+    }
+
+
+def _thread() -> dict[str, object]:
+    """The conversation's labels: direction, channel, delivery of an email, attachments."""
+    return {
+        "direction": {
+            "inbound": _("From the customer"),
+            "outbound": _("To the customer"),
+            "internal": _("Internal note"),
+        },
+        "channel": {
+            **{value: str(label) for value, label in Channel.choices},
+            "agent": _("Agent screen"),
+        },
+        "delivery": {"queued": _("Queued"), "sent": _("Sent"), "failed": _("Not delivered")},
+        "sent_at": _("Sent %(when)s"),
+        "retrying": _("Queued, retrying"),
+        "server_said": _("The mail server answered: %(error)s"),
+        "attachments": _("Attachments"),
+        "original": _("%(name)s (the email as received)"),
+        "bytes": _("%(size)s bytes"),
+        "kilobytes": _("%(size)s KB"),
+        "megabytes": _("%(size)s MB"),
+        "nothing_to_quote": _("No message from the customer yet."),
     }
 
 

@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from . import api, two_factor_views, views, views_tickets
+from . import api, two_factor_views, views, views_desk, views_tickets
 
 app_name = "web"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("queue/", views.queue, name="queue"),
     path("board/", views.board, name="board"),
     path("tickets/", views_tickets.tickets, name="tickets"),
+    path("tickets/new/", views_desk.new_ticket, name="new-ticket"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/process/", views.ticket_process, name="ticket-process"),
     # the tickets screen's saved views (docs/tickets.md, "Tickets list and search")

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 from customers.models import Contact, Customer
+from mail import attachments as mail_attachments
 from notifications import presence
 from org import roles
 from org import selectors as org_selectors
@@ -131,6 +132,10 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
         customer=customer,
         tasks=tasks,
         actions=permissions.available_actions(request.user, ticket),
+        # files of the ticket itself (a web form's); a message's come with the message
+        ticket_attachments=[
+            a for a in mail_attachments.of_subject("ticket", ticket.pk) if a.message_id is None
+        ],
         process_id=tasks[0]["process_id"] if tasks else None,
     )
 

@@ -58,6 +58,7 @@ class Topology:
         WORK_DIR.mkdir(parents=True, exist_ok=True)
         self.http_port, self.https_port = free_port(), free_port()
         self.web_port, self.socket_ports = free_port(), (free_port(), free_port())
+        self.lmtp_port = free_port()
         self.cert, self.key = WORK_DIR / "tls" / "cert.pem", WORK_DIR / "tls" / "key.pem"
         self.static = WORK_DIR / "static"
         _self_signed(self.cert, self.key)
@@ -80,6 +81,7 @@ class Topology:
             "KEFU_WEB_WORKERS": str(WEB_WORKERS),
             "KEFU_SOCKET_PORT_1": str(self.socket_ports[0]),
             "KEFU_SOCKET_PORT_2": str(self.socket_ports[1]),
+            "KEFU_LMTP_PORT": str(self.lmtp_port),
             "KEFU_WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
             "KEFU_DEPLOY_DIR": str(WORK_DIR / "run"),
         }

@@ -75,11 +75,16 @@ def test_close_email_link_answer_api(
         closed = supervisor.post(f"/api/tickets/{ticket['id']}/close/")
         assert closed.status_code == 200, closed.content
 
-        smtp_sink.wait_for(1, timeout=60, on_timeout=worker.log)
-        message = smtp_sink.snapshot()[0]
+        # the acknowledgement, the closing notice and the invitation (docs/email.md)
+        smtp_sink.wait_for(3, timeout=60, on_timeout=worker.log)
+        (message,) = [
+            m
+            for m in smtp_sink.snapshot()
+            if m["X-Kefu-Outbox-Key"].startswith("survey-invitation:")
+        ]
         assert message["To"] == "wang@example.com"
         assert message["Subject"] == f"How did we do with {ticket['number']}?"
-        row = OutboxMessage.objects.get()
+        row = OutboxMessage.objects.get(kind="survey_invitation")
         assert message["Message-ID"] == row.message_id
         text = body_text(message)
         links = LINK.findall(text)
@@ -129,7 +134,8 @@ def test_kill_9_mid_drain_and_a_redis_restart_lose_nothing(
     from tests.factories import ContactFactory
     from tickets import services
 
-    # 500 closes through the services, each for its own contact, before any worker runs
+    # 500 closes through the services, each for its own contact, before any worker runs;
+    # each close emails its notice and the invitation (no acknowledgement of the intake)
     for i in range(TICKETS):
         contact: Any = ContactFactory(email=f"fault{i}@example.com")
         ticket, _ = services.open_ticket(
@@ -139,9 +145,11 @@ def test_kill_9_mid_drain_and_a_redis_restart_lose_nothing(
             priority="P2",
             channel="api",
             contact_id=contact.pk,
+            acknowledge=False,
         )
         services.close_ticket(ticket_id=ticket.pk, actor=desk.supervisor)
-    assert OutboxMessage.objects.filter(status="pending").count() == TICKETS
+    emails = 2 * TICKETS
+    assert OutboxMessage.objects.filter(status="pending").count() == emails
 
     extra = {"KEFU_OUTBOX_LEASE_SECONDS": "3", "KEFU_OUTBOX_BATCH": "50"}
     first = start_worker(publish_to, smtp_sink, **extra)
@@ -150,17 +158,17 @@ def test_kill_9_mid_drain_and_a_redis_restart_lose_nothing(
         smtp_sink.wait_for(100, timeout=120, on_timeout=first.log)
         first.kill9()
         killed_at = smtp_sink.count()
-        assert killed_at < TICKETS, "the worker finished before it could be killed"
+        assert killed_at < emails, "the worker finished before it could be killed"
 
         second = start_worker(publish_to, smtp_sink, **extra)
-        smtp_sink.wait_for(min(TICKETS, killed_at + 100), timeout=120, on_timeout=second.log)
+        smtp_sink.wait_for(min(emails, killed_at + 100), timeout=120, on_timeout=second.log)
         publish_to.restart()  # queued tasks are gone; the sweep finds the rows again
 
         deadline = time.monotonic() + 180
-        while OutboxMessage.objects.filter(status="sent").count() < TICKETS:
+        while OutboxMessage.objects.filter(status="sent").count() < emails:
             if time.monotonic() > deadline:
                 pytest.fail(
-                    f"{OutboxMessage.objects.filter(status='sent').count()} of {TICKETS} "
+                    f"{OutboxMessage.objects.filter(status='sent').count()} of {emails} "
                     f"sent\n{second.log()}"
                 )
             time.sleep(0.2)
@@ -173,12 +181,15 @@ def test_kill_9_mid_drain_and_a_redis_restart_lose_nothing(
     ids_by_recipient: dict[str, set[str]] = defaultdict(set)
     for message in received:
         ids_by_recipient[message["To"]].add(message["Message-ID"])
-    expected = dict(OutboxMessage.objects.values_list("to", "message_id"))
-    # every contact got exactly one invitation (one Message-ID), the one of its row
+    expected: dict[str, set[str]] = defaultdict(set)
+    for to, mid in OutboxMessage.objects.values_list("to", "message_id"):
+        expected[to].add(mid)
+    # every contact got exactly its two emails (two Message-IDs), the ones of its rows
     assert len(ids_by_recipient) == TICKETS
-    assert {to: {mid} for to, mid in expected.items()} == dict(ids_by_recipient)
+    assert dict(expected) == dict(ids_by_recipient)
+    assert all(len(ids) == 2 for ids in expected.values())
     unique_ids = {m["Message-ID"] for m in received}
-    assert len(unique_ids) == TICKETS
+    assert len(unique_ids) == emails
     # a duplicate is only the resend of a message accepted just before the kill, at most
     # one per drain that was in flight (the worker runs two)
     duplicates = len(received) - len(unique_ids)

@@ -367,3 +367,76 @@ def test_an_unassigned_ticket_is_offered_again_at_its_next_checkpoint(desk: Any)
     assert ticket.assignee == desk.agent2
     assert ticket.status == "open"
     assert live_nodes(ticket) == [("work", STATUS.ASSIGNED)]
+
+
+def test_customer_reply_reopens_a_resolved_ticket_and_keeps_its_attachments(desk: Any) -> None:
+    from mail.inbound import IncomingAttachment
+    from mail.models import Attachment
+
+    ticket = open_ticket(desk)
+    services.resolve_ticket(ticket_id=ticket.pk, actor=ticket.assignee, resolution="rebooted")
+
+    message = services.record_customer_reply(
+        ticket_id=ticket.pk,
+        body="still broken",
+        channel="email",
+        email_message_id="<a1@example.com>",
+        attachments=[IncomingAttachment("log.txt", "text/plain", b"E42")],
+    )
+
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    assert ticket.resolved_at is None
+    assert [n for n, _ in live_nodes(ticket)] == ["work"]
+    assert (message.channel, message.email_message_id) == ("email", "<a1@example.com>")
+    stored = Attachment.objects.get(subject_kind="ticket", object_id=ticket.pk)
+    assert (stored.message_id, stored.name, stored.file.read()) == (message.pk, "log.txt", b"E42")
+    assert list(ticket.events.values_list("verb", flat=True))[-2:] == [
+        "customer_replied",
+        "reopened",
+    ]
+
+
+def test_customer_reply_reopens_a_closed_ticket_within_the_window_only(desk: Any) -> None:
+    ticket = open_ticket(desk)
+    services.close_ticket(ticket_id=ticket.pk, actor=ticket.assignee)
+
+    services.record_customer_reply(ticket_id=ticket.pk, body="one more thing")
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+
+    services.close_ticket(ticket_id=ticket.pk, actor=ticket.assignee)
+    Task.objects.filter(
+        process__ticketprocess__ticket=ticket, flow_task_type="TIMER", status=STATUS.SCHEDULED
+    ).update(scheduled=timezone.now() - timedelta(seconds=1))
+    dispatcher.drain()
+    with pytest.raises(Conflict, match="reopen window"):
+        services.record_customer_reply(ticket_id=ticket.pk, body="and another")
+    assert ticket.messages.count() == 1
+
+
+def test_an_empty_customer_message_is_refused_and_changes_nothing(desk: Any) -> None:
+    from core.errors import InvalidInput
+
+    ticket = open_ticket(desk)
+    with pytest.raises(InvalidInput):
+        services.record_customer_reply(ticket_id=ticket.pk, body="  ")
+    assert ticket.messages.count() == 0
+
+
+def test_a_refused_attachment_rolls_the_whole_message_back(desk: Any, settings: Any) -> None:
+    from core.errors import InvalidInput
+    from mail.inbound import IncomingAttachment
+
+    settings.KEFU_ATTACHMENT_MAX_BYTES = 10
+    ticket = open_ticket(desk)
+    services.put_on_hold(ticket_id=ticket.pk, actor=ticket.assignee)
+    with pytest.raises(InvalidInput, match="too large"):
+        services.record_customer_reply(
+            ticket_id=ticket.pk,
+            body="logs attached",
+            attachments=[IncomingAttachment("big.log", "text/plain", b"x" * 11)],
+        )
+    ticket.refresh_from_db()
+    assert ticket.status == "pending_customer"
+    assert ticket.messages.count() == 0

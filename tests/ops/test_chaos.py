@@ -421,13 +421,18 @@ class Outcome:
             ids_by_recipient[str(message["To"])].add(str(message["Message-ID"]))
         self.emails = sum(len(v) for v in received.values())
         expected = {mid: to for _, to, mid, _ in rows}
+        # a contact gets the acknowledgement, the closing notice and the invitation: each
+        # exactly its rows' Message-IDs
+        ids_of_rows: dict[str, set[str]] = defaultdict(set)
+        for _, to, mid, _ in rows:
+            ids_of_rows[to].add(mid)
         for key, to, mid, row_status in rows:
             if row_status != "sent":
                 self.outbox_problems.append(f"{key}: {row_status}")
             copies = received.get(mid, [])
             if not copies or set(copies) != {to}:
                 self.outbox_problems.append(f"{key}: {mid} to {to} arrived as {copies}")
-            if ids_by_recipient[to] != {mid}:
+            if ids_by_recipient[to] != ids_of_rows[to]:
                 self.outbox_problems.append(f"{to} got Message-IDs {ids_by_recipient[to]}")
         strangers = set(received) - set(expected)
         if strangers:

@@ -84,6 +84,11 @@ class World:
         )
 
 
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.fixture
 def world(desk: Any) -> World:
     ticket = open_ticket(desk)
@@ -125,6 +130,17 @@ def saved_view_id(world: World) -> int:
     return int(world.ids["saved_view"])
 
 
+def attachment_id(world: World) -> int:
+    """A file of the world's ticket (stored under the test's MEDIA_ROOT)."""
+    from mail import attachments
+
+    if "attachment" not in world.ids:
+        world.ids["attachment"] = attachments.store(
+            subject_kind="ticket", object_id=world.ticket.pk, name="a.txt", data=b"a"
+        ).pk
+    return int(world.ids["attachment"])
+
+
 ACTION_BODIES: dict[str, dict[str, Any]] = {
     "claim": {},
     "assign": {"assignee": 0},  # filled with agent1 below
@@ -154,6 +170,7 @@ MATRIX: dict[str, Entry] = {
         )
         for name, body in ACTION_BODIES.items()
     },
+    "api/attachments/{}/": Entry(attachment_id),
     "tickets/{}/": Entry(ticket_id, page=True),
     "tickets/{}/process/": Entry(ticket_id, page=True),
     "api/saved-views/{}/": Entry(saved_view_id, methods=(("delete", {}),), allowed=()),

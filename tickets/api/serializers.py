@@ -13,6 +13,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.models import AuditEvent
+from mail.models import Attachment
+from outbox.models import MessageStatus
 
 from ..choices import Channel, Priority
 from ..models import Ticket, TicketMessage
@@ -245,14 +247,120 @@ def _ticket_url_pattern(name: str) -> str:
     return reverse(name, args=[int(_SENTINEL)])
 
 
+# An email's state as the API says it (tickets.emails.delivery says it the same way).
+DELIVERY_STATES = ("queued", "sent", "failed")
+DELIVERY_STATE_OF: dict[str, str] = {
+    MessageStatus.PENDING: "queued",
+    MessageStatus.SENT: "sent",
+    MessageStatus.FAILED: "failed",
+}
+
+
+class DeliveryOutput(serializers.Serializer):
+    """The email that carried a message to the customer, as the outbox last left it."""
+
+    status = serializers.ChoiceField(
+        choices=DELIVERY_STATES,
+        help_text="queued: waiting to be sent (and retried while the server refuses for "
+        "now); sent: the server accepted it; failed: not sent, or given up.",
+    )
+    sent_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(
+        allow_blank=True, help_text="The mail server's last answer when it refused."
+    )
+
+
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes.")
+    content_type = serializers.CharField()
+    url = serializers.CharField(help_text="GET it (same credentials) to download the file.")
+    original = serializers.BooleanField(
+        help_text="The customer's email as it arrived, quoted history and signature included."
+    )
+
+
+DIRECTIONS = ("inbound", "outbound", "internal")
+
+
+def message_direction(message: TicketMessage) -> str:
+    """From the customer (``inbound``), to the customer (``outbound``), or an internal note."""
+    if message.internal:
+        return "internal"
+    return "inbound" if message.contact_id is not None else "outbound"
+
+
+def attachment_row(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "url": reverse("attachment-download", args=[attachment.pk]),
+        "original": attachment.original,
+    }
+
+
 class MessageOutput(serializers.ModelSerializer):
+    """A message of the conversation: from the customer, to the customer, or an internal
+    note; for an email to the customer its delivery; the files that came with it."""
+
+    # Read with ``select_related("outbox")``; the context's ``attachments`` maps message ids
+    # to their ``mail.Attachment`` rows (one query for the whole thread).
+
     author = serializers.IntegerField(source="author_id", allow_null=True)
     contact = serializers.IntegerField(source="contact_id", allow_null=True)
     created = serializers.DateTimeField(source="created_at")
+    direction = serializers.SerializerMethodField()
+    channel = serializers.SerializerMethodField()
+    delivery = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
 
     class Meta:
         model = TicketMessage
-        fields = ["id", "author", "contact", "body", "internal", "created"]
+        fields = [
+            "id",
+            "author",
+            "contact",
+            "body",
+            "internal",
+            "created",
+            "direction",
+            "channel",
+            "delivery",
+            "attachments",
+        ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=DIRECTIONS))
+    def get_direction(self, message: TicketMessage) -> str:
+        return message_direction(message)
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True, help_text="How it came or went: email, web, phone, api or agent."
+        )
+    )
+    def get_channel(self, message: TicketMessage) -> str | None:
+        if message.channel:
+            return message.channel
+        return "email" if message.outbox_id is not None else None
+
+    @extend_schema_field(DeliveryOutput(allow_null=True))
+    def get_delivery(self, message: TicketMessage) -> dict[str, Any] | None:
+        email = message.outbox if message.outbox_id is not None else None
+        if email is None:
+            return None
+        return {
+            "status": DELIVERY_STATE_OF.get(email.status, "queued"),
+            "sent_at": _datetime(email.sent_at),
+            "error": email.last_error,
+        }
+
+    @extend_schema_field(AttachmentOutput(many=True))
+    def get_attachments(self, message: TicketMessage) -> list[dict[str, Any]]:
+        by_message: dict[int, list[Attachment]] = self.context.get("attachments", {})
+        return [attachment_row(a) for a in by_message.get(message.pk, [])]
 
 
 class EventOutput(serializers.ModelSerializer):

@@ -16,12 +16,13 @@ from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotFound
 from core.pagination import paginate
+from mail import attachments as mail_attachments
 from processes import selectors as work_queue
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 
-from .. import search, selectors, services
+from .. import emails, search, selectors, services
 from ..choices import Priority, TicketStatus
-from ..models import Ticket
+from ..models import Ticket, TicketMessage
 from . import serializers as s
 
 ORDERINGS = {
@@ -199,8 +200,14 @@ class TicketDetailView(APIView):
 class TicketMessagesView(APIView):
     @extend_schema(responses=s.MessageOutput(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        messages = selectors.list_messages_for(request.user, pk)
-        return Response(s.MessageOutput(messages, many=True).data)
+        messages = selectors.list_messages_for(request.user, pk).select_related("outbox")
+        attachments: dict[int, list[Any]] = {}
+        for attachment in mail_attachments.of_subject("ticket", pk):
+            if attachment.message_id is not None:
+                attachments.setdefault(attachment.message_id, []).append(attachment)
+        return Response(
+            s.MessageOutput(messages, many=True, context={"attachments": attachments}).data
+        )
 
 
 class TicketHistoryView(APIView):
@@ -224,8 +231,9 @@ class TicketActionView(APIView):
         data = _valid(self.input_class, body)
         user: Any = request.user  # signed in: the view's permission classes saw to it
         key = _idempotency_key(request)
+        done: list[Any] = []
         if key is None:
-            self._perform(user, pk, data)
+            done.append(self._perform(user, pk, data))
         else:
             # A double-clicked button or a retried request acts once; the replay is answered
             # with the ticket as it stands (API.md: Idempotency-Key).
@@ -234,18 +242,23 @@ class TicketActionView(APIView):
                 key=key,
                 fingerprint=services.request_fingerprint(request.path, body),
                 ticket_id=pk,
-                perform=lambda: self._perform(user, pk, data),
+                perform=lambda: done.append(self._perform(user, pk, data)),
             )
-        return _ticket_out(selectors.get_ticket_for(user, pk))
+        response = _ticket_out(selectors.get_ticket_for(user, pk))
+        message = done[0] if done else None
+        if isinstance(message, TicketMessage) and not message.internal:
+            # how the reply's email stands: queued, or failed with why (docs/email.md)
+            response.data["email"] = emails.delivery(message.outbox)
+        return response
 
-    def _perform(self, user: Any, pk: int, data: dict[str, Any]) -> None:
+    def _perform(self, user: Any, pk: int, data: dict[str, Any]) -> Any:
         match self.action_name:
             case "claim":
                 services.claim_ticket(ticket_id=pk, actor=user)
             case "assign":
                 services.assign_ticket(ticket_id=pk, actor=user, assignee_id=data["assignee"])
             case "reply":
-                services.reply_to_ticket(
+                return services.reply_to_ticket(
                     ticket_id=pk, actor=user, body=data["body"], internal=data["internal"]
                 )
             case "hold":

@@ -4,7 +4,14 @@ events on commit). Views, tasks and flow nodes call these; nothing else writes t
 from ._common import allocate_ticket_number, locked_ticket
 from .escalation import TicketSubjects, archive_ticket, auto_close_ticket
 from .idempotency import perform_once, request_fingerprint
-from .intake import apply_sla_and_route, auto_assign_ticket, open_ticket, start_work
+from .inbound import TicketMail, find_ticket, receive_email
+from .intake import (
+    FirstMessage,
+    apply_sla_and_route,
+    auto_assign_ticket,
+    open_ticket,
+    start_work,
+)
 from .supervision import acknowledge_escalation, change_priority
 from .work import (
     assign_ticket,
@@ -20,6 +27,8 @@ from .work import (
 )
 
 __all__ = [
+    "FirstMessage",
+    "TicketMail",
     "TicketSubjects",
     "acknowledge_escalation",
     "allocate_ticket_number",
@@ -31,10 +40,12 @@ __all__ = [
     "change_priority",
     "claim_ticket",
     "close_ticket",
+    "find_ticket",
     "locked_ticket",
     "open_ticket",
     "perform_once",
     "put_on_hold",
+    "receive_email",
     "record_customer_reply",
     "reopen_ticket",
     "reply_to_ticket",

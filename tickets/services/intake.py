@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -13,19 +14,33 @@ from audit import services as audit_trail
 from core.errors import InvalidInput
 from customers.models import Contact, Customer
 from customers.services import AmbiguousContact, find_or_create_contact
+from mail.attachments import store as store_attachment
+from mail.inbound import IncomingAttachment
 from org.roles import Actor, Person
 from processes import runtime
 from sla import clock as clocks
 
-from .. import sla
+from .. import emails, sla
 from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
 from ..events import opening, publish_ticket_event
-from ..models import Category, IdempotencyKey, Ticket
+from ..models import Category, IdempotencyKey, Ticket, TicketMessage
 from ..search import intake_terms
 from ..selectors import can_see_contact, can_see_customer
 from ._common import allocate_ticket_number, audit, hand_over, iso, save_changed
 from .idempotency import previous_use
+
+
+@dataclass(frozen=True)
+class FirstMessage:
+    """The request as the customer sent it (an email), kept as the ticket's first message
+    so its Message-ID roots the thread (docs/email.md, "Threading")."""
+
+    body: str
+    channel: str
+    body_html: str = ""
+    email_message_id: str = ""
+    attachments: Sequence[IncomingAttachment] = ()
 
 
 def open_ticket(
@@ -43,11 +58,15 @@ def open_ticket(
     customer_id: int | None = None,
     idempotency_key: str | None = None,
     request_fingerprint: str = "",
+    first_message: FirstMessage | None = None,
+    acknowledge: bool = True,
+    in_reply_to: str = "",
 ) -> tuple[Ticket, bool]:
     """Creates a ticket and starts its process (SLA applied, routed, assigned).
 
     Returns ``(ticket, created)``; with an ``idempotency_key`` already used by
     this actor it returns the ticket that key created and ``created=False``.
+    ``first_message``: the customer's own message (an email) stored as the first one.
     """
     # Idempotency keys belong to a signed-in person; Kefu's own intake has none.
     person = actor if isinstance(actor, User) else None
@@ -118,12 +137,16 @@ def open_ticket(
                 EventVerb.CREATED,
                 after={"subject": subject, "priority": priority, "channel": channel},
             )
+            if first_message is not None:  # before the process starts and tells anyone
+                _keep_first_message(ticket, first_message)
             with opening(ticket):  # the work item is written once, below
                 runtime.start("ticket", ticket=ticket)
             if key_row is not None:
                 key_row.ticket = ticket
                 key_row.save(update_fields=["ticket", "updated_at"])
             publish_ticket_event("created", ticket)  # its open task looked up by the funnel
+            if acknowledge:  # not to an automatic email (RFC 3834); docs/email.md
+                emails.acknowledge(ticket, in_reply_to=in_reply_to)
     except IntegrityError:
         if not idempotency_key or person is None:
             raise
@@ -133,6 +156,26 @@ def open_ticket(
             raise
         return replay, False
     return ticket, True
+
+
+def _keep_first_message(ticket: Ticket, first: FirstMessage) -> None:
+    message = TicketMessage.objects.create(
+        ticket=ticket,
+        contact=ticket.contact,
+        body=first.body,
+        body_html=first.body_html,
+        channel=first.channel,
+        email_message_id=first.email_message_id[:255],
+    )
+    for attachment in first.attachments:
+        store_attachment(
+            subject_kind="ticket",
+            object_id=ticket.pk,
+            message_id=message.pk,
+            name=attachment.name,
+            content_type=attachment.content_type,
+            data=attachment.data,
+        )
 
 
 def _contact_by_email(email: str, name: str, phone: str, customer: Customer | None) -> Contact:

@@ -4,6 +4,7 @@ through viewflow's activation API under the ticket's flow lock."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -13,13 +14,15 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from mail.attachments import store as store_attachment
+from mail.inbound import IncomingAttachment
 from notifications.services import notify_users
 from org import roles
 from org.models import Team
 from org.roles import Actor, Person
 from org.selectors import assignable_agents, person_name
 
-from .. import permissions
+from .. import emails, permissions
 from ..choices import EventVerb, TicketStatus
 from ..events import publish_ticket_event
 from ..models import Ticket, TicketMessage
@@ -139,7 +142,9 @@ def assign_ticket(*, ticket_id: int, actor: Actor, assignee_id: int) -> Ticket:
         return ticket
 
 
-def reply_to_ticket(*, ticket_id: int, actor: Person, body: str, internal: bool) -> TicketMessage:
+def reply_to_ticket(
+    *, ticket_id: int, actor: Person, body: str, internal: bool, attachment_ids: Sequence[int] = ()
+) -> TicketMessage:
     """A public reply (the first one meets the first-response target) or an internal note."""
     if not body.strip():
         raise InvalidInput(_("The reply is empty."), {"body": [_("This field may not be blank.")]})
@@ -150,6 +155,8 @@ def reply_to_ticket(*, ticket_id: int, actor: Person, body: str, internal: bool)
         message = TicketMessage.objects.create(
             ticket=ticket, author=actor, body=body, internal=internal
         )
+        if not internal:  # carried by email (docs/email.md); its delivery state on message.outbox
+            emails.reply(ticket, message, actor, attachment_ids=attachment_ids)
         fields: list[str] = []
         if not internal and ticket.first_responded_at is None:
             ticket.first_responded_at = message.created_at
@@ -197,6 +204,7 @@ def put_on_hold(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
         ticket.status = TicketStatus.PENDING_CUSTOMER
         pause_clock(ticket)
         save_changed(ticket, ["status"])
+        emails.on_hold(ticket)
         audit(
             ticket,
             actor,
@@ -237,15 +245,62 @@ def _resume(locked: LockedTicket, actor: Actor) -> Ticket:
     return ticket
 
 
-def record_customer_reply(*, ticket_id: int, body: str) -> TicketMessage:
-    """A message from the customer; it resumes a ticket that was waiting on them."""
+def record_customer_reply(
+    *,
+    ticket_id: int,
+    body: str,
+    channel: str = "api",
+    body_html: str = "",
+    email_message_id: str = "",
+    attachments: Sequence[IncomingAttachment] = (),
+    contact_id: int | None = None,
+    automatic: bool = False,
+) -> TicketMessage:
+    """A message from the customer (an email, the request page, the API). It resumes a
+    ticket that was waiting on them and reopens a resolved one, or a closed one within its
+    reopen window (docs/email.md, "Threading"); a ticket past that window refuses it
+    (``Conflict``: the caller opens a new ticket). Attachments are stored with the message.
+    An ``automatic`` message (RFC 3834: a vacation responder's) is recorded and changes no
+    state, so a storm of them cannot flip the ticket back and forth."""
+    if not body.strip() and not attachments:
+        raise InvalidInput(
+            _("The message is empty."), {"body": [_("This field may not be blank.")]}
+        )
     with locked_ticket(ticket_id) as locked:
         ticket = locked.ticket
-        if ticket.status == TicketStatus.CLOSED:
-            raise Conflict(_("A closed ticket takes no more messages."))
-        message = TicketMessage.objects.create(ticket=ticket, contact=ticket.contact, body=body)
-        if ticket.status == TicketStatus.PENDING_CUSTOMER:
+        node = _node_name(locked.current_task())
+        if ticket.status == TicketStatus.CLOSED and node != "closed":
+            raise Conflict(_("The reopen window of this ticket is over; open a new ticket."))
+        message = TicketMessage.objects.create(
+            ticket=ticket,
+            contact_id=contact_id or ticket.contact_id,
+            body=body,
+            body_html=body_html,
+            channel=channel,
+            email_message_id=email_message_id[:255],
+        )
+        for attachment in attachments:
+            store_attachment(
+                subject_kind="ticket",
+                object_id=ticket.pk,
+                message_id=message.pk,
+                name=attachment.name,
+                content_type=attachment.content_type,
+                data=attachment.data,
+            )
+        audit(
+            ticket,
+            None,
+            EventVerb.CUSTOMER_REPLIED,
+            after={"message": message.pk, "channel": channel, "automatic": automatic},
+        )
+        if automatic:
+            save_changed(ticket, [])
+            publish_ticket_event("updated", ticket)
+        elif ticket.status == TicketStatus.PENDING_CUSTOMER:
             _resume(locked, None)
+        elif node in ("resolved", "closed"):
+            _reopen(locked, None, reason=_("The customer wrote again."))
         else:
             save_changed(ticket, [])
             publish_ticket_event("updated", ticket)
@@ -300,6 +355,7 @@ def resolve_ticket(*, ticket_id: int, actor: Actor, resolution: str) -> Ticket:
         meet_targets(ticket, ["first_response", "resolution"], now)
         pause_clock(ticket)
         save_changed(ticket, ["status", "resolution", "resolved_at"])
+        emails.resolved(ticket)
         audit(
             ticket,
             actor,
@@ -327,6 +383,7 @@ def close_ticket(*, ticket_id: int, actor: Actor) -> Ticket:
         assert task is not None
         before = ticket.status
         mark_closed(ticket)
+        emails.closed(ticket)  # an auto-close sends none (tickets/emails.py)
         audit(
             ticket, actor, EventVerb.CLOSED, before={"status": before}, after={"status": "closed"}
         )
@@ -351,18 +408,25 @@ def reopen_ticket(*, ticket_id: int, actor: Actor, reason: str = "") -> Ticket:
                 _("The ticket is %(status)s; it cannot be reopened.")
                 % {"status": ticket.get_status_display()}
             )
-        assert task is not None
-        before = ticket.status
-        ticket.resolved_at = None
-        ticket.closed_at = None
-        save_changed(ticket, ["resolved_at", "closed_at", *restart_clock(ticket, reopen=True)])
-        audit(
-            ticket,
-            actor,
-            EventVerb.REOPENED,
-            before={"status": before},
-            after={"status": ticket.status, "reason": reason},
-        )
-        _run_handle(task)
-        publish_ticket_event("updated", ticket)
-        return ticket
+        return _reopen(locked, actor, reason=reason)
+
+
+def _reopen(locked: LockedTicket, actor: Actor, *, reason: str) -> Ticket:
+    ticket = locked.ticket
+    task = locked.current_task()
+    assert task is not None
+    before = ticket.status
+    ticket.resolved_at = None
+    ticket.closed_at = None
+    save_changed(ticket, ["resolved_at", "closed_at", *restart_clock(ticket, reopen=True)])
+    emails.reopened(ticket, actor)
+    audit(
+        ticket,
+        actor,
+        EventVerb.REOPENED,
+        before={"status": before},
+        after={"status": ticket.status, "reason": reason},
+    )
+    _run_handle(task)
+    publish_ticket_event("updated", ticket)
+    return ticket

@@ -36,6 +36,8 @@ from tickets import services
 from tickets.choices import Channel, Priority, TicketStatus
 from tickets.models import Category, RoutingRule, Ticket
 
+from ._demo_mail import load_mail_demo
+
 DEMO_MARKER_USERNAME = "admin"
 # The demo's administrator and supervisor sign in with a second factor, as those roles must
 # (docs/security.md, "Second factor"); their authenticator secrets are fixed and printed in
@@ -308,7 +310,12 @@ class Command(BaseCommand):
             self._sla_policies(escalation_team=support)
             contacts = self._customers()
             self._tickets(cast, contacts)
+            mail = load_mail_demo()
         self._summary()
+        self.stdout.write(
+            "Demo email / 演示邮件: "
+            + ", ".join(f"{status}: {n}" for status, n in sorted(mail.items()))
+        )
 
     # --- reference data -------------------------------------------------------------
     def _people(self) -> Cast:

@@ -736,31 +736,120 @@ function ticketPage() {
 
   const authorOf = (m) => (m.author ? userName(m.author) : m.contact ? T.customer : T.system);
 
+  // The conversation: who wrote to whom, by which channel, whether the email reached the
+  // customer (the outbox's state), and the files that came with each message.
+  const DIRECTION_CLASS = { inbound: "customer", outbound: "public", internal: "internal" };
+  let latestFromCustomer = null; // the text the reply box's quote button quotes
+
+  function fileSize(bytes) {
+    if (bytes < 1024) return fmt(T.thread.bytes, { size: bytes });
+    if (bytes < 1024 * 1024) return fmt(T.thread.kilobytes, { size: (bytes / 1024).toFixed(bytes < 10240 ? 1 : 0) });
+    return fmt(T.thread.megabytes, { size: (bytes / 1048576).toFixed(1) });
+  }
+
+  function deliveryOf(delivery) {
+    if (!delivery) return [];
+    const { status, sent_at: sentAt, error } = delivery;
+    let text = T.thread.delivery[status] ?? status;
+    if (status === "sent" && sentAt) text = fmt(T.thread.sent_at, { when: new Date(sentAt).toLocaleString() });
+    else if (status === "queued" && error) text = T.thread.retrying;
+    const nodes = [el("span", { class: "delivery", dataset: { status }, text })];
+    if (error && status !== "sent") {
+      nodes.push(el("p", { class: "delivery-error", text: fmt(T.thread.server_said, { error }) }));
+    }
+    return nodes;
+  }
+
+  function attachmentList(attachments) {
+    if (!attachments?.length) return null;
+    return el(
+      "ul",
+      { class: "attachments", "aria-label": T.thread.attachments },
+      ...attachments.map((a) =>
+        el(
+          "li",
+          {},
+          el("a", { href: a.url, download: a.name, text: a.original ? fmt(T.thread.original, { name: a.name }) : a.name }),
+          el("span", { class: "size", text: fileSize(a.size) }),
+        ),
+      ),
+    );
+  }
+
+  function messageItem(m) {
+    const direction = m.direction ?? (m.internal ? "internal" : m.contact ? "inbound" : "outbound");
+    const [badge, problem] = deliveryOf(m.delivery);
+    return el(
+      "li",
+      { class: `message ${DIRECTION_CLASS[direction] ?? "public"}`, dataset: { id: String(m.id), direction } },
+      el(
+        "div",
+        { class: "meta" },
+        el("strong", { text: authorOf(m) }),
+        el("span", { class: "kind direction", text: T.thread.direction[direction] ?? direction }),
+        m.channel ? el("span", { class: "channel", text: T.thread.channel[m.channel] ?? m.channel }) : null,
+        el("time", { datetime: m.created, text: new Date(m.created).toLocaleString() }),
+        badge,
+      ),
+      el("p", { class: "body", text: m.body }),
+      problem,
+      attachmentList(m.attachments),
+    );
+  }
+
   async function loadMessages() {
     const list = $("#messages");
     try {
       const messages = await api("GET", `/api/tickets/${id}/messages/`);
-      list.replaceChildren(
-        ...messages.map((m) =>
-          el(
-            "li",
-            { class: m.internal ? "message internal" : m.contact ? "message customer" : "message public" },
-            el(
-              "div",
-              { class: "meta" },
-              el("strong", { text: authorOf(m) }),
-              el("span", { class: "kind", text: m.internal ? T.internal_note : T.public_reply }),
-              el("time", { datetime: m.created, text: new Date(m.created).toLocaleString() }),
-            ),
-            el("p", { class: "body", text: m.body }),
-          ),
-        ),
-      );
+      list.replaceChildren(...messages.map(messageItem));
       if (!messages.length) list.append(el("li", { class: "empty", text: T.no_messages }));
+      const fromCustomer = messages.filter((m) => (m.direction ?? (m.contact ? "inbound" : "")) === "inbound");
+      latestFromCustomer = fromCustomer.length ? fromCustomer[fromCustomer.length - 1].body : null;
     } catch (error) {
       list.replaceChildren(el("li", { class: "error", text: error.message }));
     }
+    paintQuoteButton();
   }
+
+  // --- quoting the customer's latest message in the reply ---------------------------------
+  // An email (or web form) ticket's description is the customer's own first message: it is
+  // quoted while no later message came from the customer.
+  const openingWords = document.getElementById("ticket-opening-words");
+  const quoteButton = $("#reply-quote");
+
+  function quotable() {
+    if (latestFromCustomer) return latestFromCustomer;
+    return openingWords ? JSON.parse(openingWords.textContent) : null;
+  }
+
+  function paintQuoteButton() {
+    if (!quoteButton) return;
+    const text = quotable();
+    quoteButton.disabled = !text;
+    quoteButton.title = text ? "" : T.thread.nothing_to_quote;
+  }
+
+  /** ``> `` before every line, a blank line after: what mail readers show as a quote. */
+  function asQuote(text) {
+    const lines = text.replace(/\s+$/, "").split(/\r?\n/);
+    return `${lines.map((line) => (line ? `> ${line}` : ">")).join("\n")}\n\n`;
+  }
+
+  function insertQuote() {
+    const text = quotable();
+    if (!text) return;
+    const box = $("#reply-body");
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? start;
+    const before = box.value.slice(0, start);
+    const lead = before && !before.endsWith("\n") ? "\n\n" : before && !before.endsWith("\n\n") ? "\n" : "";
+    const quote = lead + asQuote(text);
+    box.setRangeText(quote, start, end, "end");
+    box.focus();
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  quoteButton?.addEventListener("click", insertQuote);
 
   async function loadHistory() {
     const list = $("#history");
