@@ -57,11 +57,15 @@ def _parameter(match: re.Match[str]) -> str:
 
 # A survey link is its own key (/s/<token>/): a log line keeps the path, not the key.
 _SURVEY_LINK = re.compile(r"(/s/)[A-Za-z0-9_-]{8,}(?=/|\s|$|\?)")
+# So is a request page's link (/help/requests/<token>/, a signed value with colons).
+_REQUEST_LINK = re.compile(r"(/help/requests/)[A-Za-z0-9_:-]{8,}(?=/|\s|$|\?)")
 
 
 def redact(text: str) -> str:
     if "/s/" in text:
         text = _SURVEY_LINK.sub(rf"\1{REDACTED}", text)
+    if "/help/requests/" in text:
+        text = _REQUEST_LINK.sub(rf"\1{REDACTED}", text)
     if "=" not in text:
         return text
     return _QUERY_PARAMETER.sub(_parameter, text)

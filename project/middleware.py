@@ -33,8 +33,15 @@ def error_response(status: int, detail: Any, errors: dict[str, list[str]] | None
     return JsonResponse({"detail": str(detail), "errors": errors or {}}, status=status)
 
 
+# Pages that take files: the customer pages' forms (docs/email.md, "Customer pages") may be
+# as large as an inbound message; each file is held to KEFU_ATTACHMENT_MAX_BYTES by the view.
+UPLOAD_PREFIXES = ("/help/",)
+
+
 def _body_too_large(request: HttpRequest) -> bool:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if request.path_info.startswith(UPLOAD_PREFIXES):
+        limit = settings.KEFU_INBOUND_MAX_BYTES
     if limit is None:
         return False
     try:

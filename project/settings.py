@@ -397,6 +397,8 @@ KEFU_ATTACHMENT_REFUSED_TYPES = [
 KEFU_REQUEST_LINK_DAYS = float(os.environ.get("KEFU_REQUEST_LINK_DAYS", "30"))
 # How often a mailbox is polled when its server offers no IDLE (seconds).
 KEFU_MAIL_POLL_SECONDS = float(os.environ.get("KEFU_MAIL_POLL_SECONDS", "15"))
+# POSTs per client address on the customer pages (/help/: the web form, replies, links).
+KEFU_HELP_THROTTLE = os.environ.get("KEFU_HELP_THROTTLE", "30/hour")
 
 # --- auth, i18n, static ----------------------------------------------------------
 # Wherever a password is set: the admin's forms, createsuperuser, changepassword

@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/", include("surveys.api.urls")),
     path("api/", include("mail.downloads")),
     path("s/", include("surveys.urls")),
+    # the customer pages: the web form and the request page (docs/email.md, "Customer pages")
+    path("help/", include("web.help_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),
 ]

@@ -50,3 +50,15 @@ def read_request_token(token: str) -> RequestAccess:
     if not isinstance(ticket_id, int) or not isinstance(contact_id, int):
         raise LinkInvalid("malformed")
     return RequestAccess(ticket_id=ticket_id, contact_id=contact_id)
+
+
+def read_expired_request_token(token: str) -> RequestAccess:
+    """Whom a genuine but expired link was issued to: the request page offers that contact a
+    new link by email (never the page itself). Raises ``LinkInvalid`` as above."""
+    try:
+        ticket_id, contact_id = signing.loads(token, salt=SALT)
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise LinkInvalid(str(exc)) from exc
+    if not isinstance(ticket_id, int) or not isinstance(contact_id, int):
+        raise LinkInvalid("malformed")
+    return RequestAccess(ticket_id=ticket_id, contact_id=contact_id)

@@ -143,7 +143,7 @@ class Ticket(models.Model):
 
     version = models.PositiveIntegerField(_("version"), default=1)
     # What the text search finds the ticket by (tickets.search; GIN-indexed on PostgreSQL by
-    # migration 0015): written at intake and when its contact or customer is renamed.
+    # migration 0016): written at intake and when its contact or customer is renamed.
     search_terms = models.JSONField(_("search terms"), default=list, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -348,3 +348,43 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class WebFormUse(models.Model):
+    """The use of a one-time form token of the customer pages (docs/email.md, "Customer
+    pages"): the web form and the request page's reply box carry a signed nonce, and its use
+    is written in the transaction that opened the ticket or added the message, so a second
+    POST of the same form (a double click, a reload, a retry) is answered with the first
+    result instead of acting twice."""
+
+    nonce = models.CharField(_("nonce"), max_length=64)
+    # what the form said (a digest): the same token with other content is a stale form
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    # empty only inside the transaction that claims the token
+    ticket = models.ForeignKey(
+        Ticket,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ticket"),
+    )
+    message = models.ForeignKey(
+        TicketMessage,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("message"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("web form use")
+        verbose_name_plural = _("web form uses")
+        constraints = [models.UniqueConstraint(fields=["nonce"], name="web_form_use_nonce_unique")]
+
+    def __str__(self) -> str:
+        return self.nonce

@@ -19,7 +19,7 @@ The text search (docs/tickets.md, "Tickets list and search") reads one column,
 A search turns its text into the same kind of terms (a word into itself cut at 12
 characters, a Chinese run into its bigrams) and asks for tickets holding all of them:
 ``search_terms @> '[…]'`` on PostgreSQL, answered by a GIN index (``jsonb_path_ops``,
-tickets 0015); the embedded SQLite mode looks for each term in the column's JSON text.
+tickets 0016); the embedded SQLite mode looks for each term in the column's JSON text.
 """
 
 from __future__ import annotations

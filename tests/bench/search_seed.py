@@ -386,7 +386,7 @@ CREATE UNIQUE INDEX ON bench_customer_terms (id);
         )
         mark = time.monotonic()
         conn.execute("SET maintenance_work_mem = '1GB'")
-        # the definition of tickets 0015
+        # the definition of tickets 0016
         conn.execute(
             f"CREATE INDEX {GIN} ON tickets_ticket USING gin (search_terms jsonb_path_ops)"
         )

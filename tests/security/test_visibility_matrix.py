@@ -209,6 +209,24 @@ MATRIX: dict[str, Entry] = {
         page=True,
         allowed=(),
     ),
+    # The customer pages' links are signed keys too (docs/email.md, "Customer pages"): a
+    # value that was never issued opens nothing and changes nothing, signed in or not.
+    "help/requests/{}/": Entry(
+        lambda w: "never-issued-0123456789abcdefghijklmnopqrstuv",
+        methods=(("get", {}), ("post", {"body": "peek"})),
+        page=True,
+        allowed=(),
+    ),
+    "help/requests/{}/files/{}/": Entry(
+        lambda w: "never-issued-0123456789abcdefghijklmnopqrstuv", page=True, allowed=()
+    ),
+    "help/requests/{}/renew/": Entry(
+        lambda w: "never-issued-0123456789abcdefghijklmnopqrstuv",
+        methods=(("post", {"email": "li.lei@example.com"}),),
+        page=True,
+        allowed=(),
+    ),
+    "help/sent/{}/": Entry(lambda w: "T-2026-000001", page=True, allowed=()),
 }
 
 

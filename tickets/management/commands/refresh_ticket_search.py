@@ -1,7 +1,7 @@
 """``manage.py refresh_ticket_search [--contact ID] [--customer ID] [--batch N]``: recomputes
 the tickets' search terms (tickets.search), a batch at a time, and says how many changed.
 
-Migration 0016 gives existing tickets their terms once; run this after a change of the
+Migration 0017 gives existing tickets their terms once; run this after a change of the
 term rules, or for one contact's or customer's tickets. Safe to run while Kefu serves
 (each batch is its own short transaction) and to run again (unchanged rows are skipped).
 """

@@ -3,7 +3,7 @@
 ``search_terms`` holds the terms a ticket is found by; on PostgreSQL a GIN index
 (``jsonb_path_ops``: it answers ``@>`` and is about a third of the default opclass's size)
 serves the containment a search asks. SQLite (the embedded mode) has no GIN: no index there.
-Existing rows get their terms from the next migration (0016), in batches.
+Existing rows get their terms from the next migration (0017), in batches.
 """
 
 from django.db import migrations, models
@@ -26,7 +26,7 @@ def drop_gin(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0014_agentdesk_ticket_customer_team_idx"),
+        ("tickets", "0015_helpdesk_web_form_uses"),
     ]
 
     operations = [

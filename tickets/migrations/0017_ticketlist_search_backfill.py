@@ -47,7 +47,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0015_ticketlist_search"),
+        ("tickets", "0016_ticketlist_search"),
         ("customers", "0001_initial"),
     ]
 
