@@ -13,6 +13,7 @@ class TicketsConfig(AppConfig):
         from processes import visibility
         from sla import kinds
 
+        from . import search
         from .choices import EventVerb
         from .models import Category, RoutingRule
         from .selectors import can_see_ticket
@@ -22,4 +23,5 @@ class TicketsConfig(AppConfig):
         verbs.register("ticket", EventVerb.choices)
         visibility.register("ticket", can_see_ticket)
         kinds.register(TicketSubjects())
+        search.connect()
         inbound.register_handler("ticket", TicketMail())

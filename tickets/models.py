@@ -142,6 +142,9 @@ class Ticket(models.Model):
     )
 
     version = models.PositiveIntegerField(_("version"), default=1)
+    # What the text search finds the ticket by (tickets.search; GIN-indexed on PostgreSQL by
+    # migration 0016): written at intake and when its contact or customer is renamed.
+    search_terms = models.JSONField(_("search terms"), default=list, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -157,6 +160,8 @@ class Ticket(models.Model):
             models.Index(fields=["team", "-created_at", "-id"], name="ticket_team_created_idx"),
             models.Index(fields=["status", "-created_at"], name="ticket_status_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_created_idx"),
+            # the tickets list of a reader who sees everything, newest first (keyset pages)
+            models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
             # who sees a customer: a ticket of it in one of the reader's teams, one lookup
             # (tickets.selectors.contacts_visible_q, the contact search)
             models.Index(fields=["customer", "team"], name="ticket_customer_team_idx"),

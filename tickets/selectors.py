@@ -12,9 +12,11 @@ from viewflow.workflow.status import STATUS
 
 from audit.models import AuditEvent
 from core.errors import NotFound
+from core.pagination import Page, paginate
 from org import roles
 
 from .models import Ticket, TicketMessage
+from .search import TicketFilters, apply_filters
 
 # A ticket's queue row reads the ticket and its SLA clock (``sla_clock__…``).
 QUEUE_FIELDS = (
@@ -89,6 +91,42 @@ def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
     if roles.is_supervisor(user):
         return qs
     return qs.filter(Q(team_id__in=roles.team_ids_of(user)) | Q(assignee_id=user.pk))
+
+
+def tickets_matching(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
+    """The tickets ``user`` may see, narrowed by the list's filters (tickets.search)."""
+    return apply_filters(tickets_visible_to(user), filters, me=user.pk)
+
+
+# What a row of the tickets screen reads (never the description or the search terms).
+LIST_ROW_FIELDS = (
+    "id",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "team_id",
+    "assignee_id",
+    "customer_id",
+    "category_id",
+    "created_at",
+    "sla_clock__due",
+    "sla_clock__breached",
+    "sla_clock__paused_at",
+    "customer__name",
+    "category__name",
+)
+
+
+def list_tickets_page(
+    user: Any, filters: TicketFilters, *, cursor: str | None, limit: int = 50
+) -> Page:
+    """One page of the tickets screen: newest first (``-created_at, -id``), by keyset from
+    the opaque ``cursor`` (no OFFSET: every page is an index range scan)."""
+    qs = tickets_matching(user, filters).select_related("sla_clock", "customer", "category")
+    return paginate(
+        qs.only(*LIST_ROW_FIELDS), field="created_at", descending=True, cursor=cursor, limit=limit
+    )
 
 
 def can_see_customer(user: Any, customer_id: int) -> bool:

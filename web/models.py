@@ -44,3 +44,30 @@ class TwoFactorEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}: {self.kind}"
+
+
+class SavedView(models.Model):
+    """A user's named filters of the tickets screen (private to them): the query string
+    the screen reads, kept as its parameters (``tickets.search.SCREEN_FILTERS``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    name = models.CharField(_("name"), max_length=80)
+    query = models.JSONField(_("filters"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="web_saved_view_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.name}"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +28,8 @@ from sla.models import SlaPolicy
 from surveys import selectors as survey_selectors
 from tickets.choices import SlaTarget
 from tickets.models import Ticket
+
+from .models import SavedView
 
 
 def directory_for(user: Any) -> dict[str, dict[int, str]]:
@@ -181,3 +185,21 @@ def sla_ladder(ticket: Ticket) -> dict[str, Any] | None:
     else:
         running = _("running")
     return {"policy": clock.terms.get("policy"), "running": running, "steps": steps}
+
+
+def saved_views_for(user: Any) -> QuerySet[SavedView]:
+    """The user's own saved views of the tickets screen, by name (nobody sees another's)."""
+    return SavedView.objects.filter(user_id=user.pk).order_by("name", "id")
+
+
+def saved_view_row(view: SavedView) -> dict[str, Any]:
+    """A saved view as the REST API and the screen show it: the screen's URL included."""
+    query = urlencode(view.query)
+    return {
+        "id": view.pk,
+        "name": view.name,
+        "query": view.query,
+        "url": reverse("web:tickets") + (f"?{query}" if query else ""),
+        "created": view.created_at,
+        "updated": view.updated_at,
+    }

@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from . import two_factor_views, views, views_desk
+from . import api, two_factor_views, views, views_desk, views_tickets
 
 app_name = "web"
 
@@ -15,7 +15,11 @@ urlpatterns = [
     path("account/two-step/", two_factor_views.manage, name="two-step"),
     path("queue/", views.queue, name="queue"),
     path("board/", views.board, name="board"),
+    path("tickets/", views_tickets.tickets, name="tickets"),
     path("tickets/new/", views_desk.new_ticket, name="new-ticket"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/process/", views.ticket_process, name="ticket-process"),
+    # the tickets screen's saved views (docs/tickets.md, "Tickets list and search")
+    path("api/saved-views/", api.SavedViewListView.as_view(), name="saved-views"),
+    path("api/saved-views/<int:pk>/", api.SavedViewDetailView.as_view(), name="saved-view"),
 ]

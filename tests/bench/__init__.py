@@ -5,7 +5,18 @@ the module of each under ``tests.bench`` (its ``run(quick=...)`` returns the rep
 section). tests/test_bench_smoke.py runs every name with ``--quick``.
 """
 
-NAMES = ("intake", "queue", "timers", "push", "sockets", "surveys", "deploy", "backup", "inbound")
+NAMES = (
+    "intake",
+    "queue",
+    "timers",
+    "push",
+    "sockets",
+    "surveys",
+    "deploy",
+    "backup",
+    "ticket_search",
+    "inbound",
+)
 MODULES = {
     "intake": "intake",
     "queue": "queue_reads",
@@ -15,5 +26,6 @@ MODULES = {
     "surveys": "surveys",
     "deploy": "deploy",
     "backup": "backup",
+    "ticket_search": "ticket_search",
     "inbound": "inbound",
 }

@@ -26,6 +26,8 @@ from surveys.models import SurveyResponse
 from tests.factories import open_ticket, update_ticket
 from tests.surveys.test_api import answered
 from tickets.models import Ticket, TicketMessage
+from web.models import SavedView
+from web.services import save_view
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +80,7 @@ class World:
             TicketMessage.objects.filter(ticket=ticket).count(),
             AuditEvent.objects.filter(ticket=ticket).count(),
             Notification.objects.get(pk=self.notification.pk).read_at,
+            SavedView.objects.count(),
         )
 
 
@@ -117,6 +120,14 @@ class Entry:
 
 def ticket_id(world: World) -> int:
     return world.ticket.pk
+
+
+def saved_view_id(world: World) -> int:
+    """The outsider's own saved view of the tickets list (nobody else's to see or delete)."""
+    if "saved_view" not in world.ids:
+        view, _ = save_view(user=world.desk.outsider, name="Billing", query={"priority": "P1"})
+        world.ids["saved_view"] = view.pk
+    return int(world.ids["saved_view"])
 
 
 def attachment_id(world: World) -> int:
@@ -162,6 +173,7 @@ MATRIX: dict[str, Entry] = {
     "api/attachments/{}/": Entry(attachment_id),
     "tickets/{}/": Entry(ticket_id, page=True),
     "tickets/{}/process/": Entry(ticket_id, page=True),
+    "api/saved-views/{}/": Entry(saved_view_id, methods=(("delete", {}),), allowed=()),
     "api/notifications/{}/read/": Entry(
         lambda w: w.notification.pk, methods=(("post", {}),), allowed=()
     ),

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -20,7 +20,7 @@ from mail import attachments as mail_attachments
 from processes import selectors as work_queue
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 
-from .. import emails, selectors, services
+from .. import emails, search, selectors, services
 from ..choices import Priority, TicketStatus
 from ..models import Ticket, TicketMessage
 from . import serializers as s
@@ -80,49 +80,12 @@ def _ticket_out(ticket: Ticket, status_code: int = status.HTTP_200_OK) -> Respon
 
 
 def _filtered(request: Request) -> QuerySet[Ticket]:
-    qs = (
-        selectors.tickets_visible_to(request.user)
+    filters = search.parse_filters(request.query_params)
+    return (
+        selectors.tickets_matching(request.user, filters)
         .select_related("sla_clock")
         .annotate(queue_due=F("sla_clock__due"))
     )
-    params = request.query_params
-    if status_value := params.get("status"):
-        wanted = status_value.split(",")
-        unknown = [v for v in wanted if v not in TicketStatus.values]
-        if unknown:
-            raise InvalidInput(
-                _("Unknown status."),
-                {"status": [_("Unknown: %(values)s.") % {"values": ", ".join(unknown)}]},
-            )
-        qs = qs.filter(status__in=wanted)
-    if priority := params.get("priority"):
-        if priority not in Priority.values:
-            raise InvalidInput(_("Unknown priority."), {"priority": [_("Use P1, P2, P3 or P4.")]})
-        qs = qs.filter(priority=priority)
-    if (team := int_param(request, "team")) is not None:
-        qs = qs.filter(team_id=team)
-    if (customer := int_param(request, "customer")) is not None:
-        qs = qs.filter(customer_id=customer)
-    assignee = params.get("assignee")
-    if assignee == "me":
-        qs = qs.filter(assignee_id=request.user.pk)
-    elif assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
-    elif assignee:
-        qs = qs.filter(assignee_id=int_param(request, "assignee"))
-    breached = bool_param(request, "breached")
-    if breached is True:
-        qs = qs.filter(sla_clock__breached=True)
-    elif breached is False:
-        qs = qs.filter(Q(sla_clock__isnull=True) | Q(sla_clock__breached=False))
-    if q := params.get("q", "").strip():
-        if len(q) > 200:
-            raise InvalidInput(
-                _("Search text too long."),
-                {"q": [_("At most %(count)s characters.") % {"count": 200}]},
-            )
-        qs = qs.filter(Q(number__iexact=q) | Q(subject__icontains=q))
-    return qs
 
 
 class TicketListView(APIView):
@@ -148,6 +111,20 @@ class TicketListView(APIView):
                 "q",
                 {"type": "string", "maxLength": 200},
                 description="ticket number, or text in the subject",
+            ),
+            OpenApiParameter(
+                "search",
+                {"type": "string", "maxLength": 200},
+                description=(
+                    "text search, Chinese or English: tickets whose number, subject, description,"
+                    " contact (name, email) or customer name hold every word of it (a word finds"
+                    " the words it begins; Chinese by pairs of adjacent characters)"
+                ),
+            ),
+            OpenApiParameter(
+                "category",
+                {"type": "string", "pattern": "^[-a-zA-Z0-9_]{1,64}$"},
+                description="category code",
             ),
             OpenApiParameter("breached", bool),
             OpenApiParameter("ordering", str, enum=list(ORDERINGS)),

@@ -25,6 +25,7 @@ from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
 from ..events import opening, publish_ticket_event
 from ..models import Category, IdempotencyKey, Ticket, TicketMessage
+from ..search import intake_terms
 from ..selectors import can_see_contact, can_see_customer
 from ._common import allocate_ticket_number, audit, hand_over, iso, save_changed
 from .idempotency import previous_use
@@ -128,6 +129,7 @@ def open_ticket(
                 customer=customer or contact.customer,
                 contact=contact,
                 created_by=actor if actor is not None and actor.is_authenticated else None,
+                search_terms=intake_terms(number, subject, description, contact, customer),
             )
             audit(
                 ticket,
