@@ -192,7 +192,10 @@ ORDER BY t.id, e.at
                 "body": "CASE WHEN m.k = 1 THEN 'Thank you for reporting this; we are "
                 "checking the order ' || t.id || ' with the carrier.' ELSE 'It arrived "
                 "today, thanks.' END",
+                "body_html": "''",
                 "internal": "false",
+                "channel": "CASE WHEN m.k = 1 THEN 'email' ELSE 'web' END",
+                "email_message_id": "''",
                 "created_at": MESSAGE_AT,
                 "updated_at": MESSAGE_AT,
             },
@@ -258,6 +261,10 @@ ORDER BY t.id, m.k
                 "body_html": "''",
                 "discard_body": "true",
                 "message_id": "'<bench-' || c.ticket_id || '@kefu.localhost>'",
+                "headers": "'{}'::jsonb",
+                "attachment_ids": "'[]'::jsonb",
+                "automatic": "false",
+                "subject_kind": "''",
                 "status": "'sent'",
                 "attempts": "1",
                 "next_attempt_at": "c.closed_at",
