@@ -248,3 +248,18 @@ def wait_for_port(port: int, service: Service, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{service.name} did not listen on {port} within {timeout} s")
+
+
+def wait_for_worker(service: Service, name_prefix: str, timeout: float = 60.0) -> None:
+    """Waits until a Celery worker whose node name starts with ``name_prefix`` answers a
+    ping (it has connected to the broker and takes tasks)."""
+    from project.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not service.alive():
+            raise RuntimeError(f"{service.name} exited:\n{service.tail()}")
+        replies = app.control.ping(timeout=1.0) or []
+        if any(name.startswith(name_prefix) for reply in replies for name in reply):
+            return
+    raise RuntimeError("the Celery worker did not answer a ping in time")

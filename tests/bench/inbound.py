@@ -200,19 +200,6 @@ def _settings(sink_url: str) -> dict[str, str]:
     }
 
 
-def _wait_ready(service: env.Service, timeout: float = 60.0) -> None:
-    from project.celery import app
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not service.alive():
-            raise RuntimeError(f"{service.name} exited:\n{service.tail()}")
-        replies = app.control.ping(timeout=1.0) or []
-        if any(name.startswith("kefu-bench-inbound") for reply in replies for name in reply):
-            return
-    raise RuntimeError("the Celery worker did not answer a ping in time")
-
-
 def wait_processed(run: Run, worker: env.Service | None, timeout: float) -> None:
     """Reads the rows of the run's messages until every one of them has its row."""
     from django.db.models import Count
@@ -256,7 +243,7 @@ def backlog(server: Any, sink: Any, messages: list[tuple[str, bytes]], lanes: in
     try:
         with cpu.Window([worker.pid], label="Celery worker") as window:
             run.started = time.time()
-            _wait_ready(worker)
+            env.wait_for_worker(worker, "kefu-bench-inbound")
             wait_processed(run, worker, DRAIN_TIMEOUT)
         run.cpu = window.shares
     finally:
@@ -269,7 +256,7 @@ def steady(server: Any, sink: Any, messages: list[tuple[str, bytes]], rate: floa
     run = Run(f"steady {rate:g}/s", len(messages))
     worker = _worker(sink.url)
     try:
-        _wait_ready(worker)
+        env.wait_for_worker(worker, "kefu-bench-inbound")
         time.sleep(3 * POLL_SECONDS)  # idle: beat ticks, the mailbox is empty
         print(f"[inbound] {len(messages)} messages at {rate:g}/s into an idle mailbox")
         with cpu.Window([worker.pid], label="Celery worker") as window:

@@ -44,19 +44,6 @@ def _worker(name: str, sink_url: str, concurrency: int) -> env.Service:
     return env.Service(name, argv, env.child_env(KEFU_EMAIL_URL=sink_url))
 
 
-def _wait_ready(service: env.Service, timeout: float = 60.0) -> None:
-    from project.celery import app
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not service.alive():
-            raise RuntimeError(f"{service.name} exited:\n{service.tail()}")
-        replies = app.control.ping(timeout=1.0) or []
-        if any(name.startswith("kefu-bench-") for reply in replies for name in reply):
-            return
-    raise RuntimeError("the Celery worker did not answer a ping in time")
-
-
 def _flush_broker() -> None:
     import redis
 
@@ -99,7 +86,7 @@ def measure_drain(sink: Any, concurrency: int, total: int) -> Drain:
     _flush_broker()  # the seeding's wake-ups: the drain starts when we say so
     worker = _worker(f"surveys-drain-{concurrency}", sink.url, concurrency)
     try:
-        _wait_ready(worker)
+        env.wait_for_worker(worker, "kefu-bench-")
         before = sink.count()
         started = time.time()
         for _ in range(concurrency):
@@ -131,7 +118,7 @@ def measure_latency(sink: Any, desk: Any, closes: int) -> Summary:
     admin = User.objects.get(pk=desk.admin_id)
     samples: list[float] = []
     try:
-        _wait_ready(worker)
+        env.wait_for_worker(worker, "kefu-bench-")
         time.sleep(2.0)  # idle: beat ticks, nothing queued
         for i in range(closes):
             contact = Contact.objects.create(email=f"latency{i}@example.com")

@@ -15,9 +15,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +282,40 @@ def row(page: Any, ticket_id: int) -> Any:
 
 def live(page: Any) -> None:
     expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+
+
+class _RefererLog(BaseHTTPRequestHandler):
+    seen: dict[str, str | None]
+
+    def do_GET(self) -> None:
+        self.seen[self.path] = self.headers.get("Referer")
+        body = b"<!DOCTYPE html><title>elsewhere</title><p>elsewhere</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[tuple[str, dict[str, str | None]]]:
+    """Another origin (a real HTTP server on another port) that logs the Referer of each
+    path it serves."""
+    seen: dict[str, str | None] = {}
+
+    class Log(_RefererLog):
+        pass
+
+    Log.seen = seen
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Log)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()

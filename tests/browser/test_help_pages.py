@@ -11,10 +11,8 @@ Links are made by the same code the emails use, pointed at the test server."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -322,42 +320,6 @@ def test_the_request_page_in_chinese(customer: Callable[..., Any], waiting_ticke
     expect(page.locator("#status strong")).to_have_text("等待您的回复")
     expect(page.locator("#reply-title")).to_have_text("回复")
     expect(page.locator(".message.from-us .author")).to_have_text("客户服务")
-
-
-class _RefererLog(BaseHTTPRequestHandler):
-    seen: dict[str, str | None]
-
-    def do_GET(self) -> None:
-        self.seen[self.path] = self.headers.get("Referer")
-        body = b"<!DOCTYPE html><title>elsewhere</title><p>elsewhere</p>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def elsewhere() -> Iterator[tuple[str, dict[str, str | None]]]:
-    """Another origin (a real HTTP server on another port) that logs each Referer."""
-    seen: dict[str, str | None] = {}
-
-    class Log(_RefererLog):
-        pass
-
-    Log.seen = seen
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Log)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 def test_the_link_stays_out_of_referers_to_other_sites(

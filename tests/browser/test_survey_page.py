@@ -11,12 +11,10 @@ public URL pointed at the test server, so the page is reached exactly as from a 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from html import unescape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -322,43 +320,6 @@ def test_the_form_works_without_javascript(
     expect(page.get_by_role("status")).to_contain_text("Thank you! Your answer is saved.")
     answer = SurveyResponse.objects.get(invitation=emailed.invitation)
     assert (answer.score, answer.comment) == (1, "Nobody called back")
-
-
-class _RefererLog(BaseHTTPRequestHandler):
-    seen: dict[str, str | None]
-
-    def do_GET(self) -> None:
-        self.seen[self.path] = self.headers.get("Referer")
-        body = b"<!DOCTYPE html><title>elsewhere</title><p>elsewhere</p>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def elsewhere() -> Iterator[tuple[str, dict[str, str | None]]]:
-    """Another origin (a real HTTP server on another port) that logs the Referer of each
-    path it serves."""
-    seen: dict[str, str | None] = {}
-
-    class Log(_RefererLog):
-        pass
-
-    Log.seen = seen
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Log)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 def test_the_token_stays_out_of_referers_to_other_sites(
