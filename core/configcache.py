@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -86,11 +86,20 @@ def _changed(**_kwargs: Any) -> None:
     transaction.on_commit(bump)
 
 
-def watch(*models: type[Model]) -> None:
-    """Any save or delete of these models (and their many-to-many) bumps the version."""
+def watch(*models: type[Model], state_fields: Iterable[str] = ()) -> None:
+    """Any save or delete of these models (and their many-to-many) bumps the version, except
+    a save whose ``update_fields`` are all ``state_fields`` (what a process records about a
+    row as it runs, e.g. a mailbox's last poll: not configuration)."""
+    state = frozenset(state_fields)
+
+    def saved(update_fields: Iterable[str] | None = None, **_kwargs: Any) -> None:
+        if state and update_fields is not None and set(update_fields) <= state:
+            return
+        _changed()
+
     for model in models:
         uid = f"kefu-config-{model._meta.label_lower}"
-        post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}-save", weak=False)
+        post_save.connect(saved, sender=model, dispatch_uid=f"{uid}-save", weak=False)
         post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}-delete", weak=False)
         for field in model._meta.many_to_many:
             through = getattr(model, field.name).through

@@ -31,6 +31,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audit import services as audit
+from core import configcache
 from core.errors import Conflict, Forbidden, NotFound
 from org.roles import Actor, is_administrator
 
@@ -74,8 +75,17 @@ def own_addresses() -> set[str]:
     """Every address Kefu sends from or reads: mail from them is never taken (loops)."""
     found = {settings.KEFU_SUPPORT_ADDRESS, *settings.KEFU_OWN_ADDRESSES}
     found.add(parseaddr(settings.DEFAULT_FROM_EMAIL)[1])
-    found.update(Mailbox.objects.values_list("address", flat=True))
+    found.update(_mailbox_addresses())
     return {_base_address(a) for a in found if a and "@" in a}
+
+
+def _mailbox_addresses() -> tuple[str, ...]:
+    """Every mailbox's address, kept per process until a mailbox is saved or deleted
+    (``core.configcache``: the mailboxes are configuration; one cache GET a message)."""
+    return configcache.cached(
+        "mail.mailbox_addresses",
+        lambda: tuple(Mailbox.objects.values_list("address", flat=True)),
+    )
 
 
 def is_own_address(address: str) -> bool:

@@ -220,6 +220,39 @@ def test_mail_from_our_own_addresses_is_ignored(notes: NoteHandler, settings: An
     assert notes.seen == []
 
 
+def test_own_mailbox_addresses_are_read_once_until_a_mailbox_changes(
+    notes: NoteHandler, settings: Any, django_assert_num_queries: Any
+) -> None:
+    """The mailboxes' addresses are configuration: kept per process, read again after a
+    mailbox is added, renamed or removed; the poller's record of a round keeps them."""
+    settings.KEFU_SUPPORT_ADDRESS = "support@kefu.example"
+    sales = Mailbox.objects.create(
+        name="Sales", address="sales@kefu.example", host="imap.kefu.example", username="s"
+    )
+    assert services.is_own_address("sales@kefu.example")
+    with django_assert_num_queries(0):
+        assert services.is_own_address("Sales+x@kefu.example")
+        assert not services.is_own_address("alice@example.com")
+
+    sales.last_polled_at = sales.created_at
+    sales.save(update_fields=["last_polled_at", "updated_at"])  # state, not configuration
+    with django_assert_num_queries(0):
+        assert services.is_own_address("sales@kefu.example")
+
+    sales.address = "orders@kefu.example"
+    sales.save()
+    assert services.is_own_address("orders@kefu.example")
+    assert not services.is_own_address("sales@kefu.example")
+    Mailbox.objects.create(
+        name="Billing", address="billing@kefu.example", host="imap.kefu.example", username="b"
+    )
+    assert services.is_own_address("billing@kefu.example")
+    sales.delete()
+    assert not services.is_own_address("orders@kefu.example")
+    row = receive_raw(message(sender="billing@kefu.example"), source="imap")
+    assert (row.status, row.reason) == (InboundStatus.IGNORED, "own_address")
+
+
 def test_a_message_without_sender_is_quarantined(notes: NoteHandler) -> None:
     row = receive_raw(corpus("no_sender.eml"), source="imap")
 

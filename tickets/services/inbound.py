@@ -77,11 +77,14 @@ def receive_email(email: ParsedEmail) -> Handled:
         raise InvalidInput(_("The email has no sender address."), {"from": [_("Missing.")]})
     message_id = _message_ids(email.message_id)[:1]
     own_id = message_id[0] if message_id else ""
-    with transaction.atomic():
+    # No savepoint of its own: an error fails the whole change, and a caller inside a
+    # transaction rolls back to its own savepoint (the mail app's ``receive_raw`` does,
+    # to quarantine the message). Two statements a message saved.
+    with transaction.atomic(savepoint=False):
         if own_id:
             known = _message_with_id(own_id)
             if known is not None:
-                return Handled(KIND, known.ticket_id, known.pk, created=False)
+                return Handled(KIND, known[1], known[0], created=False)
         match = find_ticket(email)
         if match is None:
             return _open(email, sender, own_id)
@@ -187,11 +190,13 @@ def _writes_for(ticket: Ticket, sender: str) -> bool:
     )
 
 
-def _message_with_id(message_id: str, ticket_id: int | None = None) -> TicketMessage | None:
+def _message_with_id(message_id: str, ticket_id: int | None = None) -> tuple[int, int] | None:
+    """The first message recorded with ``message_id`` (on ``ticket_id``): (its id, its
+    ticket's id)."""
     rows = TicketMessage.objects.filter(email_message_id=message_id[:255])
     if ticket_id is not None:
         rows = rows.filter(ticket_id=ticket_id)
-    return rows.order_by("id").first()
+    return rows.order_by("id").values_list("pk", "ticket_id").first()
 
 
 # --- threading onto a ticket ---------------------------------------------------------
@@ -203,7 +208,7 @@ def _thread(email: ParsedEmail, sender: str, own_id: str, ticket: Ticket) -> Han
     if own_id:
         known = _message_with_id(own_id, ticket.pk)
         if known is not None:
-            return Handled(KIND, ticket.pk, known.pk, created=False)
+            return Handled(KIND, ticket.pk, known[0], created=False)
     if _past_reopen_window(ticket.pk, process_pk):
         return _open(email, sender, own_id, follow_up_of=ticket)
     contact = _author(ticket, email, sender)
