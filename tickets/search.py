@@ -36,6 +36,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput
+from core.params import bool_value, int_value
 
 # Han ideographs (basic, extension A, compatibility, the supplementary planes' extensions)
 # and Japanese kana: written without spaces, so searched by bigrams.
@@ -212,7 +213,6 @@ SCREEN_FILTERS = (
     "breached",
     "search",
 )
-MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -244,37 +244,6 @@ def _values(params: Mapping[str, Any], name: str) -> list[str]:
     return [v for value in raw if value for v in str(value).split(",")]
 
 
-def _int(params: Mapping[str, Any], name: str) -> int | None:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(str(raw))
-    except ValueError as exc:
-        raise InvalidInput(
-            _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be an integer.")]}
-        ) from exc
-    if not 1 <= value <= MAX_ID:
-        raise InvalidInput(
-            _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be a positive integer.")]}
-        )
-    return value
-
-
-def _bool(params: Mapping[str, Any], name: str) -> bool | None:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return None
-    lowered = str(raw).lower()
-    if lowered in ("1", "true", "yes"):
-        return True
-    if lowered in ("0", "false", "no"):
-        return False
-    raise InvalidInput(
-        _("Invalid %(name)s.") % {"name": name}, {name: [_("Must be true or false.")]}
-    )
-
-
 def _text(params: Mapping[str, Any], name: str) -> str:
     value = str(params.get(name) or "").strip()
     if len(value) > MAX_SEARCH_LENGTH:
@@ -301,12 +270,12 @@ def parse_filters(params: Mapping[str, Any]) -> TicketFilters:
     priority = params.get("priority") or None
     if priority is not None and priority not in Priority.values:
         raise InvalidInput(_("Unknown priority."), {"priority": [_("Use P1, P2, P3 or P4.")]})
-    team = _int(params, "team")
-    customer = _int(params, "customer")
+    team = int_value(params, "team")
+    customer = int_value(params, "customer")
     assignee: str | int | None = params.get("assignee") or None
     if assignee not in (None, "me", "none"):
-        assignee = _int(params, "assignee")
-    breached = _bool(params, "breached")
+        assignee = int_value(params, "assignee")
+    breached = bool_value(params, "breached")
     q = _text(params, "q")
     text = _text(params, "search")
     category = str(params.get("category") or "").strip() or None

@@ -17,6 +17,8 @@ from viewflow.workflow.status import STATUS
 from audit import services as audit_services
 from audit.models import AuditEvent
 from core.errors import Conflict, NotFound
+from mail.attachments import store as store_attachment
+from mail.inbound import IncomingAttachment
 from notifications.services import notify_users
 from org.assignment import note_assignment
 from org.roles import Actor
@@ -25,7 +27,7 @@ from sla import clock as clocks
 from surveys.services import invite_after_ticket_closed
 
 from ..choices import EventVerb, TicketStatus
-from ..models import Ticket, TicketCounter
+from ..models import Ticket, TicketCounter, TicketMessage
 
 
 @dataclass
@@ -203,3 +205,35 @@ def allocate_ticket_number() -> str:
             row = cursor.fetchone()
     assert row is not None
     return f"T-{year}-{row[0]:06d}"
+
+
+def add_customer_message(
+    ticket: Ticket,
+    *,
+    contact_id: int | None,
+    body: str,
+    body_html: str,
+    channel: str,
+    email_message_id: str,
+    attachments: Sequence[IncomingAttachment],
+) -> TicketMessage:
+    """Writes a customer's message and stores its files with it (the caller's transaction;
+    a refused file raises ``InvalidInput`` and rolls the message back with it)."""
+    message = TicketMessage.objects.create(
+        ticket=ticket,
+        contact_id=contact_id or ticket.contact_id,
+        body=body,
+        body_html=body_html,
+        channel=channel,
+        email_message_id=email_message_id[:255],
+    )
+    for attachment in attachments:
+        store_attachment(
+            subject_kind="ticket",
+            object_id=ticket.pk,
+            message_id=message.pk,
+            name=attachment.name,
+            content_type=attachment.content_type,
+            data=attachment.data,
+        )
+    return message

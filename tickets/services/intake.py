@@ -14,7 +14,6 @@ from audit import services as audit_trail
 from core.errors import InvalidInput
 from customers.models import Contact, Customer
 from customers.services import AmbiguousContact, find_or_create_contact
-from mail.attachments import store as store_attachment
 from mail.inbound import IncomingAttachment
 from org.roles import Actor, Person
 from processes import runtime
@@ -24,10 +23,17 @@ from .. import emails, sla
 from ..assignment import choose_agent, route_team
 from ..choices import EventVerb
 from ..events import opening, publish_ticket_event
-from ..models import Category, IdempotencyKey, Ticket, TicketMessage
+from ..models import Category, IdempotencyKey, Ticket
 from ..search import intake_terms
 from ..selectors import can_see_contact, can_see_customer
-from ._common import allocate_ticket_number, audit, hand_over, iso, save_changed
+from ._common import (
+    add_customer_message,
+    allocate_ticket_number,
+    audit,
+    hand_over,
+    iso,
+    save_changed,
+)
 from .idempotency import previous_use
 
 
@@ -159,23 +165,15 @@ def open_ticket(
 
 
 def _keep_first_message(ticket: Ticket, first: FirstMessage) -> None:
-    message = TicketMessage.objects.create(
-        ticket=ticket,
-        contact=ticket.contact,
+    add_customer_message(
+        ticket,
+        contact_id=None,
         body=first.body,
         body_html=first.body_html,
         channel=first.channel,
-        email_message_id=first.email_message_id[:255],
+        email_message_id=first.email_message_id,
+        attachments=first.attachments,
     )
-    for attachment in first.attachments:
-        store_attachment(
-            subject_kind="ticket",
-            object_id=ticket.pk,
-            message_id=message.pk,
-            name=attachment.name,
-            content_type=attachment.content_type,
-            data=attachment.data,
-        )
 
 
 def _contact_by_email(email: str, name: str, phone: str, customer: Customer | None) -> Contact:

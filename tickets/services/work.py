@@ -14,7 +14,6 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from mail.attachments import store as store_attachment
 from mail.inbound import IncomingAttachment
 from notifications.services import notify_users
 from org import roles
@@ -28,6 +27,7 @@ from ..events import publish_ticket_event
 from ..models import Ticket, TicketMessage
 from ._common import (
     LockedTicket,
+    add_customer_message,
     audit,
     hand_over,
     iso,
@@ -271,23 +271,15 @@ def record_customer_reply(
         node = _node_name(locked.current_task())
         if ticket.status == TicketStatus.CLOSED and node != "closed":
             raise Conflict(_("The reopen window of this ticket is over; open a new ticket."))
-        message = TicketMessage.objects.create(
-            ticket=ticket,
-            contact_id=contact_id or ticket.contact_id,
+        message = add_customer_message(
+            ticket,
+            contact_id=contact_id,
             body=body,
             body_html=body_html,
             channel=channel,
-            email_message_id=email_message_id[:255],
+            email_message_id=email_message_id,
+            attachments=attachments,
         )
-        for attachment in attachments:
-            store_attachment(
-                subject_kind="ticket",
-                object_id=ticket.pk,
-                message_id=message.pk,
-                name=attachment.name,
-                content_type=attachment.content_type,
-                data=attachment.data,
-            )
         audit(
             ticket,
             None,
