@@ -1,5 +1,6 @@
 // Kefu browser screens: the agent queue, a ticket, the supervisor board.
 // Every change goes through the REST API; /ws/queue/ keeps the screens live.
+import { $, cookie, el, fmt } from "./dom.js";
 import { LiveSocket, RowStore, byDue } from "./live.js";
 
 const config = JSON.parse(document.getElementById("kefu-config").textContent);
@@ -8,31 +9,6 @@ const OPEN_STATUSES = new Set(["new", "open"]);
 const PRIORITY_UP = { P4: "P3", P3: "P2", P2: "P1" };
 
 // --- small helpers --------------------------------------------------------------
-const $ = (selector, root = document) => root.querySelector(selector);
-
-function fmt(text, params = {}) {
-  return text.replace(/%\((\w+)\)s/g, (_, key) => String(params[key] ?? ""));
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value == null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child != null) node.append(child);
-  return node;
-}
-
-function cookie(name) {
-  const match = document.cookie.match(new RegExp(`(?:^|; )${name}=([^;]*)`));
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
 class ApiError extends Error {
   constructor(status, detail) {
     super(detail);

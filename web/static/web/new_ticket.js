@@ -1,32 +1,11 @@
 // The new-ticket screen (docs/ui.md, "New ticket"): find the caller as you type, or enter a
 // new contact; open the ticket through POST /api/tickets/ with an Idempotency-Key, so a
 // double click or a resend after a network failure opens one ticket.
+import { $, cookie, el, fmt } from "./dom.js";
+
 const config = JSON.parse(document.getElementById("kefu-config").textContent);
 const T = JSON.parse(document.getElementById("intake-strings").textContent);
 const SEARCH_DELAY_MS = 250;
-
-const $ = (selector, root = document) => root.querySelector(selector);
-
-function fmt(text, params = {}) {
-  return text.replace(/%\((\w+)\)s/g, (_, key) => String(params[key] ?? ""));
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value == null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child != null) node.append(child);
-  return node;
-}
-
-function cookie(name) {
-  const match = document.cookie.match(new RegExp(`(?:^|; )${name}=([^;]*)`));
-  return match ? decodeURIComponent(match[1]) : "";
-}
 
 function newIdempotencyKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(16)); // also on plain http

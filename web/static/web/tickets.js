@@ -1,19 +1,10 @@
 // The tickets list (/tickets/): keyboard selection, filters that apply on change, and the
 // user's saved views through /api/saved-views/. The page itself is server-rendered: the
 // filters live in the URL, so a list can be bookmarked without this module.
+import { $, cookie, fmt } from "./dom.js";
+
 const config = JSON.parse(document.getElementById("tickets-config").textContent);
 const T = config.strings;
-
-const $ = (selector, root = document) => root.querySelector(selector);
-
-function fmt(text, params = {}) {
-  return text.replace(/%\((\w+)\)s/g, (_, key) => String(params[key] ?? ""));
-}
-
-function cookie(name) {
-  const match = document.cookie.match(new RegExp(`(?:^|; )${name}=([^;]*)`));
-  return match ? decodeURIComponent(match[1]) : "";
-}
 
 async function api(method, url, body) {
   const headers = { Accept: "application/json", "X-CSRFToken": cookie("csrftoken") };
