@@ -24,6 +24,14 @@ class AuditEvent(models.Model):
         related_name="events",
         verbose_name=_("ticket"),
     )
+    complaint = models.ForeignKey(
+        "complaints.Complaint",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("complaint"),
+    )
     object_id = models.BigIntegerField(_("object"), null=True, blank=True)
     customer = models.ForeignKey(
         "customers.Customer",
@@ -54,6 +62,11 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="ticketevent_ticket_idx"),
+            models.Index(
+                fields=["complaint", "created_at"],
+                condition=models.Q(complaint__isnull=False),
+                name="audit_complaint_idx",
+            ),
             models.Index(
                 fields=["customer", "-created_at", "-id"],
                 condition=models.Q(customer__isnull=False),

@@ -51,6 +51,7 @@ def record(
     verb: str,
     actor: Actor,
     ticket: Any = None,
+    complaint: Any = None,
     object_id: int | None = None,
     customer_id: int | None = None,
     before: dict[str, Any] | None = None,
@@ -58,12 +59,13 @@ def record(
 ) -> AuditEvent:
     """One audit row, in the caller's transaction (written at once, or at the end of the
     enclosing ``batch()``). ``verb`` must be registered for ``kind`` (``audit.verbs``); work
-    names its object by foreign key (``ticket``), configuration by ``object_id``."""
+    names its object by foreign key (``ticket``, ``complaint``), configuration by ``object_id``."""
     if verbs.get(kind, verb) is None:
         raise InvalidInput(_("Unknown audit verb."), {"verb": [f"{kind}.{verb}"]})
     row = AuditEvent(
         subject_kind=kind,
         ticket=ticket,
+        complaint=complaint,
         object_id=object_id,
         customer_id=customer_id,
         actor=_actor(actor),

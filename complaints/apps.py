@@ -3,5 +3,23 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ComplaintsConfig(AppConfig):
+    """Complaints: the second process on the platform (docs/complaints.md)."""
+
     name = "complaints"
     verbose_name = _("Complaints")
+
+    def ready(self) -> None:
+        from audit import verbs
+        from core import configcache
+        from processes import visibility
+        from sla import kinds
+
+        from .choices import ComplaintVerb
+        from .models import AuthorityLimit, ComplaintCategory, ComplaintPolicy, SeverityRule
+        from .selectors import can_see_complaint
+        from .services import ComplaintSubjects
+
+        configcache.watch(ComplaintCategory, ComplaintPolicy, SeverityRule, AuthorityLimit)
+        verbs.register("complaint", ComplaintVerb.choices)
+        visibility.register("complaint", can_see_complaint)
+        kinds.register(ComplaintSubjects())

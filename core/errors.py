@@ -38,3 +38,9 @@ class Conflict(KefuError):
     """The state of what is changed does not allow the action (or another request holds it)."""
 
     code = ErrorCode.CONFLICT
+
+
+class Gone(KefuError):
+    """What was offered is over (a customer's time to respond has passed)."""
+
+    code = ErrorCode.GONE

@@ -11,7 +11,11 @@ class FlowsConfig(AppConfig):
     def ready(self) -> None:
         from processes import runtime
 
-        from .models import TicketProcess
+        from .complaint import ComplaintFlow
+        from .models import ComplaintProcess, TicketProcess
         from .ticket import TicketFlow
 
         runtime.register(runtime.ProcessKind("ticket", TicketFlow, TicketProcess, "ticket"))
+        runtime.register(
+            runtime.ProcessKind("complaint", ComplaintFlow, ComplaintProcess, "complaint")
+        )

@@ -15,3 +15,18 @@ class TicketProcess(Process):
     class Meta:
         verbose_name = _("ticket process")
         verbose_name_plural = _("ticket processes")
+
+
+class ComplaintProcess(Process):
+    """The process of one complaint."""
+
+    complaint = models.OneToOneField(
+        "complaints.Complaint",
+        on_delete=models.CASCADE,
+        related_name="process",
+        verbose_name=_("complaint"),
+    )
+
+    class Meta:
+        verbose_name = _("complaint process")
+        verbose_name_plural = _("complaint processes")

@@ -3,6 +3,7 @@ capacity. The load is every open human task of every process kind (``org.workloa
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.db.models import F
@@ -13,11 +14,14 @@ from .models import AgentProfile, Team
 from .selectors import assignable_agents
 
 
-def choose_agent(team: Team | None, *, skill: str = "") -> Any | None:
+def choose_agent(
+    team: Team | None, *, skill: str = "", exclude: Collection[int] = ()
+) -> Any | None:
     """An online, assignable member of ``team`` (``assignable_agents``: the agent role, so
     one who lost it keeps their profile but gets no work) with ``skill`` if one is needed
-    and spare capacity, per the team's strategy; None when nobody fits or the team assigns
-    by hand."""
+    and spare capacity, per the team's strategy, never one of ``exclude`` (a complaint's
+    handler is never the person it is about); None when nobody fits or the team assigns by
+    hand."""
     if team is None or team.assignment == AssignmentStrategy.MANUAL:
         return None
     people = (
@@ -35,6 +39,8 @@ def choose_agent(team: Team | None, *, skill: str = "") -> Any | None:
     candidates = list(people)
     if skill:
         candidates = [u for u in candidates if skill in (u.skills or [])]
+    if exclude:
+        candidates = [u for u in candidates if u.pk not in exclude]
     if not candidates:
         return None
     loads = (

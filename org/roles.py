@@ -9,7 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, U
 ROLE_ADMINISTRATOR = "administrator"
 ROLE_SUPERVISOR = "supervisor"
 ROLE_AGENT = "agent"
-ROLES = (ROLE_ADMINISTRATOR, ROLE_SUPERVISOR, ROLE_AGENT)
+# Approves above a supervisor's limit of authority and sees every complaint (docs/complaints.md).
+ROLE_MANAGER = "manager"
+ROLES = (ROLE_ADMINISTRATOR, ROLE_MANAGER, ROLE_SUPERVISOR, ROLE_AGENT)
 
 AnyUser = AbstractBaseUser | AnonymousUser
 # Who does something a service records: a signed-in person, an anonymous caller of a public
@@ -41,6 +43,12 @@ def is_supervisor(user: Any) -> bool:
     """Supervisors (and administrators) watch and move every team's work."""
     roles = roles_of(user)
     return ROLE_SUPERVISOR in roles or ROLE_ADMINISTRATOR in roles
+
+
+def is_manager(user: Any) -> bool:
+    """Managers (and administrators) approve above a supervisor's limit of authority."""
+    roles = roles_of(user)
+    return ROLE_MANAGER in roles or ROLE_ADMINISTRATOR in roles
 
 
 def team_ids_of(user: Any) -> list[int]:

@@ -68,3 +68,30 @@ class WorkItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.number}"
+
+
+class Link(models.Model):
+    """Two objects of any kinds that belong together (a ticket escalated into a complaint),
+    written both ways so each side reads its links in one index scan without importing the
+    other's app."""
+
+    kind = models.CharField(_("kind"), max_length=32)
+    object_id = models.BigIntegerField(_("object"))
+    other_kind = models.CharField(_("linked kind"), max_length=32)
+    other_id = models.BigIntegerField(_("linked object"))
+    other_number = models.CharField(_("linked number"), max_length=32)
+    relation = models.CharField(_("relation"), max_length=32)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("link")
+        verbose_name_plural = _("links")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "object_id", "other_kind", "other_id"], name="link_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["kind", "object_id"], name="link_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} → {self.other_kind} {self.other_id}"

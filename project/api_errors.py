@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from core.errors import Conflict, Forbidden, InvalidInput, KefuError, NotFound
+from core.errors import Conflict, Forbidden, Gone, InvalidInput, KefuError, NotFound
 
 from .parsers import PayloadTooLarge
 
@@ -20,6 +20,7 @@ STATUS_OF: dict[type[KefuError], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,
     Forbidden: status.HTTP_403_FORBIDDEN,
     Conflict: status.HTTP_409_CONFLICT,
+    Gone: status.HTTP_410_GONE,
 }
 
 

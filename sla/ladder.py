@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 WARN, NOTIFY_SUPERVISOR = EscalationAction.WARN, EscalationAction.NOTIFY_SUPERVISOR
 RAISE_PRIORITY, REASSIGN = EscalationAction.RAISE_PRIORITY, EscalationAction.REASSIGN
+NOTIFY_MANAGER = EscalationAction.NOTIFY_MANAGER
 
 
 def due_count(cap: int = 10_000, now: datetime | None = None) -> int:
@@ -189,6 +190,8 @@ def _apply(
         recipients = owner_or_supervisors
     elif action == NOTIFY_SUPERVISOR:
         recipients = supervisors
+    elif action == NOTIFY_MANAGER:
+        recipients = _managers()
     elif action == RAISE_PRIORITY:
         before["priority"] = subject.priority
         raised = effects.adapter.raise_priority(subject)
@@ -223,6 +226,20 @@ def _apply(
         subject.object_id,
     )
     subject.events.append("escalated")
+
+
+def _managers() -> list[int]:
+    """Every active person with the manager role (docs/complaints.md, "Escalation")."""
+    from django.contrib.auth import get_user_model
+
+    from org.roles import ROLE_MANAGER
+
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=ROLE_MANAGER)
+        .values_list("id", flat=True)
+        .distinct()
+    )
 
 
 def _team_supervisors(team_id: int) -> list[int]:

@@ -184,7 +184,7 @@ class SlaPolicyViewSet(
     permission_classes = [AdministratorsWriteSupervisorsRead]
 
     def get_queryset(self) -> QuerySet[SlaPolicy]:
-        return SlaPolicy.objects.filter(is_active=True).order_by("id")
+        return SlaPolicy.objects.filter(kind="ticket", is_active=True).order_by("id")
 
     def perform_destroy(self, instance: SlaPolicy) -> None:
         with transaction.atomic():

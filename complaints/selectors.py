@@ -1,0 +1,194 @@
+"""Read queries over complaints, each permission-aware (docs/complaints.md, "Who sees what")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from viewflow.workflow.models import Task
+
+from core.errors import NotFound
+from org import roles
+from processes.runtime import ACTIVE_TASK_STATUSES
+
+from .choices import QUEUE_STATUSES, ComplaintStatus
+from .models import Complaint, ComplaintProfile, Proposal
+
+
+def sees_every_complaint(user: Any) -> bool:
+    """Supervisors, managers and administrators see every complaint."""
+    return roles.is_supervisor(user) or roles.is_manager(user)
+
+
+def complaints_visible_to(user: Any) -> QuerySet[Complaint]:
+    """Agents see the complaints of their teams and those they handle or must approve."""
+    rows = Complaint.objects.all()
+    if not getattr(user, "is_authenticated", False):
+        return rows.none()
+    if sees_every_complaint(user):
+        return rows
+    return rows.filter(
+        Q(team_id__in=roles.team_ids_of(user))
+        | Q(assignee_id=user.pk)
+        | Q(proposals__approver_id=user.pk)
+    ).distinct()
+
+
+def can_see_complaint(user: Any, complaint_id: int) -> bool:
+    """The visibility rule as the platform asks it (``processes.visibility``)."""
+    return complaints_visible_to(user).filter(pk=complaint_id).exists()
+
+
+def get_complaint_for(user: Any, complaint_id: int) -> Complaint:
+    complaint = (
+        complaints_visible_to(user)
+        .select_related(
+            "customer", "contact", "category", "subcategory", "root_cause", "sla_clock", "profile"
+        )
+        .filter(pk=complaint_id)
+        .first()
+    )
+    if complaint is None:
+        raise NotFound(_("Complaint not found."))
+    return complaint
+
+
+def default_profile() -> ComplaintProfile | None:
+    return (
+        ComplaintProfile.objects.filter(is_default=True).order_by("id").first()
+        or ComplaintProfile.objects.order_by("id").first()
+    )
+
+
+def pending_proposal(complaint: Complaint) -> Proposal | None:
+    return complaint.proposals.filter(status="pending").order_by("-id").first()
+
+
+def current_task_id(complaint_id: int) -> int | None:
+    task_id: int | None = (
+        Task.objects.filter(
+            process__complaintprocess__complaint_id=complaint_id,
+            status__in=ACTIVE_TASK_STATUSES,
+            flow_task_type="HUMAN",
+        )
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return task_id
+
+
+def queue_row(complaint: Complaint, *, task_id: int | None) -> dict[str, Any]:
+    """The complaint's queue row (API.md), times as datetimes. While it awaits approval the
+    row names the approver and the approval's due moment; otherwise the SLA clock's."""
+    clock = complaint.sla_clock
+    assignee_id = complaint.assignee_id
+    due = clock.due if clock is not None else None
+    if complaint.status == ComplaintStatus.AWAITING_APPROVAL:
+        proposal = pending_proposal(complaint)
+        if proposal is not None:
+            assignee_id = proposal.approver_id
+            due = proposal.due_at
+    elif complaint.status == ComplaintStatus.QUALITY_REVIEW:
+        assignee_id = None
+    tier = complaint.customer.tier if complaint.customer_id and complaint.customer else None
+    return {
+        "kind": "complaint",
+        "object_id": complaint.pk,
+        "task_id": task_id,
+        "number": complaint.number,
+        "title": complaint.title[:200],
+        "priority": complaint.severity,
+        "status": complaint.status,
+        "assignee": assignee_id,
+        "team": complaint.team_id,
+        "due": due,
+        "breached": bool(clock and clock.breached),
+        "warning": bool(clock and clock.warning),
+        "paused": False,
+        "escalation_level": clock.escalation_level if clock is not None else 0,
+        "acknowledged": bool(clock and clock.acknowledged_level >= clock.escalation_level),
+        "customer_tier": tier,
+        "created": complaint.received_at,
+        "version": complaint.version,
+    }
+
+
+def is_waiting(complaint: Complaint) -> bool:
+    return complaint.status in QUEUE_STATUSES
+
+
+def customer_history(
+    *, customer_id: int | None, contact_id: int | None, exclude_id: int | None = None
+) -> dict[str, Any]:
+    """What intake shows: the customer's earlier complaints (newest first) and open tickets
+    (through the platform's work queue, so complaints never import tickets)."""
+    from processes.models import WorkItem
+
+    if customer_id is None and contact_id is None:
+        return {"complaints": [], "open_work": []}
+    mine = Q(customer_id=customer_id) if customer_id is not None else Q(contact_id=contact_id)
+    earlier = Complaint.objects.filter(mine).select_related("category").order_by("-received_at")
+    if exclude_id is not None:
+        earlier = earlier.exclude(pk=exclude_id)
+    complaints = [
+        {
+            "id": c.pk,
+            "number": c.number,
+            "title": c.title,
+            "category": c.category.code,
+            "severity": c.severity,
+            "status": c.status,
+            "received_at": c.received_at,
+        }
+        for c in earlier[:20]
+    ]
+    open_work: list[dict[str, Any]] = []
+    if customer_id is not None:
+        from audit.models import AuditEvent
+
+        # Open work of any kind whose customer this is: the work queue holds no customer,
+        # so the customer's audit rows name the objects (one index scan, newest first).
+        recent = (
+            AuditEvent.objects.filter(customer_id=customer_id, verb="created")
+            .exclude(subject_kind="complaint")
+            .order_by("-created_at", "-id")
+            .values_list("subject_kind", "ticket_id", "object_id")[:200]
+        )
+        keys = {(kind, ticket_id or object_id) for kind, ticket_id, object_id in recent}
+        ids_by_kind: dict[str, list[int]] = {}
+        for kind, object_id in keys:
+            if object_id is not None:
+                ids_by_kind.setdefault(kind, []).append(object_id)
+        for kind, ids in ids_by_kind.items():
+            for item in WorkItem.objects.filter(kind=kind, object_id__in=ids).order_by("due"):
+                open_work.append(
+                    {
+                        "kind": item.kind,
+                        "id": item.object_id,
+                        "number": item.number,
+                        "title": item.title,
+                        "status": item.status,
+                        "priority": item.priority,
+                    }
+                )
+    return {"complaints": complaints, "open_work": open_work}
+
+
+def find_repeat(
+    *, customer_id: int | None, contact_id: int | None, category_id: int, window_days: int
+) -> Complaint | None:
+    """The latest complaint of the same customer (or contact) and category within the
+    window: the new one is a repeat of it."""
+    if customer_id is None and contact_id is None:
+        return None
+    since = timezone.now() - timedelta(days=window_days)
+    mine = Q(customer_id=customer_id) if customer_id is not None else Q(contact_id=contact_id)
+    return (
+        Complaint.objects.filter(mine, category_id=category_id, received_at__gte=since)
+        .order_by("-received_at")
+        .first()
+    )

@@ -1,0 +1,62 @@
+"""Every state change of a complaint (docs/complaints.md); each function is one
+transaction that checks the actor's permissions, writes the audit row and registers its
+side effects after commit."""
+
+from .escalation import ComplaintSubjects
+from .handling import (
+    acknowledge_complaint,
+    add_note,
+    approve_proposal,
+    archive_complaint,
+    assign_complaint,
+    authority_of,
+    auto_assign_complaint,
+    choose_reviewer,
+    claim_complaint,
+    close_complaint,
+    escalate_complaint,
+    extend_deadline,
+    finish_close,
+    log_contact,
+    pending_approver,
+    propose_resolution,
+    record_silence,
+    reject_proposal,
+    reopen_complaint,
+    reopen_window_end,
+    required_level,
+    respond_as_customer,
+    response_window_end,
+)
+from .intake import FromTicket, NewComplaint, derive_severity, open_complaint
+
+__all__ = [
+    "ComplaintSubjects",
+    "FromTicket",
+    "NewComplaint",
+    "acknowledge_complaint",
+    "add_note",
+    "approve_proposal",
+    "archive_complaint",
+    "assign_complaint",
+    "authority_of",
+    "auto_assign_complaint",
+    "choose_reviewer",
+    "claim_complaint",
+    "close_complaint",
+    "derive_severity",
+    "escalate_complaint",
+    "extend_deadline",
+    "finish_close",
+    "log_contact",
+    "open_complaint",
+    "pending_approver",
+    "propose_resolution",
+    "record_silence",
+    "reject_proposal",
+    "reopen_complaint",
+    "reopen_window_end",
+    "required_level",
+    "respond_as_customer",
+    "response_window_end",
+]
