@@ -11,10 +11,12 @@ class ComplaintsConfig(AppConfig):
     def ready(self) -> None:
         from audit import verbs
         from core import configcache
+        from mail.inbound import register_handler
         from processes import visibility
         from sla import kinds
 
         from .choices import ComplaintVerb
+        from .inbound import ComplaintMail
         from .models import AuthorityLimit, ComplaintCategory, ComplaintPolicy, SeverityRule
         from .selectors import can_see_complaint
         from .services import ComplaintSubjects
@@ -23,3 +25,4 @@ class ComplaintsConfig(AppConfig):
         verbs.register("complaint", ComplaintVerb.choices)
         visibility.register("complaint", can_see_complaint)
         kinds.register(ComplaintSubjects())
+        register_handler("complaint", ComplaintMail())
