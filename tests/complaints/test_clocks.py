@@ -105,11 +105,11 @@ def received(
     at: datetime,
     severity: str = "S3",
     regulatory: bool = False,
-) -> Complaint:
+) -> Any:
     """A complaint of a customer of its own (no repeat) whose clock started ``at``."""
-    contact = ContactFactory(customer=CustomerFactory())
+    contact: Any = ContactFactory(customer=CustomerFactory())
     impact, urgency = CELL[severity]
-    complaint = open_complaint(
+    complaint: Any = open_complaint(
         desk,
         profile=profile,
         impact=impact,
@@ -124,7 +124,11 @@ def received(
     return Complaint.objects.select_related("sla_clock").get(pk=complaint.pk)
 
 
-def final_due(complaint: Complaint) -> datetime:
+def fresh_row(pk: int) -> Any:
+    return Complaint.objects.select_related("sla_clock").get(pk=pk)
+
+
+def final_due(complaint: Any) -> datetime:
     due = clocks.target_due(complaint.sla_clock, "final_answer")
     assert due is not None
     return due
@@ -297,7 +301,7 @@ def test_a_dispute_gets_a_fresh_final_answer_target(cdesk: ComplaintsDesk, profi
     )
     after = timezone.now()
 
-    complaint = Complaint.objects.select_related("sla_clock").get(pk=complaint.pk)
+    complaint = fresh_row(complaint.pk)
     due = final_due(complaint)
     low = later(earlier, budget, working_days=working) - timedelta(seconds=1)
     high = later(after, budget, working_days=working) + timedelta(seconds=1)

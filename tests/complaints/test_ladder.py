@@ -43,7 +43,7 @@ def make_due(complaint: Complaint, *, share: float) -> None:
     clocks.save(clock)
 
 
-def fresh(complaint: Complaint) -> Complaint:
+def fresh(complaint: Complaint) -> Any:
     return Complaint.objects.select_related("sla_clock").get(pk=complaint.pk)
 
 
@@ -164,8 +164,8 @@ def test_a_reassign_level_moves_the_task_and_never_to_the_person_complained_abou
     cdesk: ComplaintsDesk,
 ) -> None:
     seniors: Any = TeamFactory(name="Senior complaints")
-    about = AgentFactory(username="about-me")
-    senior = AgentFactory(username="senior-handler")
+    about: Any = AgentFactory(username="about-me")
+    senior: Any = AgentFactory(username="senior-handler")
     seniors.members.add(about, senior)
     policy = ComplaintPolicy.objects.get(profile__code=PROFILE, severity="S3", regulatory=False)
     sla_policy = policy.sla_policy
@@ -175,9 +175,10 @@ def test_a_reassign_level_moves_the_task_and_never_to_the_person_complained_abou
     ]
     sla_policy.save()
     # two customers (a repeat would be S2, under another policy)
+    contacts: list[Any] = [cdesk.contact, ContactFactory(customer=CustomerFactory())]
     complaints = [
         open_complaint(cdesk, about_user_id=about.pk, customer_id=c.customer_id, contact_id=c.pk)
-        for c in (cdesk.contact, ContactFactory(customer=CustomerFactory()))
+        for c in contacts
     ]
     first_handlers = {c.pk: c.assignee_id for c in complaints}
 
@@ -212,7 +213,7 @@ def test_a_reassign_level_with_nobody_free_leaves_the_task_to_the_team(
     cdesk: ComplaintsDesk,
 ) -> None:
     seniors: Any = TeamFactory(name="Only the accused")
-    about = AgentFactory(username="about-me-too")
+    about: Any = AgentFactory(username="about-me-too")
     seniors.members.add(about)
     policy = ComplaintPolicy.objects.get(profile__code=PROFILE, severity="S3", regulatory=False)
     policy.sla_policy.escalation = [

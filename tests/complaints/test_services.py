@@ -79,11 +79,11 @@ def refused(
     assert snapshot(complaint.pk if complaint is not None else None) == before
 
 
-def fresh(complaint: Complaint) -> Complaint:
+def fresh(complaint: Complaint) -> Any:
     return Complaint.objects.select_related("sla_clock").get(pk=complaint.pk)
 
 
-def acknowledged(desk: ComplaintsDesk, **overrides: Any) -> Complaint:
+def acknowledged(desk: ComplaintsDesk, **overrides: Any) -> Any:
     complaint = open_complaint(desk, **overrides)
     services.acknowledge_complaint(complaint_id=complaint.pk, actor=complaint.assignee)
     return fresh(complaint)
@@ -103,7 +103,7 @@ def propose(complaint: Complaint, amount: Any, actor: Any = None, **overrides: A
     return services.propose_resolution(**params)
 
 
-def answered(desk: ComplaintsDesk, **overrides: Any) -> Complaint:
+def answered(desk: ComplaintsDesk, **overrides: Any) -> Any:
     complaint = acknowledged(desk, **overrides)
     propose(complaint, "50")
     return fresh(complaint)
@@ -140,7 +140,7 @@ def test_the_person_complained_about_cannot_act_on_it(cdesk: ComplaintsDesk) -> 
 def test_a_supervisor_complained_about_can_neither_approve_nor_review(
     cdesk: ComplaintsDesk,
 ) -> None:
-    other = SupervisorFactory(username="other-supervisor")
+    other: Any = SupervisorFactory(username="other-supervisor")
     cdesk.team.supervisors.add(other)
     complaint = acknowledged(cdesk, about_user_id=cdesk.supervisor.pk, regulatory=True)
 
@@ -211,7 +211,7 @@ def test_the_limits_decide_who_approves(cdesk: ComplaintsDesk) -> None:
 
 
 def test_approver_choice(cdesk: ComplaintsDesk) -> None:
-    second_manager = ManagerFactory(username="c-manager-2")
+    second_manager: Any = ManagerFactory(username="c-manager-2")
     complaint = acknowledged(cdesk, about_user_id=cdesk.manager.pk)
     proposal = propose(complaint, "5000")
     # a manager for the manager level, never the person complained about
@@ -301,7 +301,7 @@ def test_an_extension_moves_the_deadline_once_and_tells_the_customer(
     cdesk: ComplaintsDesk,
 ) -> None:
     complaint = acknowledged(cdesk)
-    before = clocks.target_due(complaint.sla_clock, "final_answer")
+    before: Any = clocks.target_due(complaint.sla_clock, "final_answer")
 
     extension = services.extend_deadline(
         complaint_id=complaint.pk, actor=cdesk.supervisor, reason="Waiting for the bank"
@@ -377,7 +377,7 @@ def test_a_stale_link_is_a_conflict(cdesk: ComplaintsDesk) -> None:
             complaint_id=complaint.pk, contact_id=complaint.contact_id, answer=0, accept=True
         )
     # another contact's link finds nothing
-    other = ContactFactory(customer=cdesk.customer)
+    other: Any = ContactFactory(customer=cdesk.customer)
     with refused(NotFound, complaint):
         services.respond_as_customer(
             complaint_id=complaint.pk, contact_id=other.pk, answer=1, accept=True
@@ -451,7 +451,7 @@ def test_bad_intake_is_refused(cdesk: ComplaintsDesk, overrides: Any, field: str
 
 
 def test_a_contact_of_another_customer_is_refused(cdesk: ComplaintsDesk) -> None:
-    stranger = ContactFactory(customer=CustomerFactory())
+    stranger: Any = ContactFactory(customer=CustomerFactory())
     with refused(InvalidInput, None, contact=""):
         open_complaint(cdesk, contact_id=stranger.pk)
 
