@@ -19,6 +19,7 @@ from mail import outbound
 from outbox.models import OutboxMessage
 from outbox.services import queue_email
 
+from . import selectors
 from .choices import ComplaintVerb
 from .links import respond_url
 from .models import Complaint, Extension
@@ -46,7 +47,11 @@ def outcome(complaint: Complaint) -> OutboxMessage | None:
     """The final answer: outcome, resolution, compensation and the respond link."""
     contact = complaint.contact
     url = (
-        respond_url(complaint_id=complaint.pk, contact_id=contact.pk, answer=complaint.disputes)
+        respond_url(
+            complaint_id=complaint.pk,
+            contact_id=contact.pk,
+            answer=selectors.answer_number(complaint),
+        )
         if contact is not None
         else ""
     )

@@ -14,7 +14,7 @@ from core.errors import NotFound
 from org import roles
 from processes.runtime import ACTIVE_TASK_STATUSES
 
-from .choices import QUEUE_STATUSES, ComplaintStatus
+from .choices import QUEUE_STATUSES, ComplaintStatus, ProposalStatus
 from .models import Complaint, ComplaintProfile, Proposal
 
 
@@ -65,6 +65,16 @@ def default_profile() -> ComplaintProfile | None:
 
 def pending_proposal(complaint: Complaint) -> Proposal | None:
     return complaint.proposals.filter(status="pending").order_by("-id").first()
+
+
+def answer_number(complaint: Complaint) -> int:
+    """Which final answer the complaint's latest is, from 0: each decided or approved
+    proposal was one. The respond link carries it, so the link of an earlier answer (before
+    a dispute or a reopen) cannot answer a later one."""
+    answers = complaint.proposals.filter(
+        status__in=[ProposalStatus.APPROVED, ProposalStatus.DECIDED]
+    ).count()
+    return max(answers - 1, 0)
 
 
 def current_task_id(complaint_id: int) -> int | None:

@@ -833,7 +833,10 @@ def respond_as_customer(
         complaint = locked.complaint
         if complaint.contact_id != contact_id:
             raise NotFound(_("Complaint not found."))
-        if complaint.status != ComplaintStatus.AWAITING_CUSTOMER or complaint.disputes != answer:
+        if (
+            complaint.status != ComplaintStatus.AWAITING_CUSTOMER
+            or selectors.answer_number(complaint) != answer
+        ):
             raise Conflict(_("This answer has already been responded to."))
         now = timezone.now()
         if complaint.response_due_at is not None and now > complaint.response_due_at:

@@ -643,3 +643,41 @@ def test_an_escalation_refused_part_way_changes_nothing(cdesk: ComplaintsDesk) -
         )
     assert not cdesk.supervisor.notifications.exists()
     assert not cdesk.manager.notifications.exists()
+
+
+def test_the_link_of_an_answer_before_a_reopen_cannot_answer_the_next_one(
+    cdesk: ComplaintsDesk,
+) -> None:
+    from complaints.links import read_respond_token
+
+    def link_of_latest_answer() -> Any:
+        outcome = OutboxMessage.objects.filter(kind="complaint.outcome").latest("id")
+        return read_respond_token(outcome.body_text.split("/help/complaints/")[1].split("/")[0])
+
+    complaint = answered(cdesk)
+    first = link_of_latest_answer()
+    services.respond_as_customer(
+        complaint_id=complaint.pk, contact_id=first.contact_id, answer=first.answer, accept=True
+    )
+    services.reopen_complaint(
+        complaint_id=complaint.pk, actor=complaint.assignee, reason="The refund bounced"
+    )
+    propose(fresh(complaint), "60")
+    complaint = fresh(complaint)
+    assert complaint.status == "awaiting_customer"
+    second = link_of_latest_answer()
+    assert second.answer != first.answer
+
+    # the first answer's link, still within its window, cannot answer the second answer
+    with refused(Conflict, complaint):
+        services.respond_as_customer(
+            complaint_id=complaint.pk,
+            contact_id=first.contact_id,
+            answer=first.answer,
+            accept=False,
+            reason="Old link",
+        )
+    services.respond_as_customer(
+        complaint_id=complaint.pk, contact_id=second.contact_id, answer=second.answer, accept=True
+    )
+    assert fresh(complaint).status == "closed"
