@@ -229,11 +229,24 @@ def test_a_reassign_level_with_nobody_free_leaves_the_task_to_the_team(
     assert complaint.team_id == seniors.pk and complaint.assignee_id is None
     work = WorkItem.objects.get(kind="complaint", object_id=complaint.pk)
     assert (work.assignee_id, work.team_id) == (None, seniors.pk)
+    # the handling task waits unassigned for the team: the former handler no longer has it
+    task = Task.objects.get(
+        process__complaintprocess__complaint=complaint,
+        status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED],
+    )
+    assert (task.flow_task.name, task.status, task.owner_id) == ("handle", STATUS.NEW, None)
     # the person complained about cannot take it either
     from core.errors import Forbidden
 
     with pytest.raises(Forbidden):
         services.claim_complaint(complaint_id=complaint.pk, actor=about)
+    # a member of the team takes it through the flow
+    newcomer: Any = AgentFactory(username="newcomer")
+    seniors.members.add(newcomer)
+    services.claim_complaint(complaint_id=complaint.pk, actor=newcomer)
+    task.refresh_from_db()
+    assert (task.status, task.owner_id) == (STATUS.ASSIGNED, newcomer.pk)
+    assert fresh(complaint).assignee_id == newcomer.pk
 
 
 def test_a_complaint_answered_in_time_fires_nothing(cdesk: ComplaintsDesk) -> None:
