@@ -14,6 +14,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 from audit.models import AuditEvent
 from complaints import services
 from complaints.models import Complaint
+from complaints.selectors import answer_number
 from core.errors import Conflict, Forbidden
 from flows.models import ComplaintProcess
 from processes import dispatcher
@@ -107,7 +108,7 @@ def respond(complaint: Any, *, accept: bool, reason: str = "") -> Any:
     services.respond_as_customer(
         complaint_id=complaint.pk,
         contact_id=complaint.contact_id,
-        answer=complaint.disputes,
+        answer=answer_number(complaint),
         accept=accept,
         reason=reason,
     )
@@ -377,3 +378,55 @@ def test_a_closed_complaint_is_archived_after_the_reopen_window(cdesk: Complaint
             complaint_id=complaint.pk, actor=complaint.assignee, reason="Too late"
         )
     assert fresh(complaint).status == "closed"
+
+
+def test_silence_on_a_regulatory_complaint_goes_to_the_review(cdesk: ComplaintsDesk) -> None:
+    complaint = answered(cdesk, regulatory=True)
+
+    fire_timers(complaint)
+
+    complaint = fresh(complaint)
+    assert complaint.status == "quality_review" and complaint.customer_response == "silent"
+    assert live_nodes(complaint) == [("review", STATUS.ASSIGNED)]
+    assert owner_of(complaint, "review") == cdesk.supervisor.pk
+    services.close_complaint(complaint_id=complaint.pk, actor=cdesk.supervisor)
+    assert fresh(complaint).status == "closed"
+
+
+def test_a_second_dispute_goes_to_level_three_and_the_managers(cdesk: ComplaintsDesk) -> None:
+    complaint = respond(answered(cdesk), accept=False, reason="Not enough")
+    propose(complaint, "150")
+
+    complaint = respond(fresh(complaint), accept=False, reason="Still not enough")
+
+    assert complaint.disputes == 2 and complaint.status == "investigating"
+    assert complaint.sla_clock.escalation_level == 3
+    assert complaint.severity == "S1"  # S3, S2 at the first dispute, S1 now
+    assert cdesk.manager.notifications.filter(kind="escalated", object_id=complaint.pk).exists()
+    assert live_nodes(complaint) == [("handle", STATUS.ASSIGNED)]
+
+
+def test_a_reopened_regulatory_complaint_is_reviewed_again(cdesk: ComplaintsDesk) -> None:
+    complaint = respond(answered(cdesk, regulatory=True), accept=True)
+    services.close_complaint(complaint_id=complaint.pk, actor=cdesk.supervisor)
+    complaint = fresh(complaint)
+    assert complaint.status == "closed" and complaint.reviewed_at is not None
+    before = timezone.now()
+
+    services.reopen_complaint(
+        complaint_id=complaint.pk, actor=complaint.assignee, reason="New evidence"
+    )
+
+    complaint = fresh(complaint)
+    assert complaint.reviewed_at is None and complaint.reviewed_by_id is None
+    clock = complaint.sla_clock
+    due: Any = clocks.target_due(clock, "final_answer")
+    # fresh from the reopen (the clock counts whole seconds: its paused and budget seconds
+    # are each rounded down)
+    fresh_due = add_business_seconds(clocks.calendar_of(clock.terms), before, 15 * 86400)
+    assert due >= fresh_due - timedelta(seconds=2)
+    assert clock.due == due and clock.next_at is not None
+    propose(complaint, "20")
+    complaint = respond(fresh(complaint), accept=True)
+    assert complaint.status == "quality_review"
+    assert [n for n, _ in live_nodes(complaint)] == ["review"]
