@@ -88,6 +88,11 @@ class ComplaintProfileAdmin(AuditedAdmin):
     inlines = [PolicyInline]
 
 
+def _plain(value: float) -> float | int:
+    """15 rather than 15.0 in the form."""
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
 class ComplaintPolicyForm(forms.ModelForm):
     """The clock of one severity of a profile, in the units people use: hours to
     acknowledge and to first contact, days to the final answer, extension lengths in days;
@@ -119,9 +124,9 @@ class ComplaintPolicyForm(forms.ModelForm):
         if policy is not None:
             targets = policy.targets
             self.initial.update(
-                acknowledge_hours=targets.get("acknowledge", DAY) / HOUR,
-                first_contact_hours=targets.get("first_contact", 3 * DAY) / HOUR,
-                final_answer_days=targets.get("final_answer", 15 * DAY) / DAY,
+                acknowledge_hours=_plain(targets.get("acknowledge", DAY) / HOUR),
+                first_contact_hours=_plain(targets.get("first_contact", 3 * DAY) / HOUR),
+                final_answer_days=_plain(targets.get("final_answer", 15 * DAY) / DAY),
                 calendar=policy.calendar_id,
                 warning_percent=policy.warning_percent,
                 escalation=policy.escalation,
