@@ -9,13 +9,15 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
         from audit import verbs
         from core import configcache
         from mail.inbound import register_handler
         from processes import visibility
         from sla import kinds
 
-        from .choices import ComplaintVerb
+        from .choices import CONFIGURATION_KINDS, ComplaintVerb
         from .inbound import ComplaintMail
         from .models import AuthorityLimit, ComplaintCategory, ComplaintPolicy, SeverityRule
         from .selectors import can_see_complaint
@@ -23,6 +25,11 @@ class ComplaintsConfig(AppConfig):
 
         configcache.watch(ComplaintCategory, ComplaintPolicy, SeverityRule, AuthorityLimit)
         verbs.register("complaint", ComplaintVerb.choices)
+        for kind in CONFIGURATION_KINDS:
+            verbs.register(
+                kind,
+                [("created", _("created")), ("changed", _("changed")), ("deleted", _("deleted"))],
+            )
         visibility.register("complaint", can_see_complaint)
         kinds.register(ComplaintSubjects())
         register_handler("complaint", ComplaintMail())

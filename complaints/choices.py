@@ -139,3 +139,16 @@ class ComplaintVerb(models.TextChoices):
     LINKED = "linked", _("linked a ticket")
     EMAIL_WITHHELD = "email_withheld", _("did not email the customer")
     EMAIL_RECEIVED = "email_received", _("received an email from the customer")
+
+
+# The SLA ladder's actions a complaint policy may name (sla.choices.EscalationAction).
+EscalationActions = ("warn", "notify_supervisor", "notify_manager", "raise_priority", "reassign")
+
+CONFIGURATION_KINDS = (
+    "complaint_category",
+    "root_cause",
+    "severity_rule",
+    "complaint_profile",
+    "complaint_policy",
+    "authority_limit",
+)
