@@ -23,7 +23,6 @@ from notifications.models import Notification
 from processes.models import WorkItem
 from sla import clock as clocks
 from sla import ladder
-from tests.complaints.defaults import ensure_defaults
 from tests.e2e.conftest import celery_worker_process, worker_log  # noqa: F401 - a fixture
 from tests.factories import AgentFactory, ContactFactory, CustomerFactory, TeamFactory
 from tests.factories.complaints import ComplaintsDesk, build_complaints_desk, open_complaint
@@ -272,7 +271,6 @@ def test_a_complaint_answered_in_time_fires_nothing(cdesk: ComplaintsDesk) -> No
 def test_the_celery_worker_and_beat_fire_a_complaints_ladder(
     celery_worker_process: Any,  # noqa: F811 - the imported fixture
 ) -> None:
-    ensure_defaults()
     desk = build_complaints_desk(PROFILE)
     complaint = open_complaint(desk)
     make_due(complaint, share=1.01)

@@ -594,10 +594,8 @@ def test_the_customers_emails_are_in_their_language(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_approvals_at_once_one_wins() -> None:
-    from tests.complaints.defaults import ensure_defaults
     from tests.concurrency import run_together
 
-    ensure_defaults()  # an earlier transactional test's flush removed the migration's rows
     desk = build_complaints_desk()
     complaint = acknowledged(desk)
     propose(complaint, "500")
