@@ -340,3 +340,33 @@ def test_the_tickets_mailbox_still_opens_tickets(cdesk: ComplaintsDesk) -> None:
     row = receive_raw(customer_email(sender="dave@example.com"), source="imap")
     assert (row.status, row.subject_kind) == (InboundStatus.PROCESSED, "ticket")
     assert Ticket.objects.count() == 1 and not Complaint.objects.exists()
+
+
+def test_the_customers_emails_ask_for_replies_at_the_complaints_mailbox(
+    cdesk: ComplaintsDesk, mailbox: Mailbox
+) -> None:
+    receive(mailbox, sender="erin@example.com", subject="Wrong bill", body="Too high.")
+    complaint = Complaint.objects.get()
+
+    services.acknowledge_complaint(complaint_id=complaint.pk, actor=complaint.assignee)
+
+    sent = OutboxMessage.objects.get(kind="complaint.acknowledged")
+    assert sent.headers["Reply-To"] == ADDRESS
+    # the customer's reply arrives there and threads onto the complaint
+    receive(
+        mailbox,
+        sender="erin@example.com",
+        subject=f"Re: {sent.subject}",
+        body="Any news?",
+        in_reply_to=sent.message_id,
+    )
+    assert Complaint.objects.count() == 1
+    assert ComplaintNote.objects.get(complaint=complaint).body == "Any news?"
+
+
+def test_without_a_complaints_mailbox_no_reply_to_is_set(cdesk: ComplaintsDesk) -> None:
+    from tests.factories.complaints import open_complaint
+
+    complaint = open_complaint(cdesk)
+    services.acknowledge_complaint(complaint_id=complaint.pk, actor=complaint.assignee)
+    assert "Reply-To" not in OutboxMessage.objects.get().headers
