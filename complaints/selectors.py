@@ -103,7 +103,12 @@ def queue_row(complaint: Complaint, *, task_id: int | None) -> dict[str, Any]:
             assignee_id = proposal.approver_id
             due = proposal.due_at
     elif complaint.status == ComplaintStatus.QUALITY_REVIEW:
-        assignee_id = None
+        # the reviewer whose task it is (none chosen: offered to the supervisors)
+        assignee_id = (
+            Task.objects.filter(pk=task_id).values_list("owner_id", flat=True).first()
+            if task_id is not None
+            else None
+        )
     tier = complaint.customer.tier if complaint.customer_id and complaint.customer else None
     return {
         "kind": "complaint",

@@ -177,6 +177,13 @@ def record_silence(*, complaint: Complaint) -> None:
         fields.append("status")
     save_changed(complaint, fields)
     audit(complaint, None, ComplaintVerb.SILENT)
+    # the queue hears of it from what follows: the review task (``review_ready``) or the
+    # close (``finish_close``)
+
+
+def review_ready(*, complaint: Complaint) -> None:
+    """The quality review's task exists (whoever made it: a person's answer or the
+    dispatcher's timer): the work item names it and its reviewer."""
     publish("updated", complaint)
 
 

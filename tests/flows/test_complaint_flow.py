@@ -277,6 +277,8 @@ def test_a_regulatory_complaint_gets_a_quality_review_by_a_supervisor(
     assert owner_of(complaint, "review") != handler.pk
     work = item(complaint)
     assert work is not None and work.status == "quality_review"
+    # in the reviewer's queue, not offered to the team's agents, who may not review
+    assert work.assignee_id == cdesk.supervisor.pk
     # the handler can never review their own complaint
     with pytest.raises(Forbidden):
         services.close_complaint(complaint_id=complaint.pk, actor=handler)
@@ -389,6 +391,17 @@ def test_silence_on_a_regulatory_complaint_goes_to_the_review(cdesk: ComplaintsD
     assert complaint.status == "quality_review" and complaint.customer_response == "silent"
     assert live_nodes(complaint) == [("review", STATUS.ASSIGNED)]
     assert owner_of(complaint, "review") == cdesk.supervisor.pk
+    # the queue names the review task and its reviewer (the timer wrote it, not a person)
+    review = Task.objects.get(
+        process__complaintprocess__complaint=complaint, status=STATUS.ASSIGNED
+    )
+    work = item(complaint)
+    assert work is not None
+    assert (work.task_id, work.assignee_id, work.status) == (
+        review.pk,
+        cdesk.supervisor.pk,
+        "quality_review",
+    )
     services.close_complaint(complaint_id=complaint.pk, actor=cdesk.supervisor)
     assert fresh(complaint).status == "closed"
 
