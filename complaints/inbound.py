@@ -8,7 +8,8 @@ A new email opens a complaint as any intake does (``services.open_complaint``: n
 severity from the matrix, the regulator's clock, a handler who is not the person complained
 about) with these defaults, which the handler corrects on the complaint:
 
-* channel ``email``; category ``service`` (service quality), no subcategory;
+* channel ``email``; category ``service`` (service quality; the first active category when
+  an administrator retired it), no subcategory;
 * impact and urgency ``medium`` (severity S3 on the shipped matrix; a repeat of the same
   customer and category within the profile's window raises it a step, as at any intake);
 * the default profile; the contact found or created by its address
@@ -60,7 +61,7 @@ from processes import runtime
 
 from .choices import Channel, ComplaintStatus, ComplaintVerb, ContactChannel, Impact, NoteKind
 from .choices import Urgency as UrgencyChoice
-from .models import Complaint, ComplaintNote
+from .models import Complaint, ComplaintCategory, ComplaintNote
 from .services import NewComplaint, open_complaint
 from .services._common import KIND, audit, locked_complaint, publish, save_changed
 
@@ -243,7 +244,7 @@ def _open(email: ParsedEmail, sender: str, *, follow_up_of: Complaint | None = N
         description = f"{note}\n\n{body}"
     complaint = open_complaint(
         data=NewComplaint(
-            category=EMAIL_CATEGORY,
+            category=_category(),
             title=_title(email.subject, follow_up_of),
             description=description,
             impact=EMAIL_IMPACT,
@@ -256,6 +257,16 @@ def _open(email: ParsedEmail, sender: str, *, follow_up_of: Complaint | None = N
     )
     _store(complaint.pk, None, files)
     return Handled(KIND, complaint.pk, None, created=True)
+
+
+def _category() -> str:
+    """``service``, or the first active category when an administrator retired it (the
+    mail is taken; the handler recategorises)."""
+    active = ComplaintCategory.objects.filter(parent=None, is_active=True)
+    if active.filter(code=EMAIL_CATEGORY).exists():
+        return EMAIL_CATEGORY
+    code = active.order_by("position", "code").values_list("code", flat=True).first()
+    return code or EMAIL_CATEGORY
 
 
 def _contact_by_address(email: ParsedEmail, sender: str) -> Contact:

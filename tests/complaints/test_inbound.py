@@ -370,3 +370,64 @@ def test_without_a_complaints_mailbox_no_reply_to_is_set(cdesk: ComplaintsDesk) 
     complaint = open_complaint(cdesk)
     services.acknowledge_complaint(complaint_id=complaint.pk, actor=complaint.assignee)
     assert "Reply-To" not in OutboxMessage.objects.get().headers
+
+
+def _with_attachment(*, sender: str, subject: str, body: str, in_reply_to: str = "") -> bytes:
+    from email import message_from_bytes
+    from email.policy import SMTP
+
+    message = message_from_bytes(
+        customer_email(
+            sender=sender, to=ADDRESS, subject=subject, body=body, in_reply_to=in_reply_to
+        ),
+        policy=SMTP,
+    )
+    message.add_attachment(
+        b"%PDF-1.4 receipt", maintype="application", subtype="pdf", filename="收据.pdf"
+    )
+    return message.as_bytes(policy=SMTP)
+
+
+def test_attachments_are_kept_on_the_complaint_and_its_note(
+    cdesk: ComplaintsDesk, mailbox: Mailbox
+) -> None:
+    first = receive_raw(
+        _with_attachment(sender="li@example.cn", subject="退款问题", body="请看收据。"),
+        source="imap",
+        mailbox=mailbox,
+    )
+    complaint = Complaint.objects.get()
+    kept = Attachment.objects.get(original=False, subject_kind="complaint")
+    assert (kept.object_id, kept.message_id, kept.name) == (complaint.pk, None, "收据.pdf")
+    assert kept.file.read() == b"%PDF-1.4 receipt"
+
+    receive_raw(
+        _with_attachment(
+            sender="li@example.cn",
+            subject="回复：退款问题",
+            body="又一张收据。",
+            in_reply_to=first.message_id,
+        ),
+        source="imap",
+        mailbox=mailbox,
+    )
+    note = ComplaintNote.objects.get(complaint=complaint)
+    assert note.body == "又一张收据。"
+    on_note = Attachment.objects.filter(original=False, message_id=note.pk).get()
+    assert on_note.object_id == complaint.pk
+
+
+def test_a_deactivated_service_category_falls_back_to_the_first_active_one(
+    cdesk: ComplaintsDesk, mailbox: Mailbox
+) -> None:
+    from complaints.models import ComplaintCategory
+
+    ComplaintCategory.objects.filter(code="service").update(is_active=False)
+    receive(mailbox, sender="frank@example.com", subject="Anything", body="Something.")
+    first_active = (
+        ComplaintCategory.objects.filter(parent=None, is_active=True)
+        .order_by("position", "code")
+        .first()
+    )
+    assert first_active is not None
+    assert Complaint.objects.get().category_id == first_active.pk
