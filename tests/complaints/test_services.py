@@ -679,3 +679,90 @@ def test_the_link_of_an_answer_before_a_reopen_cannot_answer_the_next_one(
         complaint_id=complaint.pk, contact_id=second.contact_id, answer=second.answer, accept=True
     )
     assert fresh(complaint).status == "closed"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_and_a_rejection_at_once_one_wins() -> None:
+    from tests.concurrency import run_together
+
+    desk = build_complaints_desk()
+    complaint = acknowledged(desk)
+    propose(complaint, "500")
+
+    def attempt(call: Any) -> Any:
+        def run() -> Any:
+            try:
+                call()
+            except Conflict as exc:
+                return exc
+            return "done"
+
+        return run
+
+    results = run_together(
+        attempt(lambda: services.approve_proposal(complaint_id=complaint.pk, actor=desk.manager)),
+        attempt(
+            lambda: services.reject_proposal(
+                complaint_id=complaint.pk, actor=desk.supervisor, reason="No"
+            )
+        ),
+    )
+
+    assert [r == "done" for r in results].count(True) == 1
+    proposal = Proposal.objects.get(complaint=complaint)
+    complaint = fresh(complaint)
+    if results[0] == "done":
+        assert (proposal.status, complaint.status) == ("approved", "awaiting_customer")
+    else:
+        assert (proposal.status, complaint.status) == ("rejected", "investigating")
+    decided = AuditEvent.objects.filter(complaint=complaint, verb__in=["approved", "rejected"])
+    assert decided.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_dispute_and_the_silence_timer_at_once_one_wins() -> None:
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    from processes import dispatcher
+    from tests.concurrency import run_together
+
+    desk = build_complaints_desk()
+    complaint = answered(desk)
+    Task.objects.filter(
+        process__complaintprocess__complaint=complaint,
+        flow_task_type="TIMER",
+        status=STATUS.SCHEDULED,
+    ).update(scheduled=timezone.now() - timedelta(seconds=1))
+
+    def dispute() -> Any:
+        try:
+            services.respond_as_customer(
+                complaint_id=complaint.pk,
+                contact_id=complaint.contact_id,
+                answer=0,
+                accept=False,
+                reason="No",
+            )
+        except Conflict as exc:
+            return exc
+        return "disputed"
+
+    disputed, fired = run_together(dispute, lambda: dispatcher.drain(budget_seconds=2))
+    if fired == 0:  # the timer found the process busy, or cancelled: a later sweep
+        dispatcher.drain()
+
+    complaint = fresh(complaint)
+    verbs = list(
+        AuditEvent.objects.filter(complaint=complaint, verb__in=["disputed", "silent"]).values_list(
+            "verb", flat=True
+        )
+    )
+    assert len(verbs) == 1
+    if disputed == "disputed":
+        assert verbs == ["disputed"] and complaint.status == "investigating"
+    else:
+        assert isinstance(disputed, Conflict)
+        assert verbs == ["silent"] and complaint.status == "closed"
