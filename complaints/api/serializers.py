@@ -155,12 +155,12 @@ class ComplaintCloseInput(serializers.Serializer):
 # --- outputs -----------------------------------------------------------------------------
 class ComplaintCodeLabelOutput(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField(help_text="In the reader's language.")
+    label = serializers.CharField(help_text="In the reader's language.")  # type: ignore[assignment]  # a field named like .label
 
 
 class ComplaintChoiceOutput(serializers.Serializer):
     value = serializers.CharField()
-    label = serializers.CharField(help_text="In the reader's language.")
+    label = serializers.CharField(help_text="In the reader's language.")  # type: ignore[assignment]  # a field named like .label
 
 
 class ComplaintRowOutput(serializers.Serializer):
@@ -402,7 +402,7 @@ class ComplaintEventOutput(serializers.Serializer):
     id = serializers.IntegerField()
     actor = serializers.IntegerField(allow_null=True)
     verb = serializers.CharField()
-    label = serializers.CharField(help_text="The verb in the reader's language.")
+    label = serializers.CharField(help_text="The verb in the reader's language.")  # type: ignore[assignment]  # a field named like .label
     at = serializers.DateTimeField()
     before = serializers.JSONField(allow_null=True)
     after = serializers.JSONField(allow_null=True)
@@ -427,7 +427,7 @@ class ComplaintIntakeContextOutput(serializers.Serializer):
 
 class ComplaintCategoryOutput(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like .label
     team = serializers.IntegerField(allow_null=True)
     subcategories = ComplaintCodeLabelOutput(many=True)
 
@@ -450,7 +450,7 @@ class ComplaintPolicyOutput(serializers.Serializer):
 
 class ComplaintProfileOutput(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like .label
     regulator = serializers.CharField(allow_blank=True)
     is_default = serializers.BooleanField()
     team = serializers.IntegerField(allow_null=True)
@@ -462,7 +462,7 @@ class ComplaintProfileOutput(serializers.Serializer):
 
 class ComplaintAuthorityLimitOutput(serializers.Serializer):
     level = serializers.ChoiceField(choices=AuthorityLevel.choices)
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like .label
     max_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, allow_null=True, help_text="Empty: no limit."
     )

@@ -329,7 +329,7 @@ def test_claim_and_assign(cd: ComplaintsDesk) -> None:
 
 def test_handling_through_to_close_and_reopen(cd: ComplaintsDesk) -> None:
     complaint = open_complaint(cd)
-    handler = Complaint.objects.get(pk=complaint.pk).assignee
+    handler: Any = Complaint.objects.get(pk=complaint.pk).assignee
     outbox = OutboxMessage.objects.count()
 
     data = act(handler, complaint, "acknowledge")
