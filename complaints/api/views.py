@@ -382,6 +382,9 @@ def _intake(user: Any, data: dict[str, Any]) -> Complaint:
 
 
 class ComplaintListView(APIView):
+    # intake: escalating a ticket the caller cannot see (or that does not exist)
+    error_statuses = {"POST": {404}}
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
