@@ -640,3 +640,24 @@ def test_a_caller_without_a_role_may_not_record_complaints(cd: ComplaintsDesk) -
     assert client_for(nobody).post("/api/complaints/", intake(cd), format="json").status_code == 403
     assert client_for(nobody).get("/api/complaint-config/").status_code == 403
     assert Complaint.objects.count() == 0
+
+
+def test_overdue_lists_complaints_past_a_target(cd: ComplaintsDesk) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sla.models import SlaClock
+
+    late = open_complaint(cd)
+    on_time = open_complaint(cd, title="Another one")
+    SlaClock.objects.filter(pk=late.sla_clock_id).update(due=timezone.now() - timedelta(hours=1))
+    client = client_for(cd.supervisor)
+    assert [r["id"] for r in client.get("/api/complaints/?overdue=true").json()["results"]] == [
+        late.pk
+    ]
+    assert [r["id"] for r in client.get("/api/complaints/?overdue=0").json()["results"]] == [
+        on_time.pk
+    ]
+    ordered = client.get("/api/complaints/?ordering=due").json()["results"]
+    assert [r["id"] for r in ordered] == [late.pk, on_time.pk]
