@@ -651,7 +651,9 @@ def test_overdue_lists_complaints_past_a_target(cd: ComplaintsDesk) -> None:
 
     late = open_complaint(cd)
     on_time = open_complaint(cd, title="Another one")
-    SlaClock.objects.filter(pk=late.sla_clock_id).update(due=timezone.now() - timedelta(hours=1))
+    SlaClock.objects.filter(kind="complaint", object_id=late.pk).update(
+        due=timezone.now() - timedelta(hours=1)
+    )
     client = client_for(cd.supervisor)
     assert [r["id"] for r in client.get("/api/complaints/?overdue=true").json()["results"]] == [
         late.pk
