@@ -249,3 +249,27 @@ def test_the_respond_page_is_throttled_and_csrf_protected(cdesk: Any, settings: 
     throttled = client.post(path, {"choice": "accept"})
     assert throttled.status_code == 429 and "Retry-After" in throttled
     cache.clear()
+
+
+# --- the queue page -------------------------------------------------------------------
+def test_the_queue_page_carries_complaint_rows_and_their_labels_in_chinese(cdesk: Any) -> None:
+    import json
+
+    complaint = open_complaint(cdesk)
+    client = logged_in(complaint.assignee)
+    html = client.get("/queue/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    def embedded(element_id: str) -> Any:
+        start = html.index(f'<script id="{element_id}" type="application/json">')
+        start = html.index(">", start) + 1
+        return json.loads(html[start : html.index("</script>", start)])
+
+    rows = embedded("kefu-config")["rows"]
+    assert [(r["kind"], r["object_id"], r["priority"]) for r in rows] == [
+        ("complaint", complaint.pk, "S3")
+    ]
+    strings = embedded("kefu-strings")
+    assert strings["severity"]["S3"] == "S3 一般"
+    assert strings["complaint_status"]["received"] == "已接收"
+    assert strings["complaint_status"]["awaiting_approval"] == "待审批"
+    assert strings["open_complaint"] == "打开投诉"
