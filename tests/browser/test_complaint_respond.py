@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import STEP_TIMEOUT_MS, VIEWPORT, expect, forget_server_cache
-from tests.browser.test_complaints_live import complaint_defaults
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
@@ -27,7 +26,6 @@ def cdesk(transactional_db: Any, live_layer: str) -> Any:
     from tests.factories.complaints import build_complaints_desk
 
     forget_server_cache(live_layer, "*help-throttle:*")
-    complaint_defaults()
     return build_complaints_desk()
 
 

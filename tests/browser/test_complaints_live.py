@@ -17,23 +17,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 AT_ONCE_MS = 2500
 
 
-def complaint_defaults() -> None:
-    """The shipped configuration (complaints 0002): a transactional test's flush removed it."""
-    import importlib
-
-    from django.apps import apps
-
-    from complaints.models import ComplaintProfile
-
-    if not ComplaintProfile.objects.exists():
-        importlib.import_module("complaints.migrations.0002_defaults").forwards(apps, None)
-
-
 @pytest.fixture
 def cdesk(transactional_db: Any) -> Any:
     from tests.factories.complaints import build_complaints_desk
 
-    complaint_defaults()
     return build_complaints_desk()
 
 
