@@ -15,10 +15,12 @@ urlpatterns = [
     path("account/two-step/", two_factor_views.manage, name="two-step"),
     path("queue/", views.queue, name="queue"),
     path("board/", views.board, name="board"),
+    path("board/complaints/", views.board_complaints, name="board-complaints"),
     path("tickets/", views_tickets.tickets, name="tickets"),
     path("tickets/new/", views_desk.new_ticket, name="new-ticket"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/process/", views.ticket_process, name="ticket-process"),
+    path("tickets/<int:pk>/escalate/", views.escalate_ticket, name="ticket-escalate"),
     # the tickets screen's saved views (docs/tickets.md, "Tickets list and search")
     path("api/saved-views/", api.SavedViewListView.as_view(), name="saved-views"),
     path("api/saved-views/<int:pk>/", api.SavedViewDetailView.as_view(), name="saved-view"),
