@@ -507,6 +507,7 @@ SPECTACULAR_SETTINGS = {
         "ComplaintContactChannelEnum": "complaints.choices.ContactChannel",
         "ComplaintStatusEnum": "complaints.choices.ComplaintStatus",
         "ProposalStatusEnum": "complaints.choices.ProposalStatus",
+        "CompensationKindEnum": "complaints.choices.CompensationKind",
         "SeverityEnum": "complaints.choices.Severity",
         "ChannelEnum": "tickets.choices.Channel",
         "TicketOutputStatusEnum": "tickets.choices.TicketStatus",
@@ -521,6 +522,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 KEFU_PENDING_AUTO_CLOSE_DAYS = float(os.environ.get("KEFU_PENDING_AUTO_CLOSE_DAYS", "7"))
 KEFU_RESOLVED_AUTO_CLOSE_DAYS = float(os.environ.get("KEFU_RESOLVED_AUTO_CLOSE_DAYS", "3"))
 KEFU_CLOSED_REOPEN_DAYS = float(os.environ.get("KEFU_CLOSED_REOPEN_DAYS", "30"))
+# The currency compensation is paid in (ISO 4217; docs/complaints.md, "Compensation").
+KEFU_CURRENCY = os.environ.get("KEFU_CURRENCY", "CNY").upper()
 KEFU_IDEMPOTENCY_TTL_HOURS = 24
 # The embedded server fires due timers from a thread; production uses beat.
 KEFU_TIMER_BATCH = int(os.environ.get("KEFU_TIMER_BATCH", "50"))

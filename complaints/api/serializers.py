@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from core.params import MAX_ID
@@ -44,17 +46,37 @@ def _optional_text(max_length: int = MAX_TEXT) -> serializers.CharField:
 
 
 # --- inputs ------------------------------------------------------------------------------
+class ComplaintNewContactInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
 class ComplaintCreateInput(serializers.Serializer):
     """A complaint received through the API (``NewComplaint``), or a ticket escalated into
     one: with ``ticket``, the customer, contact, title and description default from the
     ticket and the ticket's assignee becomes the person the complaint is about."""
 
-    category = serializers.SlugField(max_length=64)
+    category = serializers.SlugField(
+        max_length=64,
+        required=False,
+        default="service",
+        help_text="A top-level category's code (`service` when absent).",
+    )
     subcategory = serializers.SlugField(max_length=64, required=False, allow_blank=True, default="")
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     description = _optional_text()
-    impact = serializers.ChoiceField(choices=Impact.choices)
-    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    impact = serializers.ChoiceField(
+        choices=Impact.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="With `urgency`, the severity matrix's cell; without both, a given "
+        "`severity` is taken as assessed and an absent one is the medium cell's.",
+    )
+    urgency = serializers.ChoiceField(
+        choices=Urgency.choices, required=False, allow_blank=True, default=""
+    )
     channel = serializers.ChoiceField(
         choices=[c for c in Channel.choices if c[0] != Channel.TICKET],
         required=False,
@@ -62,6 +84,12 @@ class ComplaintCreateInput(serializers.Serializer):
     )
     customer_id = _id(required=False, allow_null=True, default=None)
     contact_id = _id(required=False, allow_null=True, default=None)
+    contact = ComplaintNewContactInput(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Who complains, by email (found or created), instead of `contact_id`.",
+    )
     product_ref = _optional_text(100)
     desired_outcome = _optional_text()
     severity = serializers.ChoiceField(
@@ -103,16 +131,35 @@ class ComplaintAssignInput(serializers.Serializer):
 
 
 class ComplaintContactInput(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=ContactChannel.choices)
-    summary = _text()
+    channel = serializers.ChoiceField(
+        choices=ContactChannel.choices, required=False, default=ContactChannel.PHONE
+    )
+    summary = _optional_text()
+    note = _optional_text()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """``note`` (API.md) and ``summary`` name the same text."""
+        text = attrs.get("summary") or attrs.get("note") or ""
+        if not text.strip():
+            raise serializers.ValidationError({"note": [_("This field may not be blank.")]})
+        attrs["summary"] = text
+        return attrs
 
 
 class ComplaintNoteInput(serializers.Serializer):
     body = _text()
 
 
+class ComplaintCompensationInput(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True, default="")
+    kind = serializers.ChoiceField(choices=CompensationKind.choices)
+
+
 class ComplaintProposeInput(serializers.Serializer):
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices, required=False, default=Outcome.UPHELD
+    )
     resolution = _text()
     root_cause = serializers.SlugField(max_length=64)
     corrective_action = _optional_text()
@@ -128,10 +175,48 @@ class ComplaintProposeInput(serializers.Serializer):
     compensation_kind = serializers.ChoiceField(
         choices=CompensationKind.choices, required=False, allow_blank=True, default=""
     )
+    compensation = ComplaintCompensationInput(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="API.md's shape of `compensation_amount` and `compensation_kind`; the "
+        "currency, when given, must be the installation's (`KEFU_CURRENCY`).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        compensation = attrs.pop("compensation", None)
+        if compensation:
+            currency = (compensation.get("currency") or "").upper()
+            if currency and currency != settings.KEFU_CURRENCY:
+                raise serializers.ValidationError(
+                    {
+                        "compensation": [
+                            _("Compensation is paid in %(currency)s.")
+                            % {"currency": settings.KEFU_CURRENCY}
+                        ]
+                    }
+                )
+            attrs["compensation_amount"] = compensation["amount"]
+            attrs["compensation_kind"] = compensation["kind"]
+        return attrs
 
 
 class ComplaintOptionalReasonInput(serializers.Serializer):
     reason = _optional_text(MAX_REASON)
+    note = _optional_text(MAX_REASON)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """``note`` (API.md) and ``reason`` name the same text."""
+        attrs["reason"] = attrs.get("reason") or attrs.get("note") or ""
+        return attrs
+
+
+class ComplaintEscalateTicketInput(serializers.Serializer):
+    reason = _text(MAX_REASON)
+    category = serializers.SlugField(max_length=64, required=False, default="service")
+    impact = serializers.ChoiceField(choices=Impact.choices, required=False, default="medium")
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False, default="medium")
+    desired_outcome = _optional_text()
 
 
 class ComplaintReasonInput(serializers.Serializer):
@@ -321,6 +406,27 @@ class ComplaintRepeatOutput(serializers.Serializer):
     received_at = serializers.DateTimeField()
 
 
+class ComplaintContractTargetOutput(serializers.Serializer):
+    due = serializers.DateTimeField(allow_null=True)
+    met_at = serializers.DateTimeField(allow_null=True)
+    breached = serializers.BooleanField()
+
+
+class ComplaintMoneyOutput(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    kind = serializers.ChoiceField(choices=CompensationKind.choices)
+
+
+class ComplaintContractProposalOutput(serializers.Serializer):
+    resolution = serializers.CharField()
+    root_cause = serializers.CharField()
+    compensation = ComplaintMoneyOutput(allow_null=True)
+    approval = serializers.ChoiceField(
+        choices=[(v, v) for v in ("not_needed", "pending", "approved", "rejected")]
+    )
+
+
 class ComplaintOutput(serializers.Serializer):
     """A complaint with everything its page shows."""
 
@@ -391,6 +497,17 @@ class ComplaintOutput(serializers.Serializer):
     actions = serializers.ListField(
         child=serializers.CharField(),
         help_text="What the caller may do now, each `POST …/{id}/<action>/`.",
+    )
+    # API.md's names for what the fields above also say
+    handler = serializers.IntegerField(allow_null=True, help_text="The handler (`assignee`).")
+    repeat = serializers.BooleanField(help_text="A repeat of an earlier complaint (`repeat_of`).")
+    escalation_level = serializers.IntegerField()
+    clocks = serializers.DictField(
+        child=ComplaintContractTargetOutput(),
+        help_text="Each target by name: `{due, met_at, breached}`.",
+    )
+    proposal = ComplaintContractProposalOutput(
+        allow_null=True, help_text="The latest proposal and where its approval stands."
     )
     version = serializers.IntegerField()
     created = serializers.DateTimeField()

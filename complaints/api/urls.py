@@ -9,6 +9,11 @@ urlpatterns = [
         views.IntakeContextView.as_view(),
         name="complaint-intake-context",
     ),
+    path(
+        "tickets/<int:pk>/escalate-to-complaint/",
+        views.EscalateTicketView.as_view(),
+        name="ticket-escalate-to-complaint",
+    ),
     path("complaint-config/", views.ComplaintConfigView.as_view(), name="complaint-config"),
     path("complaints/<int:pk>/", views.ComplaintDetailView.as_view(), name="complaint-detail"),
     path(

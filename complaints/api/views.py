@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
@@ -255,10 +256,56 @@ def complaint_detail(user: Any, complaint: Complaint) -> dict[str, Any]:
         ),
         "people": _people(people),
         "actions": available_actions(user, complaint, node=node),
+        "handler": complaint.assignee_id,
+        "repeat": complaint.repeat_of_id is not None,
+        "escalation_level": complaint.sla_clock.escalation_level if complaint.sla_clock else 0,
+        "clocks": _contract_clocks(complaint),
+        "proposal": _contract_proposal(proposals[-1]) if proposals else None,
         "version": complaint.version,
         "created": complaint.created_at,
         "updated": complaint.updated_at,
         "history_url": reverse("complaint-history", args=[complaint.pk]),
+    }
+
+
+APPROVAL = {
+    "decided": "not_needed",
+    "pending": "pending",
+    "approved": "approved",
+    "rejected": "rejected",
+}
+
+
+def _contract_clocks(complaint: Complaint) -> dict[str, Any]:
+    """API.md's ``clocks``: each target by name."""
+    clock = complaint.sla_clock
+    if clock is None:
+        return {}
+    out: dict[str, Any] = {}
+    for name in clocks.target_names(clock):
+        state = clock.targets.get(name) or {}
+        out[name] = {
+            "due": state.get("due"),
+            "met_at": state.get("met_at"),
+            "breached": bool(state.get("breached")),
+        }
+    return out
+
+
+def _contract_proposal(proposal: Any) -> dict[str, Any]:
+    """API.md's ``proposal``: the latest one, its compensation and its approval's state."""
+    money = None
+    if proposal.compensation_amount:
+        money = {
+            "amount": proposal.compensation_amount,
+            "currency": settings.KEFU_CURRENCY,
+            "kind": proposal.compensation_kind,
+        }
+    return {
+        "resolution": proposal.resolution,
+        "root_cause": proposal.root_cause.code,
+        "compensation": money,
+        "approval": APPROVAL.get(proposal.status, proposal.status),
     }
 
 
@@ -357,6 +404,9 @@ def _row(c: Complaint) -> dict[str, Any]:
 def _intake(user: Any, data: dict[str, Any]) -> Complaint:
     from_ticket = None
     ticket_id = data.pop("ticket", None)
+    new_contact = data.pop("contact", None)
+    if new_contact and data["contact_id"] is None:
+        data["contact_id"] = _contact_by_email(user, new_contact, data["customer_id"])
     if ticket_id is not None:
         facts = (
             subjects.describe("ticket", ticket_id)
@@ -379,6 +429,68 @@ def _intake(user: Any, data: dict[str, Any]) -> Complaint:
     except InvalidInput as exc:
         exc.errors = {FIELD_NAMES.get(k, k): v for k, v in exc.errors.items()}
         raise
+
+
+def _contact_by_email(user: Any, given: dict[str, str], customer_id: int | None) -> int:
+    """API.md's ``contact`` object: the customer's contact with the address, created when
+    absent (``customers.services.find_or_create_contact``)."""
+    from customers.models import Customer
+    from customers.services import AmbiguousContact, find_or_create_contact
+
+    customer = Customer.objects.filter(pk=customer_id).first() if customer_id else None
+    if customer_id and customer is None:
+        raise InvalidInput(
+            _("The complaint is not valid."), {"customer_id": [_("Unknown customer.")]}
+        )
+    if not roles.roles_of(user):
+        raise Forbidden(_("Only staff may record complaints."))
+    try:
+        contact = find_or_create_contact(
+            email=given["email"], name=given["name"], phone=given["phone"], customer=customer
+        )
+    except AmbiguousContact as exc:
+        raise InvalidInput(
+            _("The complaint is not valid."),
+            {"customer_id": [_("Several customers have this address; name the customer.")]},
+        ) from exc
+    return contact.pk
+
+
+class EscalateTicketView(APIView):
+    """``POST /api/tickets/{id}/escalate-to-complaint/`` (API.md): the ticket becomes a
+    complaint linked to it both ways; the reason is the complaint's first internal note."""
+
+    @extend_schema(
+        request=s.ComplaintEscalateTicketInput,
+        responses={201: s.ComplaintOutput},
+        operation_id="tickets_escalate_to_complaint",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        _check_pk(pk)
+        user: Any = _staff(request)
+        data = _valid(s.ComplaintEscalateTicketInput, request.data or {})
+        fields: dict[str, Any] = {
+            "category": data["category"],
+            "subcategory": "",
+            "title": "",
+            "description": "",
+            "impact": data["impact"],
+            "urgency": data["urgency"],
+            "channel": "ticket",
+            "customer_id": None,
+            "contact_id": None,
+            "product_ref": "",
+            "desired_outcome": data["desired_outcome"],
+            "severity": "",
+            "severity_reason": "",
+            "regulatory": False,
+            "profile": "",
+            "about_user_id": None,
+            "ticket": pk,
+        }
+        complaint = _intake(user, fields)
+        services.add_note(complaint_id=complaint.pk, actor=user, body=data["reason"])
+        return _detail_response(user, complaint.pk, status.HTTP_201_CREATED)
 
 
 class ComplaintListView(APIView):

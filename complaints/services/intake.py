@@ -77,9 +77,9 @@ def _validate(data: NewComplaint) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if data.channel not in Channel.values:
         errors["channel"] = [_("Unknown channel.")]
-    if data.impact not in Impact.values:
+    if data.impact and data.impact not in Impact.values:
         errors["impact"] = [_("Choose one of: %(values)s.") % {"values": ", ".join(Impact.values)}]
-    if data.urgency not in Urgency.values:
+    if data.urgency and data.urgency not in Urgency.values:
         errors["urgency"] = [
             _("Choose one of: %(values)s.") % {"values": ", ".join(Urgency.values)}
         ]
@@ -161,7 +161,10 @@ def open_complaint(*, data: NewComplaint, actor: Actor) -> Complaint:
     category: ComplaintCategory = found["category"]
     profile: ComplaintProfile = found["profile"]
     customer, contact = found["customer"], found["contact"]
-    derived = derive_severity(data.impact, data.urgency)
+    assessed = bool(data.severity) and not data.impact and not data.urgency
+    impact, urgency = data.impact or Impact.MEDIUM, data.urgency or Urgency.MEDIUM
+    # A caller that gives the severity and no impact or urgency assessed it directly.
+    derived = data.severity if assessed else derive_severity(impact, urgency)
     repeat = selectors.find_repeat(
         customer_id=customer.pk if customer else None,
         contact_id=contact.pk if contact else None,
@@ -170,7 +173,7 @@ def open_complaint(*, data: NewComplaint, actor: Actor) -> Complaint:
     )
     if repeat is not None:
         derived = raised(derived)
-    severity = data.severity or derived
+    severity = derived if assessed else (data.severity or derived)
     if severity != derived and not data.severity_reason.strip():
         raise InvalidInput(
             _("Say why the severity differs from the matrix."),
@@ -194,8 +197,8 @@ def open_complaint(*, data: NewComplaint, actor: Actor) -> Complaint:
             title=data.title.strip()[:200],
             description=data.description.strip(),
             desired_outcome=data.desired_outcome.strip(),
-            impact=data.impact,
-            urgency=data.urgency,
+            impact=impact,
+            urgency=urgency,
             derived_severity=derived,
             severity=severity,
             severity_reason=data.severity_reason.strip()[:500] if severity != derived else "",

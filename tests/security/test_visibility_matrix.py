@@ -230,6 +230,18 @@ MATRIX: dict[str, Entry] = {
         f"api/complaints/{{}}/{name}/": Entry(complaint_id, methods=(("post", body),), allowed=())
         for name, body in COMPLAINT_ACTION_BODIES.items()
     },
+    "api/tickets/{}/escalate-to-complaint/": Entry(
+        ticket_id, methods=(("post", {"reason": "peek"}),), allowed=()
+    ),
+    "tickets/{}/escalate/": Entry(
+        ticket_id,
+        methods=(("post", {"category": "service", "impact": "low", "urgency": "low"}),),
+        page=True,
+        allowed=(),
+    ),
+    "help/complaints/{}/": Entry(
+        lambda w: "never-issued-0123456789abcdefghijklmnopqrstuv", page=True, allowed=()
+    ),
     "api/attachments/{}/": Entry(attachment_id),
     "tickets/{}/": Entry(ticket_id, page=True),
     "tickets/{}/process/": Entry(ticket_id, page=True),
