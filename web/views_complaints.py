@@ -30,6 +30,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -703,46 +704,88 @@ def _authority_rows() -> list[dict[str, Any]]:
 
 
 def _history(complaint: Complaint) -> list[dict[str, Any]]:
+    """The complaint's audit rows, oldest first: who, the verb in the reader's language, and
+    the facts the row adds (reasons, amounts, levels, people by name)."""
     events = list(
         AuditEvent.objects.filter(complaint_id=complaint.pk)
         .select_related("actor")
         .order_by("created_at", "id")
     )
-    rows = []
-    for event in events:
-        details = {**(event.after or {})}
-        rows.append(
-            {
-                "at": event.created_at,
-                "actor": person_name(event.actor) if event.actor else _("Kefu"),
-                "verb": verbs.label("complaint", event.verb),
-                "code": event.verb,
-                "details": _describe(details),
-            }
-        )
-    return rows
+    people_ids = {
+        value
+        for event in events
+        for key in ("assignee", "approver")
+        if isinstance(value := (event.after or {}).get(key), int)
+    }
+    people = person_names(get_user_model().objects.filter(pk__in=people_ids))
+    return [
+        {
+            "at": event.created_at,
+            "actor": person_name(event.actor) if event.actor else _("Kefu"),
+            "verb": verbs.label("complaint", event.verb),
+            "code": event.verb,
+            "details": _describe(event.after or {}, people),
+        }
+        for event in events
+    ]
 
 
-DETAIL_KEYS = ("reason", "amount", "level", "severity", "channel", "outcome", "due", "repeat_of")
+DETAIL_KEYS = (
+    "assignee",
+    "approver",
+    "reason",
+    "amount",
+    "level",
+    "required_level",
+    "severity",
+    "channel",
+    "outcome",
+    "due",
+    "repeat_of",
+    "ticket",
+)
 
 
-def _describe(after: dict[str, Any]) -> str:
+def _value(key: str, value: Any, people: dict[int, str]) -> str:
+    if key in ("assignee", "approver") and isinstance(value, int):
+        return people.get(value, f"#{value}")
+    if key in ("level", "required_level") and value in AuthorityLevel.values:
+        return str(AuthorityLevel(value).label)
+    if key == "severity" and value in Severity.values:
+        return str(Severity(value).label)
+    if key == "channel":
+        labels = {**dict(Channel.choices), **dict(ContactChannel.choices)}
+        return str(labels.get(value, value))
+    if key == "outcome" and value in Outcome.values:
+        return str(Outcome(value).label)
+    if key == "due" and isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is not None:
+            return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _describe(after: dict[str, Any], people: dict[int, str]) -> str:
     labels = {
+        "assignee": _("Handler"),
+        "approver": _("Approver"),
         "reason": _("Reason"),
         "amount": _("Amount"),
         "level": _("Level"),
+        "required_level": _("Needs approval of"),
         "severity": _("Severity"),
         "channel": _("Channel"),
         "outcome": _("Outcome"),
         "due": _("Due"),
         "repeat_of": _("Repeat of"),
+        "ticket": _("Ticket"),
     }
     parts = []
     for key in DETAIL_KEYS:
         value = after.get(key)
         if value in (None, ""):
             continue
-        parts.append(f"{labels[key]}: {value}")
+        parts.append(f"{labels[key]}: {_value(key, value, people)}")
     return "; ".join(parts)
 
 
@@ -988,7 +1031,7 @@ def _ladder(complaint: Complaint) -> dict[str, Any] | None:
                 "state_label": str(LADDER_STATES[step["state"]]),
             }
         )
-    if clock.stopped_at is not None:
+    if clock.stopped_at is not None or clock.due is None:
         running = _("stopped")
     elif clock.paused_at is not None:
         running = _("paused")

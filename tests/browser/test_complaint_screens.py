@@ -330,3 +330,63 @@ def zh_status() -> str:
         from complaints.choices import ComplaintStatus
 
         return str(ComplaintStatus.RECEIVED.label)
+
+
+def test_take_assign_escalate_note_close_and_reopen(browser: Any, server: str, cdesk: Any) -> None:
+    from org.models import AgentProfile
+
+    desk = cdesk
+    AgentProfile.objects.filter(user__in=[desk.handler1, desk.handler2]).update(presence="away")
+    complaint = open_complaint(desk)
+    assert complaint.assignee_id is None  # nobody online: it waits for the team
+    page = login(browser, server, "handler1", "pw")
+    problems = watch(page)
+    page.goto(f"/complaints/{complaint.pk}/")
+    expect(page.locator("#complaint-handler")).to_have_text("Unassigned")
+    page.click("#form-take button")
+    expect(page.locator("#complaint-handler")).to_have_text("handler1")
+    expect(page.locator("#form-take")).to_have_count(0)
+    expect(page.locator("#form-assign")).to_have_count(0)  # a supervisor's
+
+    boss = login(browser, server, "c-supervisor", "pw")
+    boss.goto(f"/complaints/{complaint.pk}/")
+    boss.select_option("#assign-assignee", label="handler2")
+    boss.click("#form-assign button")
+    expect(boss.locator("#complaint-handler")).to_have_text("handler2")
+    expect(boss.locator("#history li[data-verb='assigned']").last).to_contain_text("handler2")
+
+    # handler1 no longer handles it: the page offers only a note now.
+    page.reload()
+    expect(page.locator("#form-acknowledge")).to_have_count(0)
+    page.fill("#note-body", "The customer called twice last week.")
+    page.click("#form-note button")
+    expect(page.locator("#notes li[data-kind='note']")).to_contain_text("called twice")
+
+    other = login(browser, server, "handler2", "pw")
+    other.goto(f"/complaints/{complaint.pk}/")
+    other.click("#form-escalate button")  # no reason: refused, nothing changed
+    expect(other.locator("#form-escalate #action-problem")).to_contain_text(
+        "Say why the complaint is escalated."
+    )
+    expect(other.locator("#escalation-level")).to_have_text("level 0")
+    other.fill("#escalate-reason", "The customer mentions the regulator.")
+    other.click("#form-escalate button")
+    expect(other.locator("#escalation-level")).to_have_text("level 1")
+    expect(other.locator("#complaint-severity")).to_have_text("S2 major")
+    other.click("#form-acknowledge button")
+    other.select_option("#propose-outcome", "partially_upheld")
+    other.select_option("#propose-root-cause", "communication")
+    other.fill("#propose-resolution", "We explain the fee and apologise.")
+    expect(other.locator("#propose-limit")).to_have_attribute("data-within", "1")
+    other.click("#form-propose button[type=submit]")
+    expect(other.locator("#complaint-status")).to_have_text("Answered, awaiting the customer")
+    other.fill("#close-note", "Accepted on the phone.")
+    other.click("#form-close button")
+    expect(other.locator("#complaint-status")).to_have_text("Closed")
+    other.fill("#reopen-reason", "The fee was charged again.")
+    other.click("#form-reopen button")
+    expect(other.locator("#complaint-status")).to_have_text("Investigating")
+    expect(other.locator("#escalation-level")).to_have_text("level 2")
+    complaint.refresh_from_db()
+    assert complaint.status == "investigating" and complaint.assignee_id == desk.handler2.pk
+    assert problems == []
