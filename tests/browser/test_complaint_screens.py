@@ -127,6 +127,7 @@ def test_phone_intake_shows_history_repeat_and_severity_and_records_one_complain
     page.fill("#description", "A second charge appeared on the card today.")
     page.fill("#desired-outcome", "A refund of the second charge.")
     page.fill("#product-ref", "8812")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "complaint-new.png"), full_page=True)
 
     sent: list[Any] = []
@@ -206,6 +207,7 @@ def test_the_complaint_page_walk_to_approval_and_a_rejection(
     expect(page.locator("#propose-limit")).to_have_attribute("data-level", "supervisor")
     expect(page.locator("#propose-limit")).to_contain_text("a Supervisor must approve")
     page.select_option("#propose-kind", "refund")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "complaint.png"), full_page=True)
     page.click("#form-propose button[type=submit]")
     expect(page.locator("#complaint-status")).to_have_text("Awaiting approval")
@@ -270,6 +272,7 @@ def test_the_complaint_page_walk_to_approval_and_a_rejection(
     expect(page.locator("figure.chart svg")).to_be_visible()
     expect(page.locator("#sla-ladder tr[data-key='final_answer:breach']")).to_have_count(1)
     expect(page.locator("#process-tasks li").first).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "complaint-process.png"), full_page=True)
     assert problems == []
 
@@ -306,6 +309,7 @@ def test_the_list_filters_and_the_screens_in_chinese(
     page.click(f"#complaints a:text('{billing.number}')")
     page.wait_for_url(f"**/complaints/{billing.pk}/")
     page.goto("/complaints/")
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / "complaints.png"), full_page=True)
 
     zh = login(browser, server, "c-supervisor", "pw", language="zh-CN")
@@ -317,6 +321,7 @@ def test_the_list_filters_and_the_screens_in_chinese(
     expect(zh.locator("#clocks-title")).to_contain_text("时限")
     expect(zh.locator("tr[data-target='final_answer']")).to_contain_text("最终答复")
     expect(zh.locator("#fact-category")).to_contain_text("计费与收费")
+    zh.evaluate("window.scrollTo(0, 0)")
     zh.screenshot(path=str(shots / "complaint-zh.png"), full_page=True)
     zh.goto("/complaints/new/")
     expect(zh.locator("h1")).to_have_text("新建投诉")

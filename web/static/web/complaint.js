@@ -48,7 +48,7 @@ if (amount && limit) {
     const row = levelOf(value);
     if (!row) return;
     const within = ORDER.indexOf(row.level) <= ORDER.indexOf(mine);
-    limit.textContent = `${fmt(T.falls_under, { level: row.label })} ${within ? T.within_mine : fmt(T.needs_approval, { level: row.label })}`;
+    limit.textContent = `${fmt(T.falls_under, { level: row.label })} — ${within ? T.within_mine : fmt(T.needs_approval, { level: row.label })}`;
     limit.dataset.level = row.level;
     limit.dataset.within = within ? "1" : "0";
     for (const tr of document.querySelectorAll("#authority-table tbody tr")) tr.classList.toggle("current", tr.dataset.level === row.level);
