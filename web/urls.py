@@ -33,11 +33,7 @@ urlpatterns = [
         views_complaints.complaint_process,
         name="complaint-process",
     ),
-    path(
-        "complaints/<int:pk>/act/<slug:action>/",
-        views_complaints.complaint_action,
-        name="complaint-action",
-    ),
+    path("complaints/<int:pk>/act/", views_complaints.complaint_action, name="complaint-action"),
     # the tickets screen's saved views (docs/tickets.md, "Tickets list and search")
     path("api/saved-views/", api.SavedViewListView.as_view(), name="saved-views"),
     path("api/saved-views/<int:pk>/", api.SavedViewDetailView.as_view(), name="saved-view"),

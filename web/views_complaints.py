@@ -955,8 +955,10 @@ def _done_message(action: str) -> str:
 
 @login_required
 @require_POST
-def complaint_action(request: HttpRequest, pk: int, action: str) -> HttpResponseBase:
+def complaint_action(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """One action of the page (``action`` in the form) through its service."""
     user: Any = request.user
+    action = request.POST.get("action", "")
     if action not in ACTION_FIELDS and action not in ("take", "acknowledge"):
         raise Http404
     complaint = _visible(user, pk)

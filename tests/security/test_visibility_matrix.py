@@ -141,6 +141,30 @@ def attachment_id(world: World) -> int:
     return int(world.ids["attachment"])
 
 
+def complaint_id(world: World) -> int:
+    """A complaint of the world's customer in Billing, handled by the outsider."""
+    from complaints import services as complaint_services
+    from complaints.models import Complaint
+
+    if "complaint" not in world.ids:
+        complaint = complaint_services.open_complaint(
+            data=complaint_services.NewComplaint(
+                category="billing",
+                title="Charged twice",
+                description="Twice for one order.",
+                impact="medium",
+                urgency="medium",
+                contact_id=world.desk.contact.pk,
+            ),
+            actor=world.desk.admin,
+        )
+        Complaint.objects.filter(pk=complaint.pk).update(
+            team=world.desk.other_team, assignee=world.desk.outsider
+        )
+        world.ids["complaint"] = complaint.pk
+    return int(world.ids["complaint"])
+
+
 ACTION_BODIES: dict[str, dict[str, Any]] = {
     "claim": {},
     "assign": {"assignee": 0},  # filled with agent1 below
@@ -173,6 +197,12 @@ MATRIX: dict[str, Entry] = {
     "api/attachments/{}/": Entry(attachment_id),
     "tickets/{}/": Entry(ticket_id, page=True),
     "tickets/{}/process/": Entry(ticket_id, page=True),
+    # The complaint screens (web/views_complaints.py): agents see their teams' complaints.
+    "complaints/{}/": Entry(complaint_id, page=True),
+    "complaints/{}/process/": Entry(complaint_id, page=True),
+    "complaints/{}/act/": Entry(
+        complaint_id, methods=(("post", {"action": "note", "body": "peek"}),), page=True, allowed=()
+    ),
     "api/saved-views/{}/": Entry(saved_view_id, methods=(("delete", {}),), allowed=()),
     "api/notifications/{}/read/": Entry(
         lambda w: w.notification.pk, methods=(("post", {}),), allowed=()

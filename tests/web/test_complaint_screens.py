@@ -140,8 +140,9 @@ def test_actions_go_through_the_services_and_a_refusal_changes_nothing() -> None
     # proposing before acknowledging is not offered; forced, it is refused with 409
     assert 'id="form-propose"' not in html
     refused = client.post(
-        f"/complaints/{complaint.pk}/act/propose/",
+        f"/complaints/{complaint.pk}/act/",
         {
+            "action": "propose",
             "form_token": token_of(html, "form-note").replace("note", "propose"),
             "outcome": "upheld",
             "resolution": "x",
@@ -150,20 +151,22 @@ def test_actions_go_through_the_services_and_a_refusal_changes_nothing() -> None
     )
     assert refused.status_code == 400  # a token of another form is not this form's
     ack = client.post(
-        f"/complaints/{complaint.pk}/act/acknowledge/",
-        {"form_token": token_of(html, "form-acknowledge")},
+        f"/complaints/{complaint.pk}/act/",
+        {"action": "acknowledge", "form_token": token_of(html, "form-acknowledge")},
     )
     assert ack.status_code == 302
     html = client.get(f"/complaints/{complaint.pk}/").content.decode()
     note_token = token_of(html, "form-note")
     for _ in range(2):
         client.post(
-            f"/complaints/{complaint.pk}/act/note/", {"form_token": note_token, "body": "Once"}
+            f"/complaints/{complaint.pk}/act/",
+            {"action": "note", "form_token": note_token, "body": "Once"},
         )
     assert ComplaintNote.objects.filter(body="Once").count() == 1
     bad = client.post(
-        f"/complaints/{complaint.pk}/act/propose/",
+        f"/complaints/{complaint.pk}/act/",
         {
+            "action": "propose",
             "form_token": token_of(html, "form-propose"),
             "outcome": "upheld",
             "resolution": "We refund.",
