@@ -428,6 +428,7 @@ def new_complaint(request: HttpRequest) -> HttpResponse:
             errors["contact"] = [_("No contact you may see has this email address.")]
     if contact is not None and not _may_see_contact(user, contact):
         contact = None
+        values["contact_id"] = ""  # the page shows a chosen contact: never one not seen
         errors["contact"] = [_("Unknown contact.")]
     about = values["about_user"]
     if about and not about.isdigit():

@@ -9,14 +9,12 @@ list's filters, the process chart, and Chinese.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps
 
 from complaints import services
 from complaints.models import Complaint
@@ -30,9 +28,7 @@ COMPLAINT_PAGE = re.compile(r"/complaints/\d+/$")
 
 @pytest.fixture
 def cdesk(transactional_db: Any) -> Any:
-    """The complaints desk on the shipped configuration (a transactional test's flush took
-    the data migration's rows: they are loaded again, as the migration does)."""
-    importlib.import_module("complaints.migrations.0002_defaults").forwards(apps, None)
+    """The complaints desk on the shipped configuration (put back after a flush)."""
     return build_complaints_desk()
 
 

@@ -223,3 +223,14 @@ def test_pages_in_chinese() -> None:
         client.get(f"/complaints/new/context/?contact={desk.contact.pk}").content.decode()
     )
     assert data["complaints"][0]["status_label"] != "Received"
+
+
+def test_a_contact_the_agent_may_not_see_is_refused_and_not_shown() -> None:
+    desk = build_complaints_desk()
+    client = logged_in(desk.outsider)
+    response, _ = intake(client, desk)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert re.search(r'id="contact-problem"\s*>Unknown contact', html)
+    assert "wang.fang@example.com" not in html
+    assert not Complaint.objects.exists()
