@@ -234,3 +234,44 @@ def test_a_contact_the_agent_may_not_see_is_refused_and_not_shown() -> None:
     assert re.search(r'id="contact-problem"\s*>Unknown contact', html)
     assert "wang.fang@example.com" not in html
     assert not Complaint.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_sends_of_one_form_record_one_complaint() -> None:
+    """The second request waits on the first's lock on the token, then answers with its
+    complaint (two threads, two database connections)."""
+    import threading
+
+    from django.db import connection
+
+    desk = build_complaints_desk()
+    first = logged_in(desk.supervisor)
+    page = first.get("/complaints/new/")
+    data = {
+        "form_token": token_of(page.content.decode()),
+        "contact_id": str(desk.contact.pk),
+        "category": "billing",
+        "impact": "medium",
+        "urgency": "medium",
+        "title": "Sent twice at once",
+        "description": "Two tabs, one form.",
+    }
+    barrier = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def send() -> None:
+        client = logged_in(desk.supervisor)
+        barrier.wait()
+        try:
+            answers.append(client.post("/complaints/new/", data))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    complaint = Complaint.objects.get(title="Sent twice at once")
+    assert [a.status_code for a in answers] == [302, 302]
+    assert {a["Location"] for a in answers} == {f"/complaints/{complaint.pk}/"}
