@@ -275,3 +275,20 @@ def test_two_simultaneous_sends_of_one_form_record_one_complaint() -> None:
     complaint = Complaint.objects.get(title="Sent twice at once")
     assert [a.status_code for a in answers] == [302, 302]
     assert {a["Location"] for a in answers} == {f"/complaints/{complaint.pk}/"}
+
+
+def test_the_list_pages_keep_the_filters(monkeypatch: pytest.MonkeyPatch) -> None:
+    from web import views_complaints
+
+    monkeypatch.setattr(views_complaints, "PAGE_SIZE", 1)
+    desk = build_complaints_desk()
+    older = open_complaint(desk, title="Older")
+    newer = open_complaint(desk, title="Newer", category="privacy", subcategory="")
+    client = logged_in(desk.supervisor)
+    html = client.get("/complaints/?severity=S3").content.decode()
+    assert newer.number in html and older.number not in html
+    following = re.search(r'href="([^"]+)" rel="next"', html)
+    assert following is not None and "severity=S3" in following.group(1)
+    html = client.get(following.group(1).replace("&amp;", "&")).content.decode()
+    assert older.number in html and newer.number not in html
+    assert 'rel="prev"' in html and 'rel="next"' not in html
