@@ -555,7 +555,6 @@ def new_complaint_context(request: HttpRequest) -> JsonResponse:
             "open_work": work,
             "repeat": repeat,
         },
-        json_dumps_params={"default": str},
     )
 
 
