@@ -15,10 +15,12 @@ urlpatterns = [
     path("account/two-step/", two_factor_views.manage, name="two-step"),
     path("queue/", views.queue, name="queue"),
     path("board/", views.board, name="board"),
+    path("board/complaints/", views.board_complaints, name="board-complaints"),
     path("tickets/", views_tickets.tickets, name="tickets"),
     path("tickets/new/", views_desk.new_ticket, name="new-ticket"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/process/", views.ticket_process, name="ticket-process"),
+    path("tickets/<int:pk>/escalate/", views.escalate_ticket, name="ticket-escalate"),
     # the agent's complaint screens (docs/ui.md, "Complaints")
     path("complaints/", views_complaints.complaints_list, name="complaints"),
     path("complaints/new/", views_complaints.new_complaint, name="new-complaint"),
