@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from . import api, two_factor_views, views, views_desk, views_tickets
+from . import api, two_factor_views, views, views_complaints, views_desk, views_tickets
 
 app_name = "web"
 
@@ -21,6 +21,21 @@ urlpatterns = [
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/process/", views.ticket_process, name="ticket-process"),
     path("tickets/<int:pk>/escalate/", views.escalate_ticket, name="ticket-escalate"),
+    # the agent's complaint screens (docs/ui.md, "Complaints")
+    path("complaints/", views_complaints.complaints_list, name="complaints"),
+    path("complaints/new/", views_complaints.new_complaint, name="new-complaint"),
+    path(
+        "complaints/new/context/",
+        views_complaints.new_complaint_context,
+        name="complaint-context",
+    ),
+    path("complaints/<int:pk>/", views_complaints.complaint_detail, name="complaint"),
+    path(
+        "complaints/<int:pk>/process/",
+        views_complaints.complaint_process,
+        name="complaint-process",
+    ),
+    path("complaints/<int:pk>/act/", views_complaints.complaint_action, name="complaint-action"),
     # the tickets screen's saved views (docs/tickets.md, "Tickets list and search")
     path("api/saved-views/", api.SavedViewListView.as_view(), name="saved-views"),
     path("api/saved-views/<int:pk>/", api.SavedViewDetailView.as_view(), name="saved-view"),

@@ -245,6 +245,12 @@ MATRIX: dict[str, Entry] = {
     "api/attachments/{}/": Entry(attachment_id),
     "tickets/{}/": Entry(ticket_id, page=True),
     "tickets/{}/process/": Entry(ticket_id, page=True),
+    # The complaint screens (web/views_complaints.py): agents see their teams' complaints.
+    "complaints/{}/": Entry(complaint_id, page=True),
+    "complaints/{}/process/": Entry(complaint_id, page=True),
+    "complaints/{}/act/": Entry(
+        complaint_id, methods=(("post", {"action": "note", "body": "peek"}),), page=True, allowed=()
+    ),
     "api/saved-views/{}/": Entry(saved_view_id, methods=(("delete", {}),), allowed=()),
     "api/notifications/{}/read/": Entry(
         lambda w: w.notification.pk, methods=(("post", {}),), allowed=()

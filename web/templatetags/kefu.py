@@ -15,3 +15,11 @@ register = template.Library()
 def person_name(user: Any) -> str:
     """A person as every screen shows them (org.selectors.person_name)."""
     return _person_name(user)
+
+
+@register.filter
+def is_staff_member(user: Any) -> bool:
+    """Agents, supervisors, managers and administrators (the complaint screens' readers)."""
+    from org.roles import roles_of
+
+    return bool(roles_of(user))
