@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "tickets",
     "flows",
     "complaints",
+    "reports",
     "surveys",
     "outbox",
     "mail",

@@ -1,0 +1,287 @@
+"""Refreshing the complaint rollups (docs/reports.md, "Read model").
+
+``refresh_complaint_rollups()`` re-counts every day that holds a complaint changed since
+the watermark (its ``updated_at``; the SLA dispatcher's marks bump it too) and the months
+of those days, in one transaction under a row lock so two refreshes never interleave. A
+Celery beat task runs it every minute; tests and the benchmark call it directly, the
+benchmark with ``full=True`` after seeding."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from complaints.models import Complaint
+
+from .choices import HANDLING_EDGES, TARGET_COLUMNS
+from .models import (
+    COUNT_FIELDS,
+    KEY_FIELDS,
+    OUTCOME_COUNT_FIELDS,
+    OUTCOME_KEY_FIELDS,
+    ComplaintRollup,
+    Grain,
+    OutcomeRollup,
+    RollupState,
+)
+
+NAME = "complaints"
+# Re-read complaints updated this long before the watermark: a transaction that began
+# before the last refresh may commit a row whose updated_at is older than the watermark.
+OVERLAP = timedelta(minutes=5)
+CHUNK = 5000
+COLUMNS = (
+    "received_at",
+    "profile_id",
+    "category_id",
+    "team_id",
+    "channel",
+    "severity",
+    "root_cause_id",
+    "answered_at",
+    "repeat_of_id",
+    "extensions_used",
+    "compensation_amount",
+    "compensation_kind",
+    "approved_level",
+    "sla_clock__targets",
+)
+INDEX = {name: i for i, name in enumerate(COUNT_FIELDS)}
+TARGET_INDEX = [
+    (target, INDEX[f"{short}_met"], INDEX[f"{short}_on_time"], INDEX[f"{short}_breached"])
+    for target, short in TARGET_COLUMNS.items()
+]
+HISTOGRAM_AT = INDEX["h00"]
+
+
+@dataclass
+class Refreshed:
+    days: int
+    rows: int
+    as_of: datetime
+
+
+def _local_day(moment: datetime) -> date:
+    return timezone.localtime(moment).date()
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+
+
+def _parse(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class DayCounts:
+    """The counts of one day's complaints, by rollup key."""
+
+    def __init__(self) -> None:
+        self.main: dict[tuple[Any, ...], list[int]] = {}
+        self.outcome: dict[tuple[Any, ...], list[int]] = {}
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        (
+            received,
+            profile_id,
+            category_id,
+            team_id,
+            channel,
+            severity,
+            root_cause_id,
+            answered,
+            repeat_of,
+            extensions_used,
+            amount,
+            kind,
+            level,
+            targets,
+        ) = row
+        key = (profile_id, category_id, team_id or 0, channel, severity)
+        counts = self.main.get(key)
+        if counts is None:
+            counts = self.main[key] = [0] * len(COUNT_FIELDS)
+        counts[0] += 1
+        if answered is not None:
+            counts[1] += 1
+            seconds = max((answered - received).total_seconds(), 0)
+            counts[HISTOGRAM_AT + bisect_right(HANDLING_EDGES, seconds)] += 1
+        if repeat_of is not None:
+            counts[2] += 1
+        if extensions_used:
+            counts[3] += 1
+            counts[4] += extensions_used
+        for target, met_at, on_time_at, breached_at in TARGET_INDEX:
+            state = (targets or {}).get(target)
+            if not state:
+                continue
+            met = _parse(state.get("met_at"))
+            if met is not None:
+                counts[met_at] += 1
+                due = _parse(state.get("due"))
+                if due is None or met <= due:
+                    counts[on_time_at] += 1
+            elif state.get("breached"):
+                counts[breached_at] += 1
+        if root_cause_id is None and not amount:
+            return
+        paid = bool(amount)
+        okey = (*key, root_cause_id or 0, level if paid else "", kind if paid else "")
+        outcome = self.outcome.get(okey)
+        if outcome is None:
+            outcome = self.outcome[okey] = [0, 0, 0]
+        if root_cause_id is not None:
+            outcome[0] += 1
+        if paid:
+            outcome[1] += 1
+            outcome[2] += int(Decimal(amount) * 100)
+
+    def rows(self, day: date) -> tuple[list[ComplaintRollup], list[OutcomeRollup]]:
+        main = [
+            ComplaintRollup(
+                grain=Grain.DAY,
+                period=day,
+                **dict(zip(KEY_FIELDS, key, strict=True)),
+                **dict(zip(COUNT_FIELDS, counts, strict=True)),
+            )
+            for key, counts in self.main.items()
+        ]
+        outcome = [
+            OutcomeRollup(
+                grain=Grain.DAY,
+                period=day,
+                **dict(zip(OUTCOME_KEY_FIELDS, key, strict=True)),
+                **dict(zip(OUTCOME_COUNT_FIELDS, counts, strict=True)),
+            )
+            for key, counts in self.outcome.items()
+        ]
+        return main, outcome
+
+
+def _rows_between(start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
+    return (
+        Complaint.objects.filter(received_at__gte=start, received_at__lt=end)
+        .order_by("received_at", "id")
+        .values_list(*COLUMNS)
+        .iterator(chunk_size=CHUNK)
+    )
+
+
+def _by_day(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[date, DayCounts]]:
+    current: date | None = None
+    counts = DayCounts()
+    for row in rows:
+        day = _local_day(row[0])
+        if day != current:
+            if current is not None:
+                yield current, counts
+            current, counts = day, DayCounts()
+        counts.add(row)
+    if current is not None:
+        yield current, counts
+
+
+def _write_days(days: dict[date, DayCounts], wanted: Iterable[date]) -> int:
+    wanted = sorted(set(wanted))
+    ComplaintRollup.objects.filter(grain=Grain.DAY, period__in=wanted).delete()
+    OutcomeRollup.objects.filter(grain=Grain.DAY, period__in=wanted).delete()
+    main: list[ComplaintRollup] = []
+    outcome: list[OutcomeRollup] = []
+    for day in wanted:
+        if day in days:
+            day_main, day_outcome = days[day].rows(day)
+            main += day_main
+            outcome += day_outcome
+    ComplaintRollup.objects.bulk_create(main, batch_size=2000)
+    OutcomeRollup.objects.bulk_create(outcome, batch_size=2000)
+    return len(main) + len(outcome)
+
+
+def _write_months(months: Iterable[date]) -> None:
+    """Each month row is the sum of the month's day rows (summed by the database)."""
+    for first in sorted(set(months)):
+        following = (first + timedelta(days=32)).replace(day=1)
+        for model, keys, counts in (
+            (ComplaintRollup, KEY_FIELDS, COUNT_FIELDS),
+            (OutcomeRollup, OUTCOME_KEY_FIELDS, OUTCOME_COUNT_FIELDS),
+        ):
+            model.objects.filter(grain=Grain.MONTH, period=first).delete()  # type: ignore[attr-defined]
+            sums = (
+                model.objects.filter(  # type: ignore[attr-defined]
+                    grain=Grain.DAY, period__gte=first, period__lt=following
+                )
+                .values(*keys)
+                .annotate(**{f"sum_{name}": Sum(name) for name in counts})
+                .order_by()
+            )
+            model.objects.bulk_create(  # type: ignore[attr-defined]
+                [
+                    model(
+                        grain=Grain.MONTH,
+                        period=first,
+                        **{k: row[k] for k in keys},
+                        **{name: row[f"sum_{name}"] for name in counts},
+                    )
+                    for row in sums
+                ],
+                batch_size=2000,
+            )
+
+
+def refresh_complaint_rollups(*, full: bool = False) -> Refreshed:
+    """Re-counts the days whose complaints changed since the last refresh (every day when
+    ``full``) and their months; returns how many days and rows it wrote."""
+    with transaction.atomic():
+        state, _created = RollupState.objects.select_for_update().get_or_create(name=NAME)
+        now = timezone.now()
+        if full or state.watermark is None:
+            ComplaintRollup.objects.all().delete()
+            OutcomeRollup.objects.all().delete()
+            written = 0
+            months: set[date] = set()
+            day_count = 0
+            for day, counts in _by_day(
+                Complaint.objects.order_by("received_at", "id")
+                .values_list(*COLUMNS)
+                .iterator(chunk_size=CHUNK)
+            ):
+                written += _write_days({day: counts}, [day])
+                months.add(day.replace(day=1))
+                day_count += 1
+            _write_months(months)
+        else:
+            touched = set(
+                Complaint.objects.filter(updated_at__gte=state.watermark - OVERLAP)
+                .annotate(day=TruncDate("received_at"))
+                .values_list("day", flat=True)
+                .distinct()
+                .order_by()
+            )
+            written = 0
+            for day in sorted(touched):
+                start, end = _day_bounds(day)
+                counted = dict(_by_day(_rows_between(start, end)))
+                written += _write_days(counted, [day])
+            _write_months({day.replace(day=1) for day in touched})
+            day_count = len(touched)
+        state.watermark = now
+        state.refreshed_at = now
+        state.save(update_fields=["watermark", "refreshed_at"])
+    return Refreshed(days=day_count, rows=written, as_of=now)
+
+
+def as_of() -> datetime | None:
+    """When the complaint rollups were last refreshed (None: never)."""
+    state = RollupState.objects.filter(name=NAME).first()
+    return state.refreshed_at if state else None
