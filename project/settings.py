@@ -316,6 +316,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("KEFU_OUTBOX_SWEEP_SECONDS", "30")),
         "options": {"expires": 60},
     },
+    # the complaint report's read model (docs/reports.md)
+    "refresh-complaint-report": {
+        "task": "reports.tasks.refresh_complaint_report",
+        "schedule": float(os.environ.get("KEFU_REPORT_REFRESH_SECONDS", "60")),
+        "options": {"expires": 120},
+    },
     "queue-survey-reminders": {
         "task": "surveys.tasks.queue_survey_reminders",
         "schedule": 300.0,
