@@ -12,7 +12,9 @@ from rest_framework.views import APIView
 from . import selectors
 
 PARAMETERS = [
-    OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: 29 days before 'to')."),
+    OpenApiParameter(
+        "from", OpenApiTypes.DATE, description="First day (default: 29 days before 'to')."
+    ),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, included (default: today)."),
     OpenApiParameter("profile", OpenApiTypes.INT, description="Complaint profile id."),
     OpenApiParameter("category", OpenApiTypes.INT, description="Category id."),

@@ -52,7 +52,9 @@ class ComplaintRollup(RollupKey):
 
 # Per target: met at all, met by its due time, and breached without being met.
 TARGET_FIELDS = [
-    f"{short}_{what}" for short in TARGET_COLUMNS.values() for what in ("met", "on_time", "breached")
+    f"{short}_{what}"
+    for short in TARGET_COLUMNS.values()
+    for what in ("met", "on_time", "breached")
 ]
 # The handling-time histogram: h00 … h39, bucket i counting answers below HANDLING_EDGES[i].
 HISTOGRAM_FIELDS = [f"h{i:02d}" for i in range(BUCKETS)]

@@ -212,20 +212,19 @@ def _write_months(months: Iterable[date]) -> None:
     """Each month row is the sum of the month's day rows (summed by the database)."""
     for first in sorted(set(months)):
         following = (first + timedelta(days=32)).replace(day=1)
-        for model, keys, counts in (
+        tables: list[tuple[Any, list[str], list[str]]] = [
             (ComplaintRollup, KEY_FIELDS, COUNT_FIELDS),
             (OutcomeRollup, OUTCOME_KEY_FIELDS, OUTCOME_COUNT_FIELDS),
-        ):
-            model.objects.filter(grain=Grain.MONTH, period=first).delete()  # type: ignore[attr-defined]
+        ]
+        for model, keys, counts in tables:
+            model.objects.filter(grain=Grain.MONTH, period=first).delete()
             sums = (
-                model.objects.filter(  # type: ignore[attr-defined]
-                    grain=Grain.DAY, period__gte=first, period__lt=following
-                )
+                model.objects.filter(grain=Grain.DAY, period__gte=first, period__lt=following)
                 .values(*keys)
                 .annotate(**{f"sum_{name}": Sum(name) for name in counts})
                 .order_by()
             )
-            model.objects.bulk_create(  # type: ignore[attr-defined]
+            model.objects.bulk_create(
                 [
                     model(
                         grain=Grain.MONTH,
@@ -251,14 +250,16 @@ def refresh_complaint_rollups(*, full: bool = False) -> Refreshed:
             written = 0
             months: set[date] = set()
             day_count = 0
-            for day, counts in _by_day(
-                Complaint.objects.order_by("received_at", "id")
-                .values_list(*COLUMNS)
-                .iterator(chunk_size=CHUNK)
+            for day_count, (day, counts) in enumerate(  # noqa: B007
+                _by_day(
+                    Complaint.objects.order_by("received_at", "id")
+                    .values_list(*COLUMNS)
+                    .iterator(chunk_size=CHUNK)
+                ),
+                start=1,
             ):
                 written += _write_days({day: counts}, [day])
                 months.add(day.replace(day=1))
-                day_count += 1
             _write_months(months)
         else:
             touched = set(

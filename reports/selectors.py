@@ -295,9 +295,12 @@ def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
     kind_labels = _labels(CompensationKind.choices)
     compensation = []
     for level in LEVELS:
-        kinds = []
+        kinds: list[dict[str, Any]] = []
+        level_count, level_cents = 0, 0
         for kind in KINDS:
             count, cents = paid.get((level, kind), [0, 0])
+            level_count += count
+            level_cents += cents
             kinds.append(
                 {
                     "kind": kind,
@@ -310,8 +313,8 @@ def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
             {
                 "level": level,
                 "label": level_labels[level],
-                "count": sum(k["count"] for k in kinds),
-                "amount": str(sum((Decimal(k["amount"]) for k in kinds), Decimal("0.00"))),
+                "count": level_count,
+                "amount": str((Decimal(level_cents) / 100).quantize(CENT)),
                 "kinds": kinds,
             }
         )
@@ -335,7 +338,10 @@ def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
             "median_seconds": None if median is None else round(median),
             "p90_seconds": None if p90 is None else round(p90),
             "histogram": [
-                {"below_seconds": HANDLING_EDGES[i] if i < len(HANDLING_EDGES) else None, "count": n}
+                {
+                    "below_seconds": HANDLING_EDGES[i] if i < len(HANDLING_EDGES) else None,
+                    "count": n,
+                }
                 for i, n in enumerate(histogram)
             ],
         },
@@ -373,8 +379,18 @@ def statistics_table(stats: Mapping[str, Any]) -> Iterator[list[Any]]:
             yield [section, row["label"], _("complaints"), row["count"]]
     for level in stats["compensation"]:
         for kind in level["kinds"]:
-            yield [_("Compensation"), f"{level['label']} / {kind['label']}", _("count"), kind["count"]]
-            yield [_("Compensation"), f"{level['label']} / {kind['label']}", _("amount"), kind["amount"]]
+            yield [
+                _("Compensation"),
+                f"{level['label']} / {kind['label']}",
+                _("count"),
+                kind["count"],
+            ]
+            yield [
+                _("Compensation"),
+                f"{level['label']} / {kind['label']}",
+                _("amount"),
+                kind["amount"],
+            ]
 
 
 # --- the regulator register -------------------------------------------------------------

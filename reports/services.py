@@ -13,7 +13,9 @@ from .choices import ReportVerb
 from .selectors import ReportFilters, require_reports
 
 
-def record_export(*, actor: Actor, verb: ReportVerb, filters: ReportFilters, fmt: str, rows: int) -> None:
+def record_export(
+    *, actor: Actor, verb: ReportVerb, filters: ReportFilters, fmt: str, rows: int
+) -> None:
     """Who exported which report, for which period and filters, in which format, how many
     rows: an audit row of kind ``report`` (verbs ``register_exported``,
     ``statistics_exported``)."""

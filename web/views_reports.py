@@ -96,9 +96,12 @@ def complaint_report(request: HttpRequest) -> HttpResponse:
         links=screen["links"],
         errors=errors,
         filters=filters,
-        profiles=_options(((p.pk, p.label) for p in ComplaintProfile.objects.all()), filters.profile),
+        profiles=_options(
+            ((p.pk, p.label) for p in ComplaintProfile.objects.all()), filters.profile
+        ),
         categories=_options(
-            ((c.pk, c.label) for c in ComplaintCategory.objects.filter(parent=None)), filters.category
+            ((c.pk, c.label) for c in ComplaintCategory.objects.filter(parent=None)),
+            filters.category,
         ),
         teams=_options(Team.objects.order_by("name").values_list("id", "name"), filters.team),
         channels=_options(Channel.choices, filters.channel),
@@ -126,13 +129,15 @@ def statistics_csv(request: HttpRequest) -> HttpResponse:
     stats = selectors.complaint_statistics(filters)
     rows = list(selectors.statistics_table(stats))
     services.record_export(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         verb=ReportVerb.STATISTICS_EXPORTED,
         filters=filters,
         fmt="csv",
         rows=len(rows) - 1,
     )
-    response = HttpResponse("".join(exports.csv_lines(rows)), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        "".join(exports.csv_lines(rows)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="{_filename(filters, "complaint-statistics", "csv")}"'
     )
@@ -150,7 +155,7 @@ def _register(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpRes
             _("The period holds more complaints than a spreadsheet takes: export it as CSV.")
         )
     services.record_export(
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         verb=ReportVerb.REGISTER_EXPORTED,
         filters=filters,
         fmt=fmt,
@@ -163,7 +168,7 @@ def _register(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpRes
             exports.csv_lines(rows), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response  # type: ignore[no-any-return]
+        return response
     return FileResponse(
         exports.xlsx_file(rows, _("Complaint register")),
         as_attachment=True,

@@ -34,9 +34,9 @@ class KnownSet:
 def received_earlier(complaint: Complaint, days: int, *, clock: bool) -> None:
     """The complaint came in ``days`` ago (and, with ``clock``, its clock started then)."""
     moment = timezone.now() - timedelta(days=days)
-    Complaint.objects.filter(pk=complaint.pk).update(received_at=moment)
+    Complaint.objects.filter(id=complaint.id).update(received_at=moment)
     if clock:
-        SlaClock.objects.filter(pk=complaint.sla_clock_id).update(started_at=moment)
+        SlaClock.objects.filter(kind="complaint", object_id=complaint.id).update(started_at=moment)
     complaint.refresh_from_db()
 
 
@@ -81,7 +81,9 @@ def build_known_set() -> KnownSet:
     repeat = open_complaint(desk, channel="phone")
     handler = _handler(repeat)
     services.acknowledge_complaint(complaint_id=repeat.pk, actor=handler)
-    services.extend_deadline(complaint_id=repeat.pk, actor=desk.supervisor, reason="Waiting on the bank")
+    services.extend_deadline(
+        complaint_id=repeat.pk, actor=desk.supervisor, reason="Waiting on the bank"
+    )
     services.propose_resolution(
         complaint_id=repeat.pk,
         actor=handler,

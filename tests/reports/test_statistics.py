@@ -67,7 +67,9 @@ def test_every_figure_of_a_known_set() -> None:
     assert stats["handling"]["answered"] == 3
     assert stats["handling"]["median_seconds"] == round(3.5 * DAY)
     assert stats["handling"]["p90_seconds"] == round(33.5 * DAY)
-    histogram = {b["below_seconds"]: b["count"] for b in stats["handling"]["histogram"] if b["count"]}
+    histogram = {
+        b["below_seconds"]: b["count"] for b in stats["handling"]["histogram"] if b["count"]
+    }
     assert histogram == {3600: 1, 4 * DAY: 1, 35 * DAY: 1}
 
     # targets: the late one missed all three; the letter and the repeat met theirs; the one
@@ -90,7 +92,12 @@ def test_every_figure_of_a_known_set() -> None:
     assert (paid["handler"]["count"], paid["handler"]["amount"]) == (1, "50.00")
     assert (paid["manager"]["count"], paid["manager"]["amount"]) == (0, "0.00")
     kinds = {k["kind"]: (k["count"], k["amount"]) for k in paid["supervisor"]["kinds"]}
-    assert kinds == {"refund": (1, "500.00"), "credit": (0, "0.00"), "voucher": (0, "0.00"), "goodwill": (0, "0.00")}
+    assert kinds == {
+        "refund": (1, "500.00"),
+        "credit": (0, "0.00"),
+        "voucher": (0, "0.00"),
+        "goodwill": (0, "0.00"),
+    }
 
 
 def test_the_filters_narrow_every_figure() -> None:
@@ -179,7 +186,9 @@ def test_periods_across_months_read_month_and_day_rows_exactly() -> None:
         stats = selectors.complaint_statistics(
             selectors.ReportFilters(date_from=date_from, date_to=date_to)
         )
-        expected = sum(1 for n in range(12) if date_from <= (start + timedelta(days=8 * n)).date() <= date_to)
+        expected = sum(
+            1 for n in range(12) if date_from <= (start + timedelta(days=8 * n)).date() <= date_to
+        )
         assert stats["totals"]["complaints"] == expected, (date_from, date_to)
 
 
