@@ -2,9 +2,9 @@
 
 Two tables, refreshed together by ``reports.rollup`` for the days whose complaints changed:
 ``ComplaintRollup`` counts complaints per (grain, period, profile, category, team, channel,
-severity) with the regulator targets, extensions, repeats and a fixed histogram of handling
-times; ``OutcomeRollup`` counts the decided ones per root cause and the compensation paid per
-approver level and kind. Each holds day rows (grain ``d``) and month rows (grain ``m``, the
+severity) with the regulator targets, extensions, repeats, a fixed histogram of handling
+times and the compensation paid per approver level and kind; ``RootCauseRollup`` counts the
+decided ones per root cause. Each holds day rows (grain ``d``) and month rows (grain ``m``, the
 sum of the month's day rows) so a long period reads a few month rows and its edge days."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import BUCKETS, TARGET_COLUMNS
+from .choices import BUCKETS, KINDS, LEVELS, TARGET_COLUMNS
 
 
 class Grain(models.TextChoices):
@@ -58,8 +58,14 @@ TARGET_FIELDS = [
 ]
 # The handling-time histogram: h00 … h39, bucket i counting answers below HANDLING_EDGES[i].
 HISTOGRAM_FIELDS = [f"h{i:02d}" for i in range(BUCKETS)]
+# Compensation paid, per approver level and kind: how many, and the sum in hundredths.
+COMPENSATION_FIELDS = [
+    f"{level}_{kind}_{what}" for level in LEVELS for kind in KINDS for what in ("n", "cents")
+]
 for _name in TARGET_FIELDS + HISTOGRAM_FIELDS:
     ComplaintRollup.add_to_class(_name, models.IntegerField(default=0))
+for _name in COMPENSATION_FIELDS:
+    ComplaintRollup.add_to_class(_name, models.BigIntegerField(default=0))
 
 COUNT_FIELDS = [
     "complaints",
@@ -69,30 +75,28 @@ COUNT_FIELDS = [
     "extensions",
     *TARGET_FIELDS,
     *HISTOGRAM_FIELDS,
+    *COMPENSATION_FIELDS,
 ]
 KEY_FIELDS = ["profile_id", "category_id", "team_id", "channel", "severity"]
 
 
-class OutcomeRollup(RollupKey):
-    root_cause_id = models.IntegerField(_("root cause"), default=0)  # 0: none yet
-    approved_level = models.CharField(_("approved at level"), max_length=16, blank=True)
-    compensation_kind = models.CharField(_("compensation kind"), max_length=16, blank=True)
+class RootCauseRollup(RollupKey):
+    """Decided complaints per root cause (root causes are data: a row each, not a column)."""
+
+    root_cause_id = models.IntegerField(_("root cause"))
     decided = models.IntegerField(_("decided"), default=0)
-    compensated = models.IntegerField(_("compensated"), default=0)
-    # In hundredths (an integer sum is exact and fast).
-    compensation_cents = models.BigIntegerField(_("compensation (cents)"), default=0)
 
     class Meta:
-        verbose_name = _("complaint outcome rollup")
-        verbose_name_plural = _("complaint outcome rollups")
-        indexes = [models.Index(fields=["grain", "period"], name="outcomerollup_period_idx")]
+        verbose_name = _("complaint root-cause rollup")
+        verbose_name_plural = _("complaint root-cause rollups")
+        indexes = [models.Index(fields=["grain", "period"], name="rootcauserollup_period_idx")]
 
     def __str__(self) -> str:
         return f"{self.grain} {self.period}"
 
 
-OUTCOME_KEY_FIELDS = [*KEY_FIELDS, "root_cause_id", "approved_level", "compensation_kind"]
-OUTCOME_COUNT_FIELDS = ["decided", "compensated", "compensation_cents"]
+ROOT_CAUSE_KEY_FIELDS = [*KEY_FIELDS, "root_cause_id"]
+ROOT_CAUSE_COUNT_FIELDS = ["decided"]
 
 
 class RollupState(models.Model):

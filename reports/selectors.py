@@ -36,10 +36,9 @@ from .choices import HANDLING_EDGES, KINDS, LEVELS, TARGET_COLUMNS
 from .models import (
     COUNT_FIELDS,
     HISTOGRAM_FIELDS,
-    OUTCOME_COUNT_FIELDS,
     ComplaintRollup,
     Grain,
-    OutcomeRollup,
+    RootCauseRollup,
 )
 from .rollup import as_of
 
@@ -235,11 +234,12 @@ def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
         .annotate(**{f"s_{name}": Sum(name) for name in COUNT_FIELDS})
         .order_by()
     )
-    outcome = list(
-        _filtered(OutcomeRollup, filters)
-        .values("root_cause_id", "approved_level", "compensation_kind")
-        .annotate(**{f"s_{name}": Sum(name) for name in OUTCOME_COUNT_FIELDS})
+    by_root_cause: dict[int, int] = dict(
+        _filtered(RootCauseRollup, filters)
+        .values("root_cause_id")
+        .annotate(n=Sum("decided"))
         .order_by()
+        .values_list("root_cause_id", "n")
     )
     totals = dict.fromkeys(COUNT_FIELDS, 0)
     by_category: dict[int, int] = {}
@@ -252,17 +252,6 @@ def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
         by_category[row["category_id"]] = by_category.get(row["category_id"], 0) + n
         by_severity[row["severity"]] = by_severity.get(row["severity"], 0) + n
         by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + n
-    by_root_cause: dict[int, int] = {}
-    paid: dict[tuple[str, str], list[int]] = {}
-    for row in outcome:
-        if row["root_cause_id"]:
-            key = row["root_cause_id"]
-            by_root_cause[key] = by_root_cause.get(key, 0) + (row["s_decided"] or 0)
-        if row["s_compensated"]:
-            pair = (row["approved_level"], row["compensation_kind"])
-            sums = paid.setdefault(pair, [0, 0])
-            sums[0] += row["s_compensated"]
-            sums[1] += row["s_compensation_cents"] or 0
 
     categories = {
         c.pk: (c.code, c.label) for c in ComplaintCategory.objects.filter(pk__in=by_category)
@@ -298,7 +287,7 @@ def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
         kinds: list[dict[str, Any]] = []
         level_count, level_cents = 0, 0
         for kind in KINDS:
-            count, cents = paid.get((level, kind), [0, 0])
+            count, cents = totals[f"{level}_{kind}_n"], totals[f"{level}_{kind}_cents"]
             level_count += count
             level_cents += cents
             kinds.append(
