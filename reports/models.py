@@ -1,11 +1,13 @@
-"""Read models of the reports: the complaint rollups (docs/reports.md, "Read model").
+"""Read models of the reports: the complaint cube (docs/reports.md, "Read model").
 
-Two tables, refreshed together by ``reports.rollup`` for the days whose complaints changed:
-``ComplaintRollup`` counts complaints per (grain, period, profile, category, team, channel,
-severity) with the regulator targets, extensions, repeats, a fixed histogram of handling
-times and the compensation paid per approver level and kind; ``RootCauseRollup`` counts the
-decided ones per root cause. Each holds day rows (grain ``d``) and month rows (grain ``m``, the
-sum of the month's day rows) so a long period reads a few month rows and its edge days."""
+``ComplaintRollup`` holds, for each day (grain ``d``) and month (grain ``m``) and each
+subset of the five filter dimensions (profile, category, team, channel, severity; the
+``dims`` bit mask), the counts of the complaints received then: regulator targets,
+extensions, repeats, a fixed histogram of handling times, compensation per approver level
+and kind, decided complaints per root cause. A report reads, per month or edge day of its
+period, the one cell of its filters and the cells that break them down by category,
+severity and channel: about a thousand narrow reads for a year, whatever the table holds.
+``reports.rollup`` refreshes it for the days whose complaints changed."""
 
 from __future__ import annotations
 
@@ -20,21 +22,32 @@ class Grain(models.TextChoices):
     MONTH = "m", _("month")
 
 
-class RollupKey(models.Model):
+# The filter dimensions, in the order of their bits in ``dims``.
+DIMENSIONS = ("profile_id", "category_id", "team_id", "channel", "severity")
+ALL_DIMS = (1 << len(DIMENSIONS)) - 1
+# What a dimension holds in a row that sums over all its values.
+ANY_ID = -1
+ANY_TEXT = "*"
+# Root causes are data: each one used gets one of these count columns (RootCauseSlot); the
+# last takes any beyond (docs/reports.md).
+ROOT_CAUSE_SLOTS = 32
+
+
+class ComplaintRollup(models.Model):
+    """One cell of the complaint cube: the complaints received in ``period`` whose
+    dimensions named by the ``dims`` bits have these values (the others are summed over
+    and hold ANY_ID / ANY_TEXT). ``dims`` = ALL_DIMS rows are counted from the complaints;
+    the others are sums of those, written by the database."""
+
     grain = models.CharField(_("grain"), max_length=1, choices=Grain.choices)
     # The day received (the site's time zone), or the month's first day.
     period = models.DateField(_("period"))
+    dims = models.SmallIntegerField(_("dimensions"))
     profile_id = models.IntegerField(_("profile"))
     category_id = models.IntegerField(_("category"))
-    team_id = models.IntegerField(_("team"), default=0)  # 0: none
+    team_id = models.IntegerField(_("team"))  # 0: none
     channel = models.CharField(_("channel"), max_length=16)
     severity = models.CharField(_("severity"), max_length=2)
-
-    class Meta:
-        abstract = True
-
-
-class ComplaintRollup(RollupKey):
     complaints = models.IntegerField(_("complaints"), default=0)
     answered = models.IntegerField(_("answered"), default=0)
     repeats = models.IntegerField(_("repeats"), default=0)
@@ -44,10 +57,12 @@ class ComplaintRollup(RollupKey):
     class Meta:
         verbose_name = _("complaint rollup")
         verbose_name_plural = _("complaint rollups")
-        indexes = [models.Index(fields=["grain", "period"], name="complaintrollup_period_idx")]
+        indexes = [
+            models.Index(fields=["grain", "dims", "period"], name="complaintrollup_cell_idx")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.grain} {self.period}"
+        return f"{self.grain} {self.period} {self.dims}"
 
 
 # Per target: met at all, met by its due time, and breached without being met.
@@ -62,7 +77,9 @@ HISTOGRAM_FIELDS = [f"h{i:02d}" for i in range(BUCKETS)]
 COMPENSATION_FIELDS = [
     f"{level}_{kind}_{what}" for level in LEVELS for kind in KINDS for what in ("n", "cents")
 ]
-for _name in TARGET_FIELDS + HISTOGRAM_FIELDS:
+# Decided complaints per root cause, by slot.
+ROOT_CAUSE_FIELDS = [f"rc{i:02d}" for i in range(ROOT_CAUSE_SLOTS)]
+for _name in TARGET_FIELDS + HISTOGRAM_FIELDS + ROOT_CAUSE_FIELDS:
     ComplaintRollup.add_to_class(_name, models.IntegerField(default=0))
 for _name in COMPENSATION_FIELDS:
     ComplaintRollup.add_to_class(_name, models.BigIntegerField(default=0))
@@ -76,27 +93,23 @@ COUNT_FIELDS = [
     *TARGET_FIELDS,
     *HISTOGRAM_FIELDS,
     *COMPENSATION_FIELDS,
+    *ROOT_CAUSE_FIELDS,
 ]
-KEY_FIELDS = ["profile_id", "category_id", "team_id", "channel", "severity"]
+KEY_FIELDS = list(DIMENSIONS)
 
 
-class RootCauseRollup(RollupKey):
-    """Decided complaints per root cause (root causes are data: a row each, not a column)."""
+class RootCauseSlot(models.Model):
+    """Which count column of the rollup a root cause uses (given on first use, kept)."""
 
-    root_cause_id = models.IntegerField(_("root cause"))
-    decided = models.IntegerField(_("decided"), default=0)
+    slot = models.PositiveSmallIntegerField(_("slot"), primary_key=True)
+    root_cause_id = models.IntegerField(_("root cause"), unique=True)
 
     class Meta:
-        verbose_name = _("complaint root-cause rollup")
-        verbose_name_plural = _("complaint root-cause rollups")
-        indexes = [models.Index(fields=["grain", "period"], name="rootcauserollup_period_idx")]
+        verbose_name = _("root-cause slot")
+        verbose_name_plural = _("root-cause slots")
 
     def __str__(self) -> str:
-        return f"{self.grain} {self.period}"
-
-
-ROOT_CAUSE_KEY_FIELDS = [*KEY_FIELDS, "root_cause_id"]
-ROOT_CAUSE_COUNT_FIELDS = ["decided"]
+        return f"{self.slot}: {self.root_cause_id}"
 
 
 class RollupState(models.Model):

@@ -34,11 +34,14 @@ from org.models import Team
 
 from .choices import HANDLING_EDGES, KINDS, LEVELS, TARGET_COLUMNS
 from .models import (
+    ANY_ID,
     COUNT_FIELDS,
+    DIMENSIONS,
     HISTOGRAM_FIELDS,
+    ROOT_CAUSE_FIELDS,
     ComplaintRollup,
     Grain,
-    RootCauseRollup,
+    RootCauseSlot,
 )
 from .rollup import as_of
 
@@ -170,19 +173,31 @@ def period_rows(date_from: date, date_to: date) -> Q:
     return covered
 
 
-def _filtered(model: Any, filters: ReportFilters) -> Any:
-    rows = model.objects.filter(period_rows(filters.date_from, filters.date_to))
-    for name, column in (
-        ("profile", "profile_id"),
-        ("category", "category_id"),
-        ("team", "team_id"),
-        ("channel", "channel"),
-        ("severity", "severity"),
-    ):
+FILTER_DIMENSIONS = {
+    "profile": "profile_id",
+    "category": "category_id",
+    "team": "team_id",
+    "channel": "channel",
+    "severity": "severity",
+}
+BREAKDOWNS = {"by_category": "category_id", "by_severity": "severity", "by_channel": "channel"}
+
+
+def _bit(dimension: str) -> int:
+    return 1 << DIMENSIONS.index(dimension)
+
+
+def _cells(filters: ReportFilters) -> tuple[Any, int]:
+    """The cells of the period whose set dimensions are the filters' (any ``dims``), and
+    the mask of the filters' dimensions."""
+    rows = ComplaintRollup.objects.filter(period_rows(filters.date_from, filters.date_to))
+    mask = 0
+    for name, column in FILTER_DIMENSIONS.items():
         value = getattr(filters, name)
         if value is not None:
             rows = rows.filter(**{column: value})
-    return rows
+            mask |= _bit(column)
+    return rows, mask
 
 
 def percentile(histogram: list[int], share: float) -> float | None:
@@ -228,35 +243,36 @@ def _breakdown(
 
 def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
     """Every figure of the complaint report for the period and filters (docs/reports.md)."""
-    main = list(
-        _filtered(ComplaintRollup, filters)
-        .values("category_id", "severity", "channel")
-        .annotate(**{f"s_{name}": Sum(name) for name in COUNT_FIELDS})
+    cells, mask = _cells(filters)
+    sums = cells.filter(dims=mask).aggregate(**{f"s_{name}": Sum(name) for name in COUNT_FIELDS})
+    totals = {name: sums[f"s_{name}"] or 0 for name in COUNT_FIELDS}
+    masks = {key: mask | _bit(column) for key, column in BREAKDOWNS.items()}
+    broken: dict[str, dict[Any, int]] = {key: {} for key in BREAKDOWNS}
+    for dims, category_id, severity, channel, n in (
+        cells.filter(dims__in=set(masks.values()))
+        .values("dims", "category_id", "severity", "channel")
+        .annotate(n=Sum("complaints"))
         .order_by()
-    )
-    by_root_cause: dict[int, int] = dict(
-        _filtered(RootCauseRollup, filters)
-        .values("root_cause_id")
-        .annotate(n=Sum("decided"))
-        .order_by()
-        .values_list("root_cause_id", "n")
-    )
-    totals = dict.fromkeys(COUNT_FIELDS, 0)
-    by_category: dict[int, int] = {}
-    by_severity: dict[str, int] = {}
-    by_channel: dict[str, int] = {}
-    for row in main:
-        for name in COUNT_FIELDS:
-            totals[name] += row[f"s_{name}"] or 0
-        n = row["s_complaints"] or 0
-        by_category[row["category_id"]] = by_category.get(row["category_id"], 0) + n
-        by_severity[row["severity"]] = by_severity.get(row["severity"], 0) + n
-        by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + n
-
+        .values_list("dims", "category_id", "severity", "channel", "n")
+    ):
+        values = {"by_category": category_id, "by_severity": severity, "by_channel": channel}
+        for key, wanted in masks.items():
+            if dims == wanted and n:
+                broken[key][values[key]] = broken[key].get(values[key], 0) + n
+    by_category: dict[int, int] = broken["by_category"]
+    by_severity: dict[str, int] = broken["by_severity"]
+    by_channel: dict[str, int] = broken["by_channel"]
+    slot_of = dict(RootCauseSlot.objects.values_list("slot", "root_cause_id"))
+    by_root_cause: dict[int, int] = {}
+    for slot, name in enumerate(ROOT_CAUSE_FIELDS):
+        if totals[name]:
+            cause = slot_of.get(slot, ANY_ID)
+            by_root_cause[cause] = by_root_cause.get(cause, 0) + totals[name]
     categories = {
         c.pk: (c.code, c.label) for c in ComplaintCategory.objects.filter(pk__in=by_category)
     }
     causes = {c.pk: (c.code, c.label) for c in RootCause.objects.filter(pk__in=by_root_cause)}
+    causes[ANY_ID] = ("other", str(_("Other root causes")))
     severities = _labels(Severity.choices)
     channels = _labels(Channel.choices)
     histogram = [totals[name] for name in HISTOGRAM_FIELDS]

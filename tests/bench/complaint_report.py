@@ -227,7 +227,7 @@ def run(*, quick: bool = False) -> report.Section:
 
     from complaints.models import Complaint
     from reports import selectors
-    from reports.models import ComplaintRollup, OutcomeRollup
+    from reports.models import ComplaintRollup, RootCauseRollup
     from reports.rollup import refresh_complaint_rollups
 
     mark = time.monotonic()
@@ -236,8 +236,8 @@ def run(*, quick: bool = False) -> report.Section:
     sizes = {
         "day rows": ComplaintRollup.objects.filter(grain="d").count(),
         "month rows": ComplaintRollup.objects.filter(grain="m").count(),
-        "outcome day rows": OutcomeRollup.objects.filter(grain="d").count(),
-        "outcome month rows": OutcomeRollup.objects.filter(grain="m").count(),
+        "root-cause day rows": RootCauseRollup.objects.filter(grain="d").count(),
+        "root-cause month rows": RootCauseRollup.objects.filter(grain="m").count(),
     }
     print(f"[complaint_report] full refresh: {full.days} days in {full_seconds:.1f} s; {sizes}")
 
