@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -157,20 +157,21 @@ def _next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def period_rows(date_from: date, date_to: date) -> Q:
-    """The rollup rows that cover ``date_from``..``date_to`` exactly: month rows for the
-    whole months inside it, day rows for the days at either edge."""
+def period_ranges(date_from: date, date_to: date) -> list[tuple[str, date, date]]:
+    """The cells that cover ``date_from``..``date_to`` exactly, as (grain, first, last)
+    ranges: month cells for the whole months inside it, day cells for the days at either
+    edge."""
     first_full = date_from if date_from.day == 1 else _next_month(date_from)
     after_last_full = _month_start(date_to + timedelta(days=1))
     if first_full >= after_last_full:
-        return Q(grain=Grain.DAY, period__gte=date_from, period__lte=date_to)
+        return [(Grain.DAY.value, date_from, date_to)]
     last_full = after_last_full - timedelta(days=1)
-    covered = Q(grain=Grain.MONTH, period__gte=first_full, period__lte=_month_start(last_full))
+    ranges = [(Grain.MONTH.value, first_full, _month_start(last_full))]
     if date_from < first_full:
-        covered |= Q(grain=Grain.DAY, period__gte=date_from, period__lt=first_full)
+        ranges.append((Grain.DAY.value, date_from, first_full - timedelta(days=1)))
     if after_last_full <= date_to:
-        covered |= Q(grain=Grain.DAY, period__gte=after_last_full, period__lte=date_to)
-    return covered
+        ranges.append((Grain.DAY.value, after_last_full, date_to))
+    return ranges
 
 
 FILTER_DIMENSIONS = {
@@ -187,17 +188,47 @@ def _bit(dimension: str) -> int:
     return 1 << DIMENSIONS.index(dimension)
 
 
-def _cells(filters: ReportFilters) -> tuple[Any, int]:
-    """The cells of the period whose set dimensions are the filters' (any ``dims``), and
-    the mask of the filters' dimensions."""
-    rows = ComplaintRollup.objects.filter(period_rows(filters.date_from, filters.date_to))
-    mask = 0
+def _where(filters: ReportFilters, masks: list[int]) -> tuple[str, list[Any]]:
+    """The SQL condition of the cells of ``masks`` in the period that match the filters."""
+    qn = connection.ops.quote_name
+    ranges = []
+    params: list[Any] = []
+    for grain, first, last in period_ranges(filters.date_from, filters.date_to):
+        ranges.append(f"({qn('grain')} = %s AND {qn('period')} BETWEEN %s AND %s)")
+        params += [grain, first, last]
+    where = [
+        "(" + " OR ".join(ranges) + ")",
+        f"{qn('dims')} IN ({', '.join(['%s'] * len(masks))})",
+    ]
+    params += masks
     for name, column in FILTER_DIMENSIONS.items():
         value = getattr(filters, name)
         if value is not None:
-            rows = rows.filter(**{column: value})
+            where.append(f"{qn(column)} = %s")
+            params.append(value)
+    return " AND ".join(where), params
+
+
+def _mask(filters: ReportFilters) -> int:
+    mask = 0
+    for name, column in FILTER_DIMENSIONS.items():
+        if getattr(filters, name) is not None:
             mask |= _bit(column)
-    return rows, mask
+    return mask
+
+
+def _query(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+TABLE = ComplaintRollup._meta.db_table
+
+
+def _sums_sql() -> str:
+    qn = connection.ops.quote_name
+    return ", ".join(f"SUM({qn(name)})" for name in COUNT_FIELDS)
 
 
 def percentile(histogram: list[int], share: float) -> float | None:
@@ -243,22 +274,24 @@ def _breakdown(
 
 def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
     """Every figure of the complaint report for the period and filters (docs/reports.md)."""
-    cells, mask = _cells(filters)
-    sums = cells.filter(dims=mask).aggregate(**{f"s_{name}": Sum(name) for name in COUNT_FIELDS})
-    totals = {name: sums[f"s_{name}"] or 0 for name in COUNT_FIELDS}
+    qn = connection.ops.quote_name
+    mask = _mask(filters)
+    where, params = _where(filters, [mask])
+    (sums,) = _query(f"SELECT {_sums_sql()} FROM {qn(TABLE)} WHERE {where}", params)  # noqa: S608
+    totals = {name: int(value or 0) for name, value in zip(COUNT_FIELDS, sums, strict=True)}
     masks = {key: mask | _bit(column) for key, column in BREAKDOWNS.items()}
+    where, params = _where(filters, sorted(set(masks.values())))
     broken: dict[str, dict[Any, int]] = {key: {} for key in BREAKDOWNS}
-    for dims, category_id, severity, channel, n in (
-        cells.filter(dims__in=set(masks.values()))
-        .values("dims", "category_id", "severity", "channel")
-        .annotate(n=Sum("complaints"))
-        .order_by()
-        .values_list("dims", "category_id", "severity", "channel", "n")
+    columns = ", ".join(qn(c) for c in ("dims", "category_id", "severity", "channel"))
+    for dims, category_id, severity, channel, n in _query(
+        f"SELECT {columns}, SUM({qn('complaints')}) FROM {qn(TABLE)} "  # noqa: S608
+        f"WHERE {where} GROUP BY {columns}",
+        params,
     ):
         values = {"by_category": category_id, "by_severity": severity, "by_channel": channel}
         for key, wanted in masks.items():
             if dims == wanted and n:
-                broken[key][values[key]] = broken[key].get(values[key], 0) + n
+                broken[key][values[key]] = broken[key].get(values[key], 0) + int(n)
     by_category: dict[int, int] = broken["by_category"]
     by_severity: dict[str, int] = broken["by_severity"]
     by_channel: dict[str, int] = broken["by_channel"]
