@@ -9,17 +9,24 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
         from audit import verbs
         from core import configcache
         from processes import visibility
         from sla import kinds
 
-        from .choices import ComplaintVerb
+        from .choices import CONFIGURATION_KINDS, ComplaintVerb
         from .models import AuthorityLimit, ComplaintCategory, ComplaintPolicy, SeverityRule
         from .selectors import can_see_complaint
         from .services import ComplaintSubjects
 
         configcache.watch(ComplaintCategory, ComplaintPolicy, SeverityRule, AuthorityLimit)
         verbs.register("complaint", ComplaintVerb.choices)
+        for kind in CONFIGURATION_KINDS:
+            verbs.register(
+                kind,
+                [("created", _("created")), ("changed", _("changed")), ("deleted", _("deleted"))],
+            )
         visibility.register("complaint", can_see_complaint)
         kinds.register(ComplaintSubjects())

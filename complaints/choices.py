@@ -138,3 +138,16 @@ class ComplaintVerb(models.TextChoices):
     ARCHIVED = "archived", _("archived")
     LINKED = "linked", _("linked a ticket")
     EMAIL_WITHHELD = "email_withheld", _("did not email the customer")
+
+
+# The SLA ladder's actions a complaint policy may name (sla.choices.EscalationAction).
+EscalationActions = ("warn", "notify_supervisor", "notify_manager", "raise_priority", "reassign")
+
+CONFIGURATION_KINDS = (
+    "complaint_category",
+    "root_cause",
+    "severity_rule",
+    "complaint_profile",
+    "complaint_policy",
+    "authority_limit",
+)

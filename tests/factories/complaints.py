@@ -44,7 +44,22 @@ class ComplaintsDesk:
     profile: ComplaintProfile
 
 
+def ensure_shipped_configuration() -> None:
+    """The configuration ``complaints 0002`` ships (categories, root causes, the matrix,
+    limits, profiles and their clocks): a transactional test's flush removes it, so a test
+    that needs it puts it back the migration's way (idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    if ComplaintProfile.objects.exists():
+        return
+    defaults = importlib.import_module("complaints.migrations.0002_defaults")
+    defaults.forwards(apps, None)
+
+
 def build_complaints_desk(profile: str = "standard") -> ComplaintsDesk:
+    ensure_shipped_configuration()
     handler1: Any = AgentFactory(username="handler1")
     handler2: Any = AgentFactory(username="handler2")
     outsider: Any = AgentFactory(username="c-outsider")

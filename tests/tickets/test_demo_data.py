@@ -95,11 +95,13 @@ def test_demo_has_an_sla_policy_for_every_priority_and_tier_variants() -> None:
     load_demo()
 
     any_tier = set(
-        SlaPolicy.objects.filter(customer_tier__isnull=True).values_list("priority", flat=True)
+        SlaPolicy.objects.filter(kind="ticket", customer_tier__isnull=True).values_list(
+            "priority", flat=True
+        )
     )
     assert any_tier == {"P1", "P2", "P3", "P4"}
     tiered = set(
-        SlaPolicy.objects.filter(customer_tier__isnull=False).values_list(
+        SlaPolicy.objects.filter(kind="ticket", customer_tier__isnull=False).values_list(
             "priority", "customer_tier"
         )
     )
