@@ -24,6 +24,7 @@ class Grain(models.TextChoices):
 
 # The filter dimensions, in the order of their bits in ``dims``.
 DIMENSIONS = ("profile_id", "category_id", "team_id", "channel", "severity")
+DIMENSIONS_INDEXED = ["dims", *DIMENSIONS]
 ALL_DIMS = (1 << len(DIMENSIONS)) - 1
 # What a dimension holds in a row that sums over all its values.
 ANY_ID = -1
@@ -58,7 +59,12 @@ class ComplaintRollup(models.Model):
         verbose_name = _("complaint rollup")
         verbose_name_plural = _("complaint rollups")
         indexes = [
-            models.Index(fields=["grain", "dims", "period"], name="complaintrollup_cell_idx")
+            # the refresh: a day's finest cells
+            models.Index(fields=["grain", "dims", "period"], name="complaintrollup_cell_idx"),
+            # a report: the cells of its filters, every dimension pinned but one
+            models.Index(
+                fields=[*DIMENSIONS_INDEXED, "grain", "period"], name="complaintrollup_dims_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -35,6 +35,7 @@ from org.models import Team
 from .choices import HANDLING_EDGES, KINDS, LEVELS, TARGET_COLUMNS
 from .models import (
     ANY_ID,
+    ANY_TEXT,
     COUNT_FIELDS,
     DIMENSIONS,
     HISTOGRAM_FIELDS,
@@ -188,25 +189,33 @@ def _bit(dimension: str) -> int:
     return 1 << DIMENSIONS.index(dimension)
 
 
-def _where(filters: ReportFilters, masks: list[int]) -> tuple[str, list[Any]]:
-    """The SQL condition of the cells of ``masks`` in the period that match the filters."""
+def _where(filters: ReportFilters, cells: list[tuple[int, str | None]]) -> tuple[str, list[Any]]:
+    """The SQL condition of the period's cells of each (mask, free dimension) in ``cells``:
+    the mask's dimensions that are filtered hold the filters' values, the free one any
+    value, the others the wildcard; every dimension pinned where it can be, so the cell
+    index (complaintrollup_dims_idx) reads only the cells the report sums."""
     qn = connection.ops.quote_name
-    ranges = []
     params: list[Any] = []
+    alternatives = []
+    for mask, free in cells:
+        pinned = [f"{qn('dims')} = %s"]
+        params.append(mask)
+        for name, column in FILTER_DIMENSIONS.items():
+            if column == free:
+                continue
+            value = getattr(filters, name)
+            pinned.append(f"{qn(column)} = %s")
+            if value is not None:
+                params.append(value)
+            else:
+                params.append(ANY_TEXT if column in ("channel", "severity") else ANY_ID)
+        alternatives.append("(" + " AND ".join(pinned) + ")")
+    ranges = []
     for grain, first, last in period_ranges(filters.date_from, filters.date_to):
         ranges.append(f"({qn('grain')} = %s AND {qn('period')} BETWEEN %s AND %s)")
         params += [grain, first, last]
-    where = [
-        "(" + " OR ".join(ranges) + ")",
-        f"{qn('dims')} IN ({', '.join(['%s'] * len(masks))})",
-    ]
-    params += masks
-    for name, column in FILTER_DIMENSIONS.items():
-        value = getattr(filters, name)
-        if value is not None:
-            where.append(f"{qn(column)} = %s")
-            params.append(value)
-    return " AND ".join(where), params
+    where = "(" + " OR ".join(alternatives) + ") AND (" + " OR ".join(ranges) + ")"
+    return where, params
 
 
 def _mask(filters: ReportFilters) -> int:
@@ -276,11 +285,14 @@ def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
     """Every figure of the complaint report for the period and filters (docs/reports.md)."""
     qn = connection.ops.quote_name
     mask = _mask(filters)
-    where, params = _where(filters, [mask])
+    where, params = _where(filters, [(mask, None)])
     (sums,) = _query(f"SELECT {_sums_sql()} FROM {qn(TABLE)} WHERE {where}", params)  # noqa: S608
     totals = {name: int(value or 0) for name, value in zip(COUNT_FIELDS, sums, strict=True)}
     masks = {key: mask | _bit(column) for key, column in BREAKDOWNS.items()}
-    where, params = _where(filters, sorted(set(masks.values())))
+    where, params = _where(
+        filters,
+        [(wanted, None if wanted == mask else BREAKDOWNS[key]) for key, wanted in masks.items()],
+    )
     broken: dict[str, dict[Any, int]] = {key: {} for key in BREAKDOWNS}
     columns = ", ".join(qn(c) for c in ("dims", "category_id", "severity", "channel"))
     for dims, category_id, severity, channel, n in _query(

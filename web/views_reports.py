@@ -63,7 +63,7 @@ def _strings() -> dict[str, str]:
         "amount": _("Amount"),
         "days": _("days"),
         "hours": _("hours"),
-        "none": _("—"),
+        "none": "—",
         "network_error": _("Kefu could not be reached. Check the connection and try again."),
         "as_of": _("As of %(time)s"),
         "never": _("The statistics have not been computed yet."),

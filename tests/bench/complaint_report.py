@@ -75,7 +75,8 @@ def seed(count: int, team_ids: list[int]) -> dict[str, float]:
         "severity": "(ARRAY['S1','S2','S3','S4'])[1 + floor(sqrt(r4) * 4)::int]",
         "severity_reason": "''",
         "regulatory": "r5 < 0.1",
-        "repeat_of_id": "CASE WHEN r5 > 0.92 AND s.n > 1000 THEN s.n - 1 - floor(r6 * 900)::int END",
+        "repeat_of_id": "CASE WHEN r5 > 0.92 AND s.n > 1000"
+        " THEN s.n - 1 - floor(r6 * 900)::int END",
         "status": f"CASE WHEN {answered} THEN (CASE WHEN r9 < 0.8 THEN 'closed'"
         " ELSE 'awaiting_customer' END) ELSE 'investigating' END",
         "team_id": f"({arr(team_ids)})[CASE WHEN r6 < 0.8 THEN 1 ELSE 2 END]",
@@ -85,7 +86,8 @@ def seed(count: int, team_ids: list[int]) -> dict[str, float]:
         "first_contact_at": "CASE WHEN s.received + s.handling * 0.3 < now()"
         " THEN s.received + s.handling * 0.3 END",
         "answered_at": f"CASE WHEN {answered} THEN s.received + s.handling END",
-        "response_due_at": f"CASE WHEN {answered} THEN s.received + s.handling + interval '14 days' END",
+        "response_due_at": f"CASE WHEN {answered}"
+        " THEN s.received + s.handling + interval '14 days' END",
         "customer_response": f"CASE WHEN {answered} AND r9 < 0.8 THEN"
         " (CASE WHEN r10 < 0.7 THEN 'accepted' ELSE 'silent' END) ELSE '' END",
         "dispute_reason": "''",
@@ -128,13 +130,9 @@ def seed(count: int, team_ids: list[int]) -> dict[str, float]:
             "jsonb_build_object('due', {due}, 'met_at', {met},"
             " 'breached', ({met} IS NULL AND {due} < now()) OR {met} > {due})"
         )
-        final_due = (
-            "c.received_at + interval '15 days' + interval '10 days' * c.extensions_used"
-        )
+        final_due = "c.received_at + interval '15 days' + interval '10 days' * c.extensions_used"
         ack = target.format(due="c.received_at + interval '1 day'", met="c.acknowledged_at")
-        contact = target.format(
-            due="c.received_at + interval '3 days'", met="c.first_contact_at"
-        )
+        contact = target.format(due="c.received_at + interval '3 days'", met="c.first_contact_at")
         final = target.format(due=final_due, met="c.answered_at")
         targets = (
             f"jsonb_build_object('acknowledge', {ack}, 'first_contact', {contact},"
@@ -144,8 +142,8 @@ def seed(count: int, team_ids: list[int]) -> dict[str, float]:
             "id": "c.id",
             "kind": "'complaint'",
             "object_id": "c.id",
-            "terms": "'{\"targets\": [[\"acknowledge\", 86400], [\"first_contact\", 259200],"
-            " [\"final_answer\", 1296000]]}'::jsonb",
+            "terms": '\'{"targets": [["acknowledge", 86400], ["first_contact", 259200],'
+            ' ["final_answer", 1296000]]}\'::jsonb',
             "started_at": "c.received_at",
             "paused_seconds": "0",
             "targets": targets,
@@ -163,7 +161,8 @@ def seed(count: int, team_ids: list[int]) -> dict[str, float]:
         started = time.monotonic()
         for table in ("complaints_complaint", "sla_slaclock"):
             cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT max(id) FROM {table}))"
             )
         cursor.execute("ANALYZE complaints_complaint")
         cursor.execute("ANALYZE sla_slaclock")
@@ -209,7 +208,9 @@ def queries(quick: bool) -> list[tuple[str, dict[str, str]]]:
         elif extra == 5:
             params["profile"] = str(profiles[0])
             params["channel"] = "phone"
-        out.append((f"{days} days" + (f", {len(params) - 2} filter(s)" if len(params) > 2 else ""), params))
+        out.append(
+            (f"{days} days" + (f", {len(params) - 2} filter(s)" if len(params) > 2 else ""), params)
+        )
     return out
 
 
@@ -240,7 +241,9 @@ def run(*, quick: bool = False) -> report.Section:
         "of which finest": ComplaintRollup.objects.filter(grain="d", dims=ALL_DIMS).count(),
         "month cells": ComplaintRollup.objects.filter(grain="m").count(),
     }
-    sizes["table MB"] = env.sql("SELECT pg_total_relation_size('reports_complaintrollup')")[0][0] // 2**20
+    sizes["table MB"] = (
+        env.sql("SELECT pg_total_relation_size('reports_complaintrollup')")[0][0] // 2**20
+    )
     print(f"[complaint_report] full refresh: {full.days} days in {full_seconds:.1f} s; {sizes}")
 
     # a minute's changes: recent complaints touched, then the incremental refresh
@@ -323,7 +326,8 @@ def run(*, quick: bool = False) -> report.Section:
     all_ok = all(set(h.statuses) == {200} for h in http)
     summary = [
         (
-            f"complaint report, {count:,} complaints: `GET /api/reports/complaints/` p95, c={h.concurrency}",
+            f"complaint report, {count:,} complaints: `GET /api/reports/complaints/` p95,"
+            f" c={h.concurrency}",
             ms(h.summary.p95),
             "p95 ≤ 200 ms",
             report.verdict(all_ok and h.summary.p95 <= GOAL_P95),
