@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001
 """The read model's corners: a target breached unmet, root causes beyond the counter
 columns, the beat task, and the page in Chinese (docs/reports.md)."""
 
