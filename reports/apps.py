@@ -11,7 +11,12 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import verbs
+        from complaints.models import RootCause
+        from core import configcache
 
         from .choices import ReportVerb
+        from .models import RootCauseSlot
 
         verbs.register("report", ReportVerb.choices)
+        # the report's names of categories and root causes (reports.selectors._names)
+        configcache.watch(RootCause, RootCauseSlot)

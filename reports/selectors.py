@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
@@ -27,6 +27,7 @@ from complaints.choices import (
     Severity,
 )
 from complaints.models import Complaint, ComplaintCategory, ComplaintProfile, RootCause
+from core import configcache
 from core.errors import Forbidden, InvalidInput
 from core.params import int_value
 from org import roles
@@ -281,6 +282,30 @@ def _breakdown(
     return out
 
 
+def _names() -> dict[str, Any]:
+    """Categories, root causes (code, English and Chinese names) and the root causes'
+    counter columns, kept in each process until configuration changes (core.configcache)."""
+
+    def build() -> dict[str, Any]:
+        return {
+            "categories": {
+                pk: (code, name, zh)
+                for pk, code, name, zh in ComplaintCategory.objects.values_list(
+                    "pk", "code", "name", "name_zh"
+                )
+            },
+            "causes": {
+                pk: (code, name, zh)
+                for pk, code, name, zh in RootCause.objects.values_list(
+                    "pk", "code", "name", "name_zh"
+                )
+            },
+            "slots": dict(RootCauseSlot.objects.values_list("slot", "root_cause_id")),
+        }
+
+    return configcache.cached("reports.names", build)
+
+
 def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
     """Every figure of the complaint report for the period and filters (docs/reports.md)."""
     qn = connection.ops.quote_name
@@ -307,16 +332,21 @@ def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
     by_category: dict[int, int] = broken["by_category"]
     by_severity: dict[str, int] = broken["by_severity"]
     by_channel: dict[str, int] = broken["by_channel"]
-    slot_of = dict(RootCauseSlot.objects.values_list("slot", "root_cause_id"))
+    names = _names()
+    slot_of = names["slots"]
     by_root_cause: dict[int, int] = {}
     for slot, name in enumerate(ROOT_CAUSE_FIELDS):
         if totals[name]:
             cause = slot_of.get(slot, ANY_ID)
             by_root_cause[cause] = by_root_cause.get(cause, 0) + totals[name]
+    chinese = (translation.get_language() or "").startswith("zh")
     categories = {
-        c.pk: (c.code, c.label) for c in ComplaintCategory.objects.filter(pk__in=by_category)
+        pk: (code, (zh if chinese and zh else en))
+        for pk, (code, en, zh) in names["categories"].items()
     }
-    causes = {c.pk: (c.code, c.label) for c in RootCause.objects.filter(pk__in=by_root_cause)}
+    causes = {
+        pk: (code, (zh if chinese and zh else en)) for pk, (code, en, zh) in names["causes"].items()
+    }
     causes[ANY_ID] = ("other", str(_("Other root causes")))
     severities = _labels(Severity.choices)
     channels = _labels(Channel.choices)
