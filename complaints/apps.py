@@ -13,10 +13,12 @@ class ComplaintsConfig(AppConfig):
 
         from audit import verbs
         from core import configcache
+        from mail.inbound import register_handler
         from processes import visibility
         from sla import kinds
 
         from .choices import CONFIGURATION_KINDS, ComplaintVerb
+        from .inbound import ComplaintMail
         from .models import AuthorityLimit, ComplaintCategory, ComplaintPolicy, SeverityRule
         from .selectors import can_see_complaint
         from .services import ComplaintSubjects
@@ -30,3 +32,4 @@ class ComplaintsConfig(AppConfig):
             )
         visibility.register("complaint", can_see_complaint)
         kinds.register(ComplaintSubjects())
+        register_handler("complaint", ComplaintMail())

@@ -138,6 +138,7 @@ class ComplaintVerb(models.TextChoices):
     ARCHIVED = "archived", _("archived")
     LINKED = "linked", _("linked a ticket")
     EMAIL_WITHHELD = "email_withheld", _("did not email the customer")
+    EMAIL_RECEIVED = "email_received", _("received an email from the customer")
 
 
 # The SLA ladder's actions a complaint policy may name (sla.choices.EscalationAction).

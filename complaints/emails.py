@@ -16,9 +16,11 @@ from django.utils.translation import gettext as _
 
 from audit import services as audit_trail
 from mail import outbound
+from mail.models import Mailbox
 from outbox.models import OutboxMessage
 from outbox.services import queue_email
 
+from . import selectors
 from .choices import ComplaintVerb
 from .links import respond_url
 from .models import Complaint, Extension
@@ -46,7 +48,11 @@ def outcome(complaint: Complaint) -> OutboxMessage | None:
     """The final answer: outcome, resolution, compensation and the respond link."""
     contact = complaint.contact
     url = (
-        respond_url(complaint_id=complaint.pk, contact_id=contact.pk, answer=complaint.disputes)
+        respond_url(
+            complaint_id=complaint.pk,
+            contact_id=contact.pk,
+            answer=selectors.answer_number(complaint),
+        )
         if contact is not None
         else ""
     )
@@ -89,11 +95,24 @@ def _send(complaint: Complaint, event: str, extra: dict[str, Any]) -> OutboxMess
         body_text=rendered.text,
         body_html=rendered.html,
         discard_body_after_send=event == OUTCOME,  # the respond link is a credential
-        headers={"X-Auto-Response-Suppress": "All"},
+        headers={"X-Auto-Response-Suppress": "All", **_reply_to()},
         automatic=True,
         subject_kind=SUBJECT_KIND,
         object_id=complaint.pk,
     )
+
+
+def _reply_to() -> dict[str, str]:
+    """The customer's answer goes to the complaints mailbox (``Mailbox.opens`` "complaint"),
+    whose handler threads it onto the complaint (complaints/inbound.py); without one, to
+    the sender's address as any email of Kefu."""
+    address = (
+        Mailbox.objects.filter(opens=SUBJECT_KIND, enabled=True)
+        .order_by("id")
+        .values_list("address", flat=True)
+        .first()
+    )
+    return {"Reply-To": address} if address else {}
 
 
 def _context(complaint: Complaint, language: str) -> dict[str, Any]:

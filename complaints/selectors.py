@@ -14,7 +14,7 @@ from core.errors import NotFound
 from org import roles
 from processes.runtime import ACTIVE_TASK_STATUSES
 
-from .choices import QUEUE_STATUSES, ComplaintStatus
+from .choices import QUEUE_STATUSES, ComplaintStatus, ProposalStatus
 from .models import Complaint, ComplaintProfile, Proposal
 
 
@@ -67,6 +67,16 @@ def pending_proposal(complaint: Complaint) -> Proposal | None:
     return complaint.proposals.filter(status="pending").order_by("-id").first()
 
 
+def answer_number(complaint: Complaint) -> int:
+    """Which final answer the complaint's latest is, from 0: each decided or approved
+    proposal was one. The respond link carries it, so the link of an earlier answer (before
+    a dispute or a reopen) cannot answer a later one."""
+    answers = complaint.proposals.filter(
+        status__in=[ProposalStatus.APPROVED, ProposalStatus.DECIDED]
+    ).count()
+    return max(answers - 1, 0)
+
+
 def current_task_id(complaint_id: int) -> int | None:
     task_id: int | None = (
         Task.objects.filter(
@@ -93,7 +103,12 @@ def queue_row(complaint: Complaint, *, task_id: int | None) -> dict[str, Any]:
             assignee_id = proposal.approver_id
             due = proposal.due_at
     elif complaint.status == ComplaintStatus.QUALITY_REVIEW:
-        assignee_id = None
+        # the reviewer whose task it is (none chosen: offered to the supervisors)
+        assignee_id = (
+            Task.objects.filter(pk=task_id).values_list("owner_id", flat=True).first()
+            if task_id is not None
+            else None
+        )
     tier = complaint.customer.tier if complaint.customer_id and complaint.customer else None
     return {
         "kind": "complaint",

@@ -106,6 +106,7 @@ class ComplaintFlow(flow.Flow):
         flow.View(NO_FORM)
         .Annotation(title=_("Quality review"))
         .Assign(this.current_reviewer)
+        .onCreate(this.review_created)
         .Next(this.close)
     )
     close = flow.Function(this.close_complaint).Annotation(title=_("Close")).Next(this.closed)
@@ -134,6 +135,9 @@ class ComplaintFlow(flow.Flow):
 
     def current_reviewer(self, activation: Any) -> Any:
         return services.choose_reviewer(activation.process.complaint)
+
+    def review_created(self, activation: Any) -> None:
+        services.review_ready(complaint=activation.process.complaint)
 
     def response_window_end(self, activation: Any) -> datetime:
         return services.response_window_end(activation.process.complaint)

@@ -1,4 +1,7 @@
-"""Texts of in-app notifications, translated when read (English and Simplified Chinese)."""
+"""Texts of in-app notifications, translated when read (English and Simplified Chinese).
+
+A notification names its subject's kind (``Notification.subject_kind``, or ``"subject"`` in
+its data): a ticket's and a complaint's read differently ("Ticket T-…", "Complaint C-…")."""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ KINDS = (
     "mentioned",
     "priority_changed",
     "acknowledged",
+    "approval_requested",
+    "proposal_rejected",
     "mailbox_failing",
     "mailbox_recovered",
 )
@@ -30,7 +35,15 @@ MAILBOX_PROBLEMS = {
 }
 
 
-def render_title(kind: str, data: dict[str, Any]) -> str:
+def subject_of(data: dict[str, Any], subject_kind: str = "") -> str:
+    """The kind of work a notification is about: its row's ``subject_kind``, else the
+    ``"subject"`` of its data, else a ticket (notifications written before kinds)."""
+    return subject_kind or str(data.get("subject") or "") or "ticket"
+
+
+def render_title(kind: str, data: dict[str, Any], subject_kind: str = "") -> str:
+    if subject_of(data, subject_kind) == "complaint":
+        return _complaint_title(kind, data)
     number = data.get("number", "")
     if kind == "assigned":
         return _("Ticket %(number)s was assigned to you") % {"number": number}
@@ -69,3 +82,22 @@ def render_title(kind: str, data: dict[str, Any]) -> str:
     if kind == "mailbox_recovered":
         return _("Mailbox %(mailbox)s is read again") % {"mailbox": data.get("mailbox", "")}
     return _("Notification about %(number)s") % {"number": number}
+
+
+def _complaint_title(kind: str, data: dict[str, Any]) -> str:
+    values = {"number": data.get("number", ""), "level": data.get("level", "")}
+    if kind == "assigned":
+        return _("Complaint %(number)s was assigned to you") % values
+    if kind == "sla_warning":
+        return _("Complaint %(number)s is close to its deadline") % values
+    if kind == "sla_breached":
+        return _("Complaint %(number)s missed its deadline") % values
+    if kind == "escalated":
+        return _("Complaint %(number)s was escalated (level %(level)s)") % values
+    if kind == "approval_requested":
+        return _("Complaint %(number)s awaits your approval") % values
+    if kind == "proposal_rejected":
+        return _("The resolution of complaint %(number)s was rejected") % values
+    if kind == "acknowledged":
+        return _("A supervisor acknowledged the escalation of complaint %(number)s") % values
+    return _("Notification about complaint %(number)s") % values

@@ -43,7 +43,7 @@ class Notification(models.Model):
     def title(self) -> str:
         from .messages import render_title
 
-        return render_title(self.kind, self.data)
+        return render_title(self.kind, self.data, self.subject_kind)
 
 
 class PresenceChoice(models.Model):

@@ -508,6 +508,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets of the complaints API named apart from the tickets' of the same field name.
+    "ENUM_NAME_OVERRIDES": {
+        "ComplaintChannelEnum": "complaints.choices.Channel",
+        "ComplaintContactChannelEnum": "complaints.choices.ContactChannel",
+        "ComplaintStatusEnum": "complaints.choices.ComplaintStatus",
+        "ProposalStatusEnum": "complaints.choices.ProposalStatus",
+        "SeverityEnum": "complaints.choices.Severity",
+        "ChannelEnum": "tickets.choices.Channel",
+        "TicketOutputStatusEnum": "tickets.choices.TicketStatus",
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

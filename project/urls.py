@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("tickets.api.urls")),
+    path("api/", include("complaints.api.urls")),
     path("api/", include("notifications.api")),
     path("api/", include("surveys.api.urls")),
     path("api/", include("mail.downloads")),

@@ -10,7 +10,7 @@ class TicketsConfig(AppConfig):
         from audit import verbs
         from core import configcache
         from mail import inbound
-        from processes import visibility
+        from processes import subjects, visibility
         from sla import kinds
 
         from . import search
@@ -18,10 +18,12 @@ class TicketsConfig(AppConfig):
         from .models import Category, RoutingRule
         from .selectors import can_see_ticket
         from .services import TicketMail, TicketSubjects
+        from .subject import describe_ticket
 
         configcache.watch(RoutingRule, Category)
         verbs.register("ticket", EventVerb.choices)
         visibility.register("ticket", can_see_ticket)
+        subjects.register("ticket", describe_ticket)
         kinds.register(TicketSubjects())
         search.connect()
         inbound.register_handler("ticket", TicketMail())

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -18,10 +18,13 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from audit.models import AuditEvent
+from complaints.choices import ComplaintStatus, Impact, Urgency
+from complaints.models import Complaint, ComplaintCategory
 from org import roles
 from org.models import Team
 from org.selectors import person_name, person_names
-from processes import runtime
+from processes import links, runtime
+from processes.models import WorkItem
 from sla import clock as clocks
 from sla.choices import EscalationAction
 from sla.models import SlaPolicy
@@ -185,6 +188,87 @@ def sla_ladder(ticket: Ticket) -> dict[str, Any] | None:
     else:
         running = _("running")
     return {"policy": clock.terms.get("policy"), "running": running, "steps": steps}
+
+
+# The page of an object of each kind (the complaint's page is /complaints/<id>/).
+OBJECT_PAGES = {"ticket": "/tickets/{id}/", "complaint": "/complaints/{id}/"}
+
+
+def object_url(kind: str, object_id: int) -> str:
+    return OBJECT_PAGES.get(kind, "/{kind}/{id}/").format(kind=kind, id=object_id)
+
+
+def linked_to(kind: str, object_id: int) -> list[dict[str, Any]]:
+    """The objects linked to this one (``processes.links``), each with its page."""
+    return [
+        {**row, "url": object_url(row["kind"], row["id"])}
+        for row in links.links_of(kind, object_id)
+    ]
+
+
+def escalation_choices() -> dict[str, Any]:
+    """What the ticket page's "Escalate to a complaint" form offers: the active categories
+    (in the reader's language), impact and urgency."""
+    categories = ComplaintCategory.objects.filter(parent__isnull=True, is_active=True)
+    return {
+        "categories": [(c.code, c.label) for c in categories.order_by("position", "code")],
+        "impacts": [(v, str(label)) for v, label in Impact.choices],
+        "urgencies": [(v, str(label)) for v, label in Urgency.choices],
+    }
+
+
+def complaint_response_page(access: Any) -> dict[str, Any] | None:
+    """What the customer's accept-or-dispute page shows for a link (``complaints.links``):
+    the complaint's answer and whether it may still be answered — ``open``; ``answered``
+    (this answer was accepted or disputed, or a later one replaced it); ``gone`` (the
+    window is over). None when the link names no complaint of that contact."""
+    complaint = (
+        Complaint.objects.select_related("contact")
+        .filter(pk=access.complaint_id, contact_id=access.contact_id)
+        .first()
+    )
+    if complaint is None:
+        return None
+    answered = (
+        complaint.status != ComplaintStatus.AWAITING_CUSTOMER or complaint.disputes != access.answer
+    )
+    if answered:
+        state = "answered"
+    elif complaint.response_due_at is not None and timezone.now() > complaint.response_due_at:
+        state = "gone"
+    else:
+        state = "open"
+    # What this link's answer became: accepted, disputed (a later answer exists), or silence.
+    if complaint.disputes > access.answer:
+        recorded = "disputed"
+    elif complaint.customer_response:
+        recorded = complaint.customer_response
+    else:
+        recorded = ""
+    return {
+        "complaint": complaint,
+        "language": complaint.contact.language if complaint.contact else "",
+        "state": state,
+        "recorded": recorded,
+    }
+
+
+COMPLAINT_SEVERITIES = ("S1", "S2", "S3", "S4")
+
+
+def complaint_counters(now: Any = None) -> dict[str, int]:
+    """The board's complaints panel, from the work queue: open complaints per severity,
+    overdue (due before now), awaiting approval, breached. One statement, an index scan of
+    the work items of kind ``complaint`` (``workitem_object_uniq`` leads with the kind)."""
+    now = now or timezone.now()
+    counts = WorkItem.objects.filter(kind="complaint").aggregate(
+        open=Count("id"),
+        **{sev: Count("id", filter=Q(priority=sev)) for sev in COMPLAINT_SEVERITIES},
+        overdue=Count("id", filter=Q(due__lt=now)),
+        awaiting_approval=Count("id", filter=Q(status="awaiting_approval")),
+        breached=Count("id", filter=Q(breached=True)),
+    )
+    return {key: int(value or 0) for key, value in counts.items()}
 
 
 def saved_views_for(user: Any) -> QuerySet[SavedView]:

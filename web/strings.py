@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from complaints.choices import ComplaintStatus, Severity
 from customers.choices import CustomerTier
 from org.choices import Presence
 from sla.choices import EscalationAction
@@ -21,6 +22,11 @@ def js_strings() -> dict[str, object]:
     return {
         "priority": {value: str(label) for value, label in Priority.choices},
         "status": {value: str(label) for value, label in TicketStatus.choices},
+        # a complaint's row: its priority is the severity, its states its own
+        "severity": {value: str(label) for value, label in Severity.choices},
+        "complaint_status": {value: str(label) for value, label in ComplaintStatus.choices},
+        "open_complaint": _("Open the complaint"),
+        "complaint_on_its_page": _("%(number)s is a complaint: take it on its page (Enter)."),
         "tier": {value: str(label) for value, label in CustomerTier.choices},
         "presence": {value: str(label) for value, label in Presence.choices},
         "verb": {value: str(label) for value, label in EventVerb.choices},

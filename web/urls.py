@@ -15,10 +15,12 @@ urlpatterns = [
     path("account/two-step/", two_factor_views.manage, name="two-step"),
     path("queue/", views.queue, name="queue"),
     path("board/", views.board, name="board"),
+    path("board/complaints/", views.board_complaints, name="board-complaints"),
     path("tickets/", views_tickets.tickets, name="tickets"),
     path("tickets/new/", views_desk.new_ticket, name="new-ticket"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/process/", views.ticket_process, name="ticket-process"),
+    path("tickets/<int:pk>/escalate/", views.escalate_ticket, name="ticket-escalate"),
     # the complaint report and its exports (docs/reports.md)
     path("reports/complaints/", views_reports.complaint_report, name="report-complaints"),
     path(

@@ -14,11 +14,13 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from core.errors import NotFound
+from complaints import services as complaint_services
+from core.errors import Forbidden, InvalidInput, NotFound
 from customers.models import Contact, Customer
 from mail import attachments as mail_attachments
 from notifications import presence
@@ -76,6 +78,7 @@ def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 
 
 def _render(request: HttpRequest, template: str, config: dict[str, Any], **context: Any) -> Any:
+    status = context.pop("status", 200)
     return render(
         request,
         template,
@@ -85,6 +88,7 @@ def _render(request: HttpRequest, template: str, config: dict[str, Any], **conte
             "is_supervisor": config["supervisor"],
             **context,
         },
+        status=status,
     )
 
 
@@ -102,16 +106,44 @@ def board(request: HttpRequest) -> HttpResponse:
     page = work_queue.queue_for(request.user, everything=True)
     config = _page_config(request, page="board", rows=page.rows, cursor=page.cursor)
     return _render(
-        request, "web/board.html", config, satisfaction=selectors_web.satisfaction_for(request.user)
+        request,
+        "web/board.html",
+        config,
+        satisfaction=selectors_web.satisfaction_for(request.user),
+        complaints=selectors_web.complaint_counters(),
     )
 
 
 @login_required
-def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
+def board_complaints(request: HttpRequest) -> HttpResponse:
+    """The board's complaints panel as JSON: the board re-reads it after queue events."""
+    if not roles.is_supervisor(request.user):
+        raise PermissionDenied(_("Only supervisors see the board."))
+    response = JsonResponse(selectors_web.complaint_counters())
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _ticket_for(request: HttpRequest, pk: int) -> Any:
     try:
-        ticket = selectors.get_ticket_for(request.user, pk)
+        return selectors.get_ticket_for(request.user, pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+
+
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
+    return _ticket_page(request, _ticket_for(request, pk))
+
+
+def _ticket_page(
+    request: HttpRequest,
+    ticket: Any,
+    *,
+    escalation: dict[str, str] | None = None,
+    escalation_errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     contact = Contact.objects.filter(pk=ticket.contact_id).first()
     customer = (
         Customer.objects.filter(pk=ticket.customer_id).first() if ticket.customer_id else None
@@ -139,17 +171,59 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponseBase:
             a for a in mail_attachments.of_subject("ticket", ticket.pk) if a.message_id is None
         ],
         process_id=tasks[0]["process_id"] if tasks else None,
+        linked=selectors_web.linked_to("ticket", ticket.pk),
+        escalation_form=selectors_web.escalation_choices(),
+        escalation=escalation or {"impact": "medium", "urgency": "medium"},
+        escalation_errors=escalation_errors or {},
+        may_escalate=bool(roles.roles_of(request.user)),
+        status=status,
     )
+
+
+ESCALATION_FIELDS = ("category", "impact", "urgency", "desired_outcome")
+
+
+@login_required
+@require_POST
+def escalate_ticket(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The ticket page's "Escalate to a complaint": a complaint of the ticket's customer and
+    contact, its subject and description, linked both ways; never handled by the ticket's
+    assignee (the complaint may be about them). Then the complaint's page."""
+    ticket = _ticket_for(request, pk)
+    values = {field: request.POST.get(field, "").strip() for field in ESCALATION_FIELDS}
+    data = complaint_services.NewComplaint(
+        category=values["category"],
+        title=ticket.subject,
+        description=ticket.description or ticket.subject,
+        impact=values["impact"],
+        urgency=values["urgency"],
+        desired_outcome=values["desired_outcome"],
+        channel="ticket",
+        customer_id=ticket.customer_id,
+        contact_id=ticket.contact_id,
+        from_ticket=complaint_services.FromTicket(ticket.pk, ticket.number, ticket.assignee_id),
+    )
+    try:
+        complaint = complaint_services.open_complaint(data=data, actor=request.user)
+    except InvalidInput as exc:
+        errors = {field: [str(m) for m in messages] for field, messages in exc.errors.items()}
+        errors.setdefault("form", []).insert(0, exc.message)
+        return _ticket_page(
+            request, ticket, escalation=values, escalation_errors=errors, status=400
+        )
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    # 303: a reload of the complaint's page never sends the form again
+    response = HttpResponse(status=303)
+    response["Location"] = selectors_web.object_url("complaint", complaint.pk)
+    return response
 
 
 @login_required
 def ticket_process(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The ticket's process as a chart, its current step marked, for whoever may see the
     ticket (viewflow's own screens are not served: they know nothing of Kefu's teams)."""
-    try:
-        ticket = selectors.get_ticket_for(request.user, pk)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    ticket = _ticket_for(request, pk)
     config = _page_config(request, page="process", ticket=ticket.pk)
     return _render(
         request,

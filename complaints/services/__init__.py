@@ -27,6 +27,7 @@ from .handling import (
     required_level,
     respond_as_customer,
     response_window_end,
+    review_ready,
 )
 from .intake import FromTicket, NewComplaint, derive_severity, open_complaint
 
@@ -59,4 +60,5 @@ __all__ = [
     "required_level",
     "respond_as_customer",
     "response_window_end",
+    "review_ready",
 ]

@@ -115,10 +115,16 @@ def _move_work(complaint: Complaint, team_id: int) -> None:
     agent = choose_agent(team, exclude=exclude)
     complaint.assignee = agent
     task_id = selectors.current_task_id(complaint.pk)
-    if task_id is None or agent is None:
+    if task_id is None:
         return
     from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
 
     task = Task.objects.get(pk=task_id)
-    if task.flow_task.name == "handle":
+    if task.flow_task.name != "handle":
+        return
+    if agent is not None:
         take(task, agent)
+    elif task.status == STATUS.ASSIGNED:
+        # nobody fits: the former handler no longer has it, the team's members may take it
+        task.flow_task.activation_class(task).unassign()

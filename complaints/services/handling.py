@@ -177,6 +177,13 @@ def record_silence(*, complaint: Complaint) -> None:
         fields.append("status")
     save_changed(complaint, fields)
     audit(complaint, None, ComplaintVerb.SILENT)
+    # the queue hears of it from what follows: the review task (``review_ready``) or the
+    # close (``finish_close``)
+
+
+def review_ready(*, complaint: Complaint) -> None:
+    """The quality review's task exists (whoever made it: a person's answer or the
+    dispatcher's timer): the work item names it and its reviewer."""
     publish("updated", complaint)
 
 
@@ -833,7 +840,10 @@ def respond_as_customer(
         complaint = locked.complaint
         if complaint.contact_id != contact_id:
             raise NotFound(_("Complaint not found."))
-        if complaint.status != ComplaintStatus.AWAITING_CUSTOMER or complaint.disputes != answer:
+        if (
+            complaint.status != ComplaintStatus.AWAITING_CUSTOMER
+            or selectors.answer_number(complaint) != answer
+        ):
             raise Conflict(_("This answer has already been responded to."))
         now = timezone.now()
         if complaint.response_due_at is not None and now > complaint.response_due_at:

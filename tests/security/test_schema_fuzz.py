@@ -112,10 +112,12 @@ def caller(request: pytest.FixtureRequest, db: Any, same_connection: None) -> st
         subject_kind="ticket",
         object_id=opened.pk,
     )
+    complaint = _complaint(desk)
     KNOWN_IDS.clear()
     KNOWN_IDS.update(
         {
             "/api/tickets/": [opened.pk, closed.pk],
+            "/api/complaints/": [complaint.pk],
             "/api/teams/": list(Team.objects.values_list("pk", flat=True)),
             "/api/calendars/": list(BusinessCalendar.objects.values_list("pk", flat=True)),
             "/api/sla-policies/": list(SlaPolicy.objects.values_list("pk", flat=True)),
@@ -125,6 +127,27 @@ def caller(request: pytest.FixtureRequest, db: Any, same_connection: None) -> st
     )
     token, _created = Token.objects.get_or_create(user=user)
     return f"Token {token.key}"
+
+
+def _complaint(desk: Any) -> Any:
+    """A complaint of the agent's team, acknowledged: most of its actions are open."""
+    from complaints import services as complaints
+    from complaints.models import ComplaintProfile
+
+    ComplaintProfile.objects.update(team=desk.team)
+    complaint = complaints.open_complaint(
+        data=complaints.NewComplaint(
+            category="billing",
+            title="Charged twice",
+            description="Twice for one order",
+            impact="medium",
+            urgency="medium",
+            contact_id=desk.contact.pk,
+        ),
+        actor=desk.supervisor,
+    )
+    complaints.acknowledge_complaint(complaint_id=complaint.pk, actor=desk.supervisor)
+    return complaint
 
 
 @schema.parametrize()

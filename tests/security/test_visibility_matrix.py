@@ -81,6 +81,21 @@ class World:
             AuditEvent.objects.filter(ticket=ticket).count(),
             Notification.objects.get(pk=self.notification.pk).read_at,
             SavedView.objects.count(),
+            self.complaint_state(),
+        )
+
+    def complaint_state(self) -> tuple[Any, ...] | None:
+        from complaints.models import Complaint
+
+        if "complaint" not in self.ids:
+            return None
+        complaint = Complaint.objects.get(pk=self.ids["complaint"])
+        return (
+            complaint.version,
+            complaint.status,
+            complaint.assignee_id,
+            complaint.severity,
+            AuditEvent.objects.filter(complaint=complaint).count(),
         )
 
 
@@ -141,6 +156,43 @@ def attachment_id(world: World) -> int:
     return int(world.ids["attachment"])
 
 
+def complaint_id(world: World) -> int:
+    """A complaint of Billing (the outsider's team), handled there."""
+    from complaints import services
+    from complaints.models import ComplaintProfile
+
+    if "complaint" not in world.ids:
+        ComplaintProfile.objects.update(team=world.desk.other_team)
+        complaint = services.open_complaint(
+            data=services.NewComplaint(
+                category="billing",
+                title="Charged twice",
+                description="Twice for one order",
+                impact="medium",
+                urgency="medium",
+                contact_id=world.desk.contact.pk,
+            ),
+            actor=world.desk.supervisor,
+        )
+        world.ids["complaint"] = complaint.pk
+    return int(world.ids["complaint"])
+
+
+COMPLAINT_ACTION_BODIES: dict[str, dict[str, Any]] = {
+    "claim": {},
+    "assign": {"assignee": 0},  # filled with agent1 below
+    "acknowledge": {},
+    "contact": {"channel": "phone", "summary": "peek"},
+    "note": {"body": "peek"},
+    "propose": {"outcome": "upheld", "resolution": "peek", "root_cause": "staff-error"},
+    "approve": {},
+    "reject": {"reason": "peek"},
+    "extend": {"reason": "peek"},
+    "escalate": {"reason": "peek"},
+    "close": {},
+    "reopen": {"reason": "peek"},
+}
+
 ACTION_BODIES: dict[str, dict[str, Any]] = {
     "claim": {},
     "assign": {"assignee": 0},  # filled with agent1 below
@@ -169,6 +221,14 @@ MATRIX: dict[str, Entry] = {
             outsider=403 if name in ("acknowledge", "priority") else 404,
         )
         for name, body in ACTION_BODIES.items()
+    },
+    # Complaints: an agent of another team gets 404 for everything, whatever the action
+    # (the services look the complaint up as the caller before any role check).
+    "api/complaints/{}/": Entry(complaint_id),
+    "api/complaints/{}/history/": Entry(complaint_id),
+    **{
+        f"api/complaints/{{}}/{name}/": Entry(complaint_id, methods=(("post", body),), allowed=())
+        for name, body in COMPLAINT_ACTION_BODIES.items()
     },
     "api/attachments/{}/": Entry(attachment_id),
     "tickets/{}/": Entry(ticket_id, page=True),

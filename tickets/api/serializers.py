@@ -146,6 +146,24 @@ class TicketOutput(serializers.ModelSerializer):
         return _ticket_url_pattern("ticket-history").replace(_SENTINEL, str(ticket.pk))
 
 
+class LinkOutput(serializers.Serializer):
+    """An object of another process kind linked to this one (``processes.links``)."""
+
+    kind = serializers.CharField(help_text="The other object's process kind (`complaint`, …).")
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    relation = serializers.CharField(help_text="How they are linked (`escalated_from`).")
+
+
+class TicketDetailOutput(TicketOutput):
+    """A ticket as ``GET /api/tickets/{id}/`` answers it: the ticket and its links."""
+
+    links = LinkOutput(many=True, read_only=True)
+
+    class Meta(TicketOutput.Meta):
+        fields = [*TicketOutput.Meta.fields, "links"]
+
+
 _DATETIME = serializers.DateTimeField()
 _SENTINEL = "987654321987654321"
 

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from core.errors import InvalidInput, NotFound
 from core.pagination import paginate
 from mail import attachments as mail_attachments
+from processes import links
 from processes import selectors as work_queue
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 
@@ -192,9 +193,12 @@ class TicketListView(APIView):
 
 
 class TicketDetailView(APIView):
-    @extend_schema(responses=s.TicketOutput)
+    @extend_schema(responses=s.TicketDetailOutput)
     def get(self, request: Request, pk: int) -> Response:
-        return _ticket_out(selectors.get_ticket_for(request.user, pk))
+        response = _ticket_out(selectors.get_ticket_for(request.user, pk))
+        # what the ticket was escalated into (a complaint …), as the platform links them
+        response.data["links"] = links.links_of("ticket", pk)
+        return response
 
 
 class TicketMessagesView(APIView):

@@ -1,11 +1,12 @@
 // Kefu browser screens: the agent queue, a ticket, the supervisor board.
 // Every change goes through the REST API; /ws/queue/ keeps the screens live.
 import { $, cookie, el, fmt } from "./dom.js";
-import { LiveSocket, RowStore, byDue } from "./live.js";
+import { LiveSocket, RowStore, byDue, rowKey } from "./live.js";
 
 const config = JSON.parse(document.getElementById("kefu-config").textContent);
 const T = JSON.parse(document.getElementById("kefu-strings").textContent);
-const OPEN_STATUSES = new Set(["new", "open"]);
+// A row waits on a person in these states: a ticket new or open, a complaint being handled.
+const OPEN_STATUSES = new Set(["new", "open", "received", "investigating", "awaiting_approval", "quality_review"]);
 const PRIORITY_UP = { P4: "P3", P3: "P2", P2: "P1" };
 
 // --- small helpers --------------------------------------------------------------
@@ -99,6 +100,13 @@ function debounce(fn, ms) {
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+// The queue holds work of every kind; tickets have the one-click actions of /api/tickets/,
+// a complaint is handled on its own page.
+const isComplaint = (row) => row.kind === "complaint";
+const rowUrl = (row) => (isComplaint(row) ? `/complaints/${row.object_id}/` : `/tickets/${row.object_id}/`);
+const priorityLabel = (row) => (isComplaint(row) ? T.severity : T.priority)[row.priority] ?? row.priority;
+const statusLabel = (row) => (isComplaint(row) ? T.complaint_status : T.status)[row.status] ?? row.status;
 
 const userName = (id) => (id == null ? T.unassigned : config.directory.users[id] ?? `#${id}`);
 const teamName = (id) => (id == null ? "—" : config.directory.teams[id] ?? `#${id}`);
@@ -265,7 +273,8 @@ const bell = {
           toast(error.message, "error");
         }
       }
-      if (n.ticket) location.href = `/tickets/${n.ticket}/`;
+      if (n.subject_kind === "complaint" && n.object_id) location.href = `/complaints/${n.object_id}/`;
+      else if (n.ticket) location.href = `/tickets/${n.ticket}/`;
       else this.load();
     };
     return el(
@@ -376,7 +385,7 @@ class QueueTable {
   render() {
     const now = Date.now();
     const rows = this.rowsInOrder();
-    const wanted = new Set(rows.map((r) => r.object_id));
+    const wanted = new Set(rows.map(rowKey));
     for (const [id, tr] of this.trs) {
       if (!wanted.has(id)) {
         tr.remove();
@@ -384,10 +393,11 @@ class QueueTable {
       }
     }
     rows.forEach((row, index) => {
-      let tr = this.trs.get(row.object_id);
+      const key = rowKey(row);
+      let tr = this.trs.get(key);
       if (!tr) {
         tr = this.createRow(row);
-        this.trs.set(row.object_id, tr);
+        this.trs.set(key, tr);
       }
       if (Number(tr.dataset.version) !== row.version) this.fillRow(tr, row, now);
       // Move only the rows that are out of place: no re-insertion, no flicker.
@@ -403,8 +413,9 @@ class QueueTable {
   }
 
   createRow(row) {
-    const tr = el("tr", { dataset: { id: row.object_id }, tabindex: "-1" });
-    const link = el("a", { href: `/tickets/${row.object_id}/`, class: "number" });
+    const key = rowKey(row);
+    const tr = el("tr", { dataset: { id: row.object_id, kind: row.kind ?? "ticket", key }, tabindex: "-1" });
+    const link = el("a", { href: rowUrl(row), class: "number" });
     tr.append(
       el("td", {}, link),
       el("td", { class: "title" }),
@@ -417,7 +428,7 @@ class QueueTable {
       el("td", { class: "age" }),
     );
     if (this.board) {
-      tr.draggable = true;
+      tr.draggable = !isComplaint(row); // dropped on an agent: a ticket's assign action
       tr.addEventListener("dragstart", (event) => {
         event.dataTransfer.setData("text/x-kefu-ticket", String(row.object_id));
         event.dataTransfer.effectAllowed = "move";
@@ -428,9 +439,9 @@ class QueueTable {
     }
     tr.addEventListener("click", (event) => {
       if (event.target.closest("a, button, select")) return;
-      this.select(row.object_id);
+      this.select(key);
     });
-    tr.addEventListener("dblclick", () => (location.href = `/tickets/${row.object_id}/`));
+    tr.addEventListener("dblclick", () => (location.href = rowUrl(row)));
     return tr;
   }
 
@@ -441,14 +452,14 @@ class QueueTable {
     cells[0].firstChild.textContent = row.number;
     cells[1].textContent = row.title;
     cells[2].replaceChildren(
-      el("span", { class: `prio prio-${row.priority}`, title: T.priority[row.priority] ?? row.priority, text: row.priority }),
+      el("span", { class: `prio prio-${row.priority}`, title: priorityLabel(row), text: row.priority }),
     );
     cells[3].replaceChildren(
       row.customer_tier
         ? el("span", { class: `tier tier-${row.customer_tier}`, text: T.tier[row.customer_tier] ?? row.customer_tier })
         : "—",
     );
-    cells[4].textContent = T.status[row.status] ?? row.status;
+    cells[4].textContent = statusLabel(row);
     cells[5].textContent = userName(row.assignee);
     cells[6].textContent = teamName(row.team);
     tr._row = row;
@@ -461,6 +472,11 @@ class QueueTable {
   }
 
   fillActions(cell, row) {
+    if (isComplaint(row)) {
+      // Assigned, approved and escalated on the complaint's own page.
+      cell.replaceChildren(el("a", { href: rowUrl(row), class: "small open-complaint", text: T.open_complaint }));
+      return;
+    }
     const select = el(
       "select",
       { "aria-label": `${T.agent} ${row.number}`, class: "assign" },
@@ -527,7 +543,7 @@ class QueueTable {
   }
 
   move(step) {
-    const ids = [...this.tbody.children].map((tr) => Number(tr.dataset.id));
+    const ids = [...this.tbody.children].map((tr) => tr.dataset.key);
     if (!ids.length) return;
     const at = ids.indexOf(this.selected);
     const next = at < 0 ? (step > 0 ? 0 : ids.length - 1) : Math.min(ids.length - 1, Math.max(0, at + step));
@@ -563,13 +579,14 @@ function bindQueueKeys(table) {
       case "Enter": {
         const row = table.selectedRow();
         if (!row) return;
-        location.href = `/tickets/${row.object_id}/`;
+        location.href = rowUrl(row);
         break;
       }
       case "c": {
         const row = table.selectedRow();
-        if (row) claimTicket(row);
-        else toast(T.no_selection);
+        if (!row) toast(T.no_selection);
+        else if (isComplaint(row)) toast(fmt(T.complaint_on_its_page, { number: row.number }));
+        else claimTicket(row);
         break;
       }
       default:
@@ -683,7 +700,25 @@ function countersFromRows(rows) {
   return [...teams.values()];
 }
 
+/** The complaints panel: counts per severity, overdue, awaiting approval, breached. */
+async function loadComplaintCounters() {
+  const panel = $("#complaint-counters");
+  if (!panel) return;
+  try {
+    const counts = await api("GET", panel.dataset.url);
+    for (const cell of panel.querySelectorAll("[data-count]")) {
+      const value = counts[cell.dataset.count];
+      if (value === undefined) continue;
+      cell.textContent = String(value);
+      cell.classList.toggle("nonzero", value > 0);
+    }
+  } catch {
+    /* the next event tries again */
+  }
+}
+
 async function loadBoard(table) {
+  loadComplaintCounters();
   const asked = board.presenceSeq;
   try {
     const data = await api("GET", "/api/board/");
@@ -1088,7 +1123,9 @@ function ticketPage() {
 
   return {
     event(message) {
-      if (message.object?.object_id === id && Number(message.version) > version) {
+      const object = message.object;
+      if ((object?.kind ?? "ticket") !== "ticket") return;
+      if (object?.object_id === id && Number(message.version) > version) {
         version = Number(message.version);
         refresh();
       }

@@ -137,16 +137,22 @@ export class LiveSocket {
   }
 }
 
-/** Most urgent first: due ascending (no due last), then object id. */
+/** A row's key on a screen: its kind and object (ticket 7 and complaint 7 are two rows). */
+export function rowKey(row) {
+  return `${row.kind ?? "ticket"}:${row.object_id}`;
+}
+
+/** Most urgent first: due ascending (no due last), then object id, then kind. */
 export function byDue(a, b) {
   const da = a.due ? Date.parse(a.due) : Infinity;
   const db = b.due ? Date.parse(b.due) : Infinity;
   if (da !== db) return da < db ? -1 : 1;
-  return a.object_id - b.object_id;
+  if (a.object_id !== b.object_id) return a.object_id - b.object_id;
+  return rowKey(a) < rowKey(b) ? -1 : rowKey(a) > rowKey(b) ? 1 : 0;
 }
 
 /**
- * The rows on one screen, keyed by object id, each with the version it was shown at.
+ * The rows on one screen, keyed by kind and object id (``rowKey``), each with the version it was shown at.
  * An event whose version is not newer than what this screen has seen is ignored, so a
  * duplicate or a late event changes nothing. ``belongs(row)`` says whether a row is on
  * this screen at all (status open, mine or my teams' unassigned, …).
@@ -168,7 +174,7 @@ export class RowStore {
     const row = message.object;
     if (!row || row.object_id == null) return false;
     const version = Number(message.version ?? row.version);
-    const id = row.object_id;
+    const id = rowKey(row);
     if ((this.seen.get(id) ?? -1) >= version) return false;
     this.seen.set(id, version);
     const keep = message.event !== "closed" && this.belongs(row);
@@ -190,15 +196,16 @@ export class RowStore {
     this.buffer = null;
     const next = new Map();
     for (const row of rows) {
-      const seen = this.seen.get(row.object_id) ?? -1;
+      const id = rowKey(row);
+      const seen = this.seen.get(id) ?? -1;
       if (seen > row.version) {
         // An event newer than the snapshot was already applied: keep what it said.
-        const current = this.rows.get(row.object_id);
-        if (current) next.set(row.object_id, current);
+        const current = this.rows.get(id);
+        if (current) next.set(id, current);
         continue;
       }
-      this.seen.set(row.object_id, row.version);
-      if (this.belongs(row)) next.set(row.object_id, row);
+      this.seen.set(id, row.version);
+      if (this.belongs(row)) next.set(id, row);
     }
     this.rows = next;
     for (const message of pending) this.apply(message);
@@ -207,9 +214,10 @@ export class RowStore {
   /** Rows added from a later page: never downgrade a row already known. */
   extend(rows) {
     for (const row of rows) {
-      if ((this.seen.get(row.object_id) ?? -1) >= row.version) continue;
-      this.seen.set(row.object_id, row.version);
-      if (this.belongs(row)) this.rows.set(row.object_id, row);
+      const id = rowKey(row);
+      if ((this.seen.get(id) ?? -1) >= row.version) continue;
+      this.seen.set(id, row.version);
+      if (this.belongs(row)) this.rows.set(id, row);
     }
   }
 
