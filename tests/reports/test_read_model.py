@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from complaints.models import RootCause
 from reports import selectors
@@ -85,6 +85,14 @@ def test_the_beat_task_refreshes_the_read_model() -> None:
     assert refresh_complaint_report.apply().get() >= 0  # safe to run twice
 
 
+@pytest.fixture
+def _english_afterwards() -> Any:
+    """A request activates its language in this thread; later tests expect the default."""
+    yield
+    translation.deactivate()
+
+
+@pytest.mark.usefixtures("_english_afterwards")
 def test_the_page_speaks_chinese() -> None:
     known = build_known_set()
     refresh_complaint_rollups()
