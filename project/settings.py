@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "tickets",
     "flows",
     "complaints",
+    "reports",
     "surveys",
     "outbox",
     "mail",
@@ -314,6 +315,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outbox.tasks.sweep_outbox",
         "schedule": float(os.environ.get("KEFU_OUTBOX_SWEEP_SECONDS", "30")),
         "options": {"expires": 60},
+    },
+    # the complaint report's read model (docs/reports.md)
+    "refresh-complaint-report": {
+        "task": "reports.tasks.refresh_complaint_report",
+        "schedule": float(os.environ.get("KEFU_REPORT_REFRESH_SECONDS", "60")),
+        "options": {"expires": 120},
     },
     "queue-survey-reminders": {
         "task": "surveys.tasks.queue_survey_reminders",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("notifications.api")),
     path("api/", include("surveys.api.urls")),
     path("api/", include("mail.downloads")),
+    path("api/", include("reports.api")),
     path("s/", include("surveys.urls")),
     # the customer pages: the web form and the request page (docs/email.md, "Customer pages")
     path("help/", include("web.help_urls")),

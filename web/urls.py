@@ -1,7 +1,15 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from . import api, two_factor_views, views, views_complaints, views_desk, views_tickets
+from . import (
+    api,
+    two_factor_views,
+    views,
+    views_complaints,
+    views_desk,
+    views_reports,
+    views_tickets,
+)
 
 app_name = "web"
 
@@ -36,6 +44,17 @@ urlpatterns = [
         name="complaint-process",
     ),
     path("complaints/<int:pk>/act/", views_complaints.complaint_action, name="complaint-action"),
+    # the complaint report and its exports (docs/reports.md)
+    path("reports/complaints/", views_reports.complaint_report, name="report-complaints"),
+    path(
+        "reports/complaints/statistics.csv",
+        views_reports.statistics_csv,
+        name="report-statistics-csv",
+    ),
+    path("reports/complaints/register.csv", views_reports.register_csv, name="report-register-csv"),
+    path(
+        "reports/complaints/register.xlsx", views_reports.register_xlsx, name="report-register-xlsx"
+    ),
     # the tickets screen's saved views (docs/tickets.md, "Tickets list and search")
     path("api/saved-views/", api.SavedViewListView.as_view(), name="saved-views"),
     path("api/saved-views/<int:pk>/", api.SavedViewDetailView.as_view(), name="saved-view"),

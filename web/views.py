@@ -27,6 +27,7 @@ from notifications import presence
 from org import roles
 from org import selectors as org_selectors
 from processes import selectors as work_queue
+from reports.selectors import may_see_reports
 from tickets import permissions, selectors
 
 from . import selectors as selectors_web
@@ -68,6 +69,7 @@ def _page_config(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "presence": presence.chosen_status(user.pk) if agent else None,
         "teams": roles.team_ids_of(user),
         "supervisor": roles.is_supervisor(user),
+        "reports": may_see_reports(user),
         "ws": "/ws/queue/",
         "heartbeat": settings.KEFU_WS_HEARTBEAT,
         "directory": selectors_web.directory_for(user),

@@ -16,6 +16,7 @@ NAMES = (
     "backup",
     "ticket_search",
     "inbound",
+    "complaint_report",
 )
 MODULES = {
     "intake": "intake",
@@ -28,4 +29,5 @@ MODULES = {
     "backup": "backup",
     "ticket_search": "ticket_search",
     "inbound": "inbound",
+    "complaint_report": "complaint_report",
 }
