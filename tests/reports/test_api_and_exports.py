@@ -180,3 +180,29 @@ def test_the_register_keeps_the_filters(known: Any) -> None:
         "/reports/complaints/register.csv", {"from": "nope"}
     )
     assert response.status_code == 400
+
+
+def test_api_md_s_filters_and_export_formats(known: Any) -> None:
+    """``since``/``until`` name the period, ``kind`` is complaint, ``agent`` is refused (the
+    read model is per team), ``?format=csv|xlsx`` exports the statistics (audited)."""
+    client = client_for(known.desk.supervisor)
+    period = _period()
+    plain = client.get(API, period).json()
+    aliased = client.get(API, {"since": period["from"], "until": period["to"]}).json()
+    assert aliased["totals"] == plain["totals"] and aliased["filters"] == plain["filters"]
+    assert client.get(API, {**period, "kind": "complaint"}).status_code == 200
+    for bad in ({"kind": "ticket"}, {"agent": str(known.desk.handler1.pk)}, {"format": "pdf"}):
+        response = client.get(API, {**period, **bad})
+        assert response.status_code == 400, bad
+        assert set(response.json()["errors"]) == set(bad), bad
+
+    exported = AuditEvent.objects.filter(subject_kind="report").count()
+    as_csv = client.get(API, {**period, "format": "csv"})
+    assert as_csv.status_code == 200 and as_csv["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(as_csv.content.decode())))
+    assert len(rows) > 5
+    as_xlsx = client.get(API, {**period, "format": "xlsx"})
+    assert as_xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(b"".join(as_xlsx.streaming_content))).active
+    assert sheet is not None and sheet.max_row == len(rows)
+    assert AuditEvent.objects.filter(subject_kind="report").count() == exported + 2
