@@ -42,6 +42,7 @@ from org.roles import ROLE_AGENT, ROLE_MANAGER, ROLES
 from sla import clock as clocks
 from sla import ladder
 from sla.calendars import business_seconds_between
+from sla.models import SlaClock
 
 from ... import services
 from ...choices import ComplaintStatus
@@ -229,6 +230,9 @@ class Timeline:
         self.received = received
         self.marks: list[tuple[datetime, timedelta]] = []
         self.retargets: list[timedelta] = []
+        # The clock's start was moved back already (before an extension, so the extension
+        # moves the deadline the customer is told, not the real minute's).
+        self.clock_moved = False
 
     def step(self, hours: float) -> None:
         now = timezone.now()
@@ -366,6 +370,8 @@ class DemoComplaints:
         for action, _at, hours in (s.partition("@") for s in story.steps.split()):
             complaint.refresh_from_db()
             timeline.step(float(hours))
+            if action == "extend":
+                move_clock_start(complaint, timeline)
             self.act(action, complaint, story, cast, lang)
             if action == "dispute":
                 timeline.retarget()
@@ -472,7 +478,7 @@ def backdate(complaint: Complaint, timeline: Timeline) -> None:
             if proposal.due_at
             else None,
         )
-    start = timeline.marks[0][1]
+    start = timedelta(0) if timeline.clock_moved else timeline.marks[0][1]
     for extension in Extension.objects.filter(complaint=complaint):
         Extension.objects.filter(pk=extension.pk).update(
             created_at=shift(extension.created_at),
@@ -490,10 +496,22 @@ def backdate(complaint: Complaint, timeline: Timeline) -> None:
     publish("updated", complaint)
 
 
+def move_clock_start(complaint: Complaint, timeline: Timeline) -> None:
+    """The clock starts on the day the complaint was received (``make_due`` of the tests),
+    its due moments with it; the targets' met moments are moved later (``backdate``)."""
+    clock = SlaClock.objects.filter(pk=complaint.sla_clock_id).first()
+    if clock is None or clock.started_at is None or timeline.clock_moved:
+        return
+    clock.started_at = timeline.shift(clock.started_at)
+    clocks.save(clock)
+    timeline.clock_moved = True
+
+
 def _backdate_clock(clock: Any, timeline: Timeline) -> None:
     calendar = clocks.calendar_of(clock.terms)
     old_start = clock.started_at
-    clock.started_at = timeline.shift(clock.started_at)
+    if not timeline.clock_moved:
+        clock.started_at = timeline.shift(clock.started_at)
     clock.paused_at = timeline.shift(clock.paused_at)
     clock.stopped_at = timeline.shift(clock.stopped_at)
     for retarget in timeline.retargets:
