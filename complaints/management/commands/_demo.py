@@ -499,8 +499,10 @@ def backdate(complaint: Complaint, timeline: Timeline) -> None:
 def move_clock_start(complaint: Complaint, timeline: Timeline) -> None:
     """The clock starts on the day the complaint was received (``make_due`` of the tests),
     its due moments with it; the targets' met moments are moved later (``backdate``)."""
+    if complaint.sla_clock_id is None or timeline.clock_moved:
+        return
     clock = SlaClock.objects.filter(pk=complaint.sla_clock_id).first()
-    if clock is None or clock.started_at is None or timeline.clock_moved:
+    if clock is None or clock.started_at is None:
         return
     clock.started_at = timeline.shift(clock.started_at)
     clocks.save(clock)
