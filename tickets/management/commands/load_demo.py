@@ -326,7 +326,7 @@ class Command(BaseCommand):
         one of them escalated from a demo ticket; idempotent as well."""
         ticket = Ticket.objects.filter(subject=ESCALATED_SUBJECT).order_by("id").first()
         ref = f"{ticket.pk}:{ticket.number}:{ticket.assignee_id or ''}" if ticket else ""
-        call_command("load_demo_complaints", from_ticket=ref, stdout=self.stdout._out)
+        call_command("load_demo_complaints", from_ticket=ref, stdout=self.stdout)
 
     # --- reference data -------------------------------------------------------------
     def _people(self) -> Cast:
