@@ -1,5 +1,6 @@
-"""2. Queue reads with 1,000,000 tickets (50,000 open; ``--quick``: 20,000): ``GET /api/queue/``
-and ``GET /api/tickets/?assignee=me`` as one agent, plus the plans of their SQL."""
+"""2. Queue reads with 1,000,000 tickets (50,000 open; ``--quick``: 20,000) and 100,000 open
+complaints beside them: ``GET /api/queue/`` and ``GET /api/tickets/?assignee=me`` as one
+agent, plus the plans of their SQL."""
 
 from __future__ import annotations
 
@@ -281,6 +282,7 @@ def run(*, quick: bool = False) -> report.Section:
         f" {seeded.agent_id}: {seeded.agent_open_assigned} open assigned, its teams"
         f" {seeded.teams_open_unassigned} open unassigned"
     )
+    print(f"[queue]   {seeded.complaints:,} complaints, {seeded.open_complaints:,} open")
     print(
         "[queue]   work queue: "
         + ", ".join(f"{n:,} {kind}" for kind, n in seeded.work_items.items())
@@ -409,8 +411,9 @@ def _section(
     ]  # fmt: skip
     seed_rows = [[k, f"{v:.1f} s"] for k, v in seeded.seconds.items()]
     scale = seeded.scale
+    complaints = f"{seeded.open_complaints:,} open complaints"
     body = f"""\
-## 2. Queue reads with {scale.tickets:,} tickets ({scale.open:,} open)
+## 2. Queue reads with {scale.tickets:,} tickets ({scale.open:,} open) and {complaints}
 
 _Measured {now}; took {seconds:.0f} s._
 
@@ -434,9 +437,17 @@ finished processes and tasks). Columns the seed does not set hold what the ORM g
 row (the fields' defaults; no checkpoint handled, so the clock's `warning` false and its
 escalation level 0). Then `VACUUM ANALYZE`.
 
+Beside the tickets, {seeded.complaints:,} complaints ({seeded.open_complaints:,} open:
+3 in 10 received, the rest investigating; under the `cn-banking-insurance` profile, received
+over the last 20 days, every second one assigned to an agent of its team) with their SLA
+clocks (the profile's terms, the nearest unmet target due from about 19 days overdue to
+15 days ahead) and their work items of kind `complaint` as `complaints.selectors.queue_row`
+writes them; no viewflow rows for them (the queue reads the work items only).
+
 The work queue (`processes_workitem`, which `GET /api/queue/` reads) holds
 {seeded.work_items.get("ticket", 0):,} items of kind `ticket` (every open ticket's, as
-the services write them) and {probes:,} open items of a second kind (`probe`, no
+the services write them), {seeded.work_items.get("complaint", 0):,} of kind `complaint`,
+and {probes:,} open items of a third kind (`probe`, no
 ticket behind them) spread over the same agents and teams, half of them unassigned,
 their due times mixed in among the tickets' (from 2,000 minutes overdue to 18,000
 minutes ahead); {work_items} in all. The benchmark agent's queue (assigned to it, or

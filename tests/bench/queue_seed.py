@@ -1,5 +1,5 @@
-"""1,000,000 tickets (50,000 open) and 100,000 open work items of a second kind seeded with
-set-based SQL, not the ORM (a smaller scale for ``--quick``).
+"""1,000,000 tickets (50,000 open), 100,000 open complaints and 100,000 open work items of
+a third kind seeded with set-based SQL, not the ORM (a smaller scale for ``--quick``).
 
 Every ``INSERT`` is built by ``sqlseed.insert_select``: the columns set here, and every
 other column with the value the ORM would give it, checked against the models before
@@ -11,6 +11,12 @@ ticket link, the human `work` task) copy their column values from real tickets o
 through ``tickets.services.open_ticket`` first (the "probes"): one that was
 auto-assigned (task ASSIGNED) and one left unassigned (task NEW); the clocks' terms are
 ``sla.clock.terms_for`` of each policy, checked against the probe's clock.
+
+The complaints (``complaints_complaint``, as many as twice the open tickets) are open under
+the ``cn-banking-insurance`` profile (calendar days, so the seed's arithmetic is exact), each
+with its SLA clock (the profile's terms from ``sla.clock.terms_for``) and its work item of
+kind ``complaint`` as ``complaints.selectors.queue_row`` writes it; they have no viewflow
+rows (the queue reads the work items only).
 """
 
 from __future__ import annotations
@@ -68,6 +74,8 @@ class QueueSeed:
     # per kind (assigned to the agent, or unassigned in one of its teams).
     work_items: dict[str, int]
     agent_queue: dict[str, int]
+    complaints: int = 0
+    open_complaints: int = 0
 
 
 TASK_COLUMNS = (
@@ -577,6 +585,202 @@ JOIN bench_agents a ON a.k = ((g * 7) % {scale.agents}) + 1""",
     return tickets + "\n" + second
 
 
+COMPLAINT_PROFILE = "cn-banking-insurance"
+
+# g = 1 … n: received over the last 20 days; 3 in 10 still to acknowledge (received), the
+# rest acknowledged 2 hours and first contacted a day after receipt (investigating); every
+# second one assigned to an agent of its team, the others waiting for the team. Agent k = 1
+# (the benchmark agent) gets its share. Complaint g gets the id ``b.complaint + g`` and its
+# clock ``b.clock + g``.
+COMPLAINT_ROWS = """
+CREATE TEMP TABLE bench_cbase AS
+SELECT (SELECT coalesce(max(id), 0) FROM complaints_complaint) AS complaint,
+       (SELECT coalesce(max(id), 0) FROM sla_slaclock) AS clock,
+       (SELECT coalesce(max(last), 0) FROM complaints_complaintcounter
+        WHERE year = extract(year FROM now())::int) AS last;
+
+CREATE TEMP TABLE bench_complaints AS
+SELECT s.*, b.complaint + s.g AS complaint_id, b.clock + s.g AS clock_id, b.last + s.g AS seq,
+       a.user_id, a.team_id, c.id AS contact_id, c.customer_id, cu.tier,
+       p.policy_id, p.terms, p.ack, p.contact, p.final,
+       CASE WHEN s.is_received THEN s.received_at + p.ack * interval '1 second'
+            ELSE s.received_at + p.final * interval '1 second' END AS due
+FROM (
+    SELECT g,
+           now() - ((g::bigint * 7919) % (20 * 86400)) * interval '1 second' AS received_at,
+           g % 10 < 3 AS is_received,
+           g % 2 = 0 AS is_assigned,
+           (ARRAY['S1', 'S2', 'S3', 'S4'])[(g % 4) + 1] AS severity,
+           CASE WHEN g % 400 = 7 THEN 1 ELSE ((g::bigint * 13) % {agents}) + 1 END AS agent_k
+    FROM generate_series(1, {total}) g
+) s
+CROSS JOIN bench_cbase b
+JOIN bench_agents a ON a.k = s.agent_k
+JOIN bench_contacts c ON c.k = ((s.g::bigint * 11) % {contacts}) + 1
+JOIN customers_customer cu ON cu.id = c.customer_id
+JOIN bench_cpolicies p ON p.severity = s.severity;
+"""
+
+# Text columns the seeded complaints leave empty (no model default: the seed must say so).
+BLANK_COMPLAINT_COLUMNS = (
+    "product_ref", "desired_outcome", "severity_reason", "customer_response", "dispute_reason",
+    "outcome", "resolution", "corrective_action", "compensation_kind", "approved_level",
+)  # fmt: skip
+
+COMPLAINT_VALUES: dict[str, str] = {
+    "id": "t.complaint_id",
+    "number": "'C-' || extract(year FROM now())::int || '-' || lpad(t.seq::text, 6, '0')",
+    "profile_id": "(SELECT id FROM complaints_complaintprofile"
+    f" WHERE code = '{COMPLAINT_PROFILE}')",
+    "customer_id": "t.customer_id",
+    "contact_id": "t.contact_id",
+    "channel": "(ARRAY['phone', 'email', 'web', 'letter'])[(t.g % 4) + 1]",
+    "category_id": "(SELECT id FROM complaints_complaintcategory WHERE code = 'billing')",
+    "title": "'Seeded complaint ' || t.g || ': charged twice'",
+    "description": "'The customer says order ' || (t.g * 17) || ' was charged twice.'",
+    "impact": "'medium'",
+    "urgency": "'medium'",
+    "derived_severity": "t.severity",
+    "severity": "t.severity",
+    "regulatory": "t.g % 10 = 9",
+    "status": "CASE WHEN t.is_received THEN 'received' ELSE 'investigating' END",
+    "team_id": "t.team_id",
+    "assignee_id": "CASE WHEN t.is_assigned THEN t.user_id END",
+    "received_at": "t.received_at",
+    "acknowledged_at": "CASE WHEN NOT t.is_received THEN t.received_at + interval '2 hours' END",
+    "first_contact_at": "CASE WHEN NOT t.is_received THEN t.received_at + interval '1 day' END",
+    "sla_clock_id": "t.clock_id",
+    "version": "CASE WHEN t.is_received THEN 1 ELSE 3 END",
+    "created_at": "t.received_at",
+    "updated_at": "t.received_at + interval '1 day'",
+    **dict.fromkeys(BLANK_COMPLAINT_COLUMNS, "''"),
+}
+
+COMPLAINT_CLOCK_VALUES: dict[str, str] = {
+    "id": "t.clock_id",
+    "kind": "'complaint'",
+    "object_id": "t.complaint_id",
+    "policy_id": "t.policy_id",
+    "terms": "t.terms",
+    "started_at": "t.received_at",
+    "paused_at": "NULL",
+    "paused_seconds": "0",
+    "targets": f"""jsonb_build_object(
+        'acknowledge', {
+        _target(
+            "t.received_at + t.ack * interval '1 second'",
+            "CASE WHEN NOT t.is_received THEN t.received_at + interval '2 hours' END",
+            "t.is_received AND t.received_at + t.ack * interval '1 second' < now()",
+        )
+    },
+        'first_contact', {
+        _target(
+            "t.received_at + t.contact * interval '1 second'",
+            "CASE WHEN NOT t.is_received THEN t.received_at + interval '1 day' END",
+            "t.is_received AND t.received_at + t.contact * interval '1 second' < now()",
+        )
+    },
+        'final_answer', {
+        _target(
+            "t.received_at + t.final * interval '1 second'",
+            "NULL::timestamptz",
+            "t.received_at + t.final * interval '1 second' < now()",
+        )
+    })""",
+    "done": "'[]'::jsonb",
+    "due": "t.due",
+    "warning": "false",
+    "breached": "t.due < now()",
+    "escalation_level": "0",
+    "acknowledged_level": "0",
+    "next_at": "CASE WHEN t.due > now() THEN t.due END",
+    "stopped_at": "NULL",
+    "created_at": "t.received_at",
+    "updated_at": "t.received_at + interval '1 day'",
+}
+
+
+def complaints_sql(scale: Scale) -> str:
+    """``2 * open`` open complaints (100,000 at full scale), their clocks and work items."""
+    rows = COMPLAINT_ROWS.format(total=2 * scale.open, agents=scale.agents, contacts=scale.contacts)
+    return "\n".join(
+        [
+            rows,
+            insert_select(
+                "complaints_complaint", COMPLAINT_VALUES, "FROM bench_complaints t ORDER BY t.g"
+            ),
+            insert_select(
+                "sla_slaclock", COMPLAINT_CLOCK_VALUES, "FROM bench_complaints t ORDER BY t.g"
+            ),
+            """
+SELECT setval(pg_get_serial_sequence('complaints_complaint', 'id'),
+              (SELECT max(id) FROM complaints_complaint));
+SELECT setval(pg_get_serial_sequence('sla_slaclock', 'id'), (SELECT max(id) FROM sla_slaclock));
+""",
+            insert_select(
+                "complaints_complaintcounter",
+                {"year": "extract(year FROM now())::int", "last": "max(t.seq)"},
+                "FROM bench_complaints t ON CONFLICT (year) DO UPDATE"
+                " SET last = greatest(complaints_complaintcounter.last, EXCLUDED.last)",
+            ),
+            insert_select(
+                "processes_workitem",
+                {
+                    "kind": "'complaint'",
+                    "object_id": "t.complaint_id",
+                    "task_id": "NULL",
+                    "number": "'C-' || extract(year FROM now())::int || '-'"
+                    " || lpad(t.seq::text, 6, '0')",
+                    "title": "'Seeded complaint ' || t.g || ': charged twice'",
+                    "priority": "t.severity",
+                    "status": "CASE WHEN t.is_received THEN 'received' ELSE 'investigating' END",
+                    "team_id": "t.team_id",
+                    "assignee_id": "CASE WHEN t.is_assigned THEN t.user_id END",
+                    "due": "t.due",
+                    "breached": "t.due < now()",
+                    "warning": "false",
+                    "paused": "false",
+                    "escalation_level": "0",
+                    # queue_row: the level acknowledged (0) is at least the level reached (0)
+                    "acknowledged": "true",
+                    "customer_tier": "t.tier",
+                    "created": "t.received_at",
+                    "version": "CASE WHEN t.is_received THEN 1 ELSE 3 END",
+                },
+                "FROM bench_complaints t ORDER BY t.g ON CONFLICT (kind, object_id) DO NOTHING",
+            ),
+            "DROP TABLE bench_complaints;",
+        ]
+    )
+
+
+def _complaint_policies() -> list[tuple[Any, ...]]:
+    """(severity, SLA policy id, terms, acknowledge s, first contact s, final answer s) of
+    the profile's non-regulatory policies, the terms as ``sla.clock.start`` snapshots them."""
+    from complaints.models import COMPLAINT_TARGETS, ComplaintPolicy
+    from sla import clock as clocks
+
+    out = []
+    for row in ComplaintPolicy.objects.select_related("sla_policy__calendar").filter(
+        profile__code=COMPLAINT_PROFILE, regulatory=False
+    ):
+        terms = clocks.terms_for(row.sla_policy, COMPLAINT_TARGETS, None)
+        assert terms["calendar"] is None, "the seed's arithmetic is in calendar days"
+        targets = row.sla_policy.targets
+        out.append(
+            (
+                row.severity,
+                row.sla_policy_id,
+                json.dumps(terms),
+                int(targets["acknowledge"]),
+                int(targets["first_contact"]),
+                int(targets["final_answer"]),
+            )
+        )
+    assert len(out) == 4, out
+    return out
+
+
 def _json(value: Any) -> str:
     """jsonb comes back as text through Django's connection; pass text through."""
     return value if isinstance(value, str) else json.dumps(value)
@@ -624,6 +828,7 @@ def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
         "tickets": tickets_sql(scale),
         "flow": flow_sql(templates),
         "work items": work_items_sql(scale),
+        "complaints": complaints_sql(scale),
     }
     with psycopg.connect(DATABASE_URL) as conn:
         conn.execute("SET synchronous_commit = off")
@@ -649,6 +854,20 @@ def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
         seconds[f"work queue: open tickets and {2 * scale.open:,} items of a second kind"] = (
             time.monotonic() - mark
         )
+        mark = time.monotonic()
+        conn.execute(
+            "CREATE TEMP TABLE bench_cpolicies (severity text, policy_id bigint, terms jsonb,"
+            " ack int, contact int, final int)"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO bench_cpolicies VALUES (%s, %s, %s, %s, %s, %s)",
+                _complaint_policies(),
+            )
+        conn.execute(statements["complaints"])
+        seconds[f"{2 * scale.open:,} open complaints, their clocks and work items"] = (
+            time.monotonic() - mark
+        )
         agent_id, agent_teams = conn.execute(
             "SELECT a.user_id, array_agg(m.team_id ORDER BY m.team_id) FROM bench_agents a "
             "JOIN tickets_team_members m ON m.user_id = a.user_id WHERE a.k = 1 GROUP BY 1"
@@ -665,6 +884,9 @@ def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
             "                  AND team_id = ANY(%(t)s))"
             " FROM tickets_ticket",
             {"a": agent_id, "t": agent_teams},
+        ).fetchone()
+        complaints = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status <> 'closed') FROM complaints_complaint"
         ).fetchone()
         work = conn.execute(
             "SELECT kind, count(*), count(*) FILTER (WHERE assignee_id = %(a)s"
@@ -687,4 +909,6 @@ def seed(desk: BenchDesk, scale: Scale = FULL) -> QueueSeed:
         seconds=seconds,
         work_items={kind: n for kind, n, _mine in work},
         agent_queue={kind: mine for kind, _n, mine in work},
+        complaints=complaints[0] if complaints else 0,
+        open_complaints=complaints[1] if complaints else 0,
     )

@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Count
@@ -39,6 +40,8 @@ from tickets.models import Category, RoutingRule, Ticket
 from ._demo_mail import load_mail_demo
 
 DEMO_MARKER_USERNAME = "admin"
+# The reopened ticket whose customer then complains (the demo complaint escalated from it).
+ESCALATED_SUBJECT = "Credit note not applied in May"
 # The demo's administrator and supervisor sign in with a second factor, as those roles must
 # (docs/security.md, "Second factor"); their authenticator secrets are fixed and printed in
 # the README so anyone can add them to an app (or compute a code with the README's one-liner).
@@ -303,19 +306,27 @@ class Command(BaseCommand):
             or BusinessCalendar.objects.filter(name=CALENDAR_NAME).exists()
         ):
             self.stdout.write("demo data already loaded")
-            return
-        with transaction.atomic():
-            cast = self._people()
-            support = self._desk(cast)
-            self._sla_policies(escalation_team=support)
-            contacts = self._customers()
-            self._tickets(cast, contacts)
-            mail = load_mail_demo()
-        self._summary()
-        self.stdout.write(
-            "Demo email / 演示邮件: "
-            + ", ".join(f"{status}: {n}" for status, n in sorted(mail.items()))
-        )
+        else:
+            with transaction.atomic():
+                cast = self._people()
+                support = self._desk(cast)
+                self._sla_policies(escalation_team=support)
+                contacts = self._customers()
+                self._tickets(cast, contacts)
+                mail = load_mail_demo()
+            self._summary()
+            self.stdout.write(
+                "Demo email / 演示邮件: "
+                + ", ".join(f"{status}: {n}" for status, n in sorted(mail.items()))
+            )
+        self._complaints()
+
+    def _complaints(self) -> None:
+        """The complaints' demo (its own command: the ticket app never imports complaints),
+        one of them escalated from a demo ticket; idempotent as well."""
+        ticket = Ticket.objects.filter(subject=ESCALATED_SUBJECT).order_by("id").first()
+        ref = f"{ticket.pk}:{ticket.number}:{ticket.assignee_id or ''}" if ticket else ""
+        call_command("load_demo_complaints", from_ticket=ref, stdout=self.stdout)
 
     # --- reference data -------------------------------------------------------------
     def _people(self) -> Cast:
@@ -567,11 +578,12 @@ class Command(BaseCommand):
         per_status = ", ".join(
             f"{status}: {counts.get(status, 0)}" for status in TicketStatus.values
         )
+        policies = SlaPolicy.objects.filter(kind="ticket").count()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded / 演示数据已加载: {Ticket.objects.count()} tickets "
                 f"({per_status}); {Customer.objects.count()} customers, "
-                f"{Team.objects.count()} teams, {SlaPolicy.objects.count()} SLA policies."
+                f"{Team.objects.count()} teams, {policies} SLA policies."
             )
         )
         self.stdout.write(
