@@ -53,6 +53,10 @@ MARKER_USERNAME = "manager"
 TEAM_NAME = "Complaints 投诉处理"
 FINAL = "final_answer"
 
+# The manager approves money, so signs in with a second factor (docs/security.md); the
+# demo's authenticator secret is fixed and printed in the README.
+MANAGER_TOTP_SECRET = "KEFUDEMOMANAGERKEFUDEMOMANAGERKE"
+
 # username: (role, first name, last name)
 PEOPLE = {
     "manager": (ROLE_MANAGER, "Min", "Guo"),
@@ -273,6 +277,7 @@ class DemoComplaints:
             user.save()
             user.groups.add(groups[role])
             out[username] = user
+        _authenticator(out["manager"], MANAGER_TOTP_SECRET)
         for username in ("handler1", "handler2"):
             AgentProfile.objects.update_or_create(
                 user=out[username],
@@ -548,3 +553,12 @@ def summary(counts: dict[str, int]) -> str:
         f"{counts.get('ladder', 0)} checkpoints. Sign in as manager/manager, handler1/handler1 "
         "or handler2/handler2 too / 经理和投诉处理人演示账号."
     )
+
+
+def _authenticator(user: Any, secret: str) -> None:
+    import base64
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    key = base64.b32decode(secret).hex()
+    TOTPDevice.objects.create(user=user, name="Demo authenticator", key=key, confirmed=True)
