@@ -635,7 +635,9 @@ SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 # the rule off altogether (the test suite's default; never on a reachable server).
 KEFU_2FA_REQUIRED_ROLES = [
     role.strip()
-    for role in os.environ.get("KEFU_2FA_REQUIRED_ROLES", "administrator,manager,supervisor").split(",")
+    for role in os.environ.get("KEFU_2FA_REQUIRED_ROLES", "administrator,manager,supervisor").split(
+        ","
+    )
     if role.strip()
 ]
 KEFU_2FA_ENFORCED = env_bool("KEFU_2FA_ENFORCED", True)
