@@ -38,7 +38,7 @@ from viewflow.workflow import chart
 
 from audit import verbs
 from audit.models import AuditEvent
-from complaints import selectors, services
+from complaints import actions, selectors, services
 from complaints.choices import (
     AUTHORITY_ORDER,
     AuthorityLevel,
@@ -56,7 +56,6 @@ from complaints.models import (
     AuthorityLimit,
     Complaint,
     ComplaintCategory,
-    ComplaintPolicy,
     ComplaintProfile,
     RootCause,
     SeverityRule,
@@ -568,81 +567,20 @@ def _visible(user: Any, pk: int) -> Complaint:
 
 
 def _node(complaint: Complaint) -> str | None:
-    process_pk = runtime.process_pk("complaint", complaint.pk)
-    task = runtime.current_task(process_pk) if process_pk is not None else None
-    return task.flow_task.name if task is not None else None
-
-
-def _may_handle(user: Any, complaint: Complaint) -> bool:
-    if complaint.about_user_id == user.pk:
-        return False
-    if roles.is_supervisor(user) or roles.is_manager(user):
-        return True
-    if complaint.assignee_id == user.pk:
-        return True
-    return complaint.assignee_id is None and complaint.team_id in roles.team_ids_of(user)
+    return actions.current_node(complaint)
 
 
 def _extensions_allowed(complaint: Complaint) -> int:
-    clock = complaint.sla_clock
-    if clock is None or clock.policy_id is None:
-        return 0
-    policy = ComplaintPolicy.objects.filter(sla_policy_id=clock.policy_id).first()
-    return len(policy.extensions) if policy is not None else 0
+    return actions.extensions_allowed(complaint)
 
 
 def available_actions(user: Any, complaint: Complaint, node: str | None) -> list[str]:
-    """What ``user`` may do now (the services decide again on submit)."""
-    out: list[str] = []
-    supervisor = roles.is_supervisor(user) or roles.is_manager(user)
-    about_me = complaint.about_user_id == user.pk
-    handles = _may_handle(user, complaint)
-    if node == "handle":
-        if (
-            complaint.assignee_id is None
-            and not about_me
-            and (supervisor or complaint.team_id in roles.team_ids_of(user))
-        ):
-            out.append("take")
-        if supervisor:
-            out.append("assign")
-        if handles and complaint.acknowledged_at is None:
-            out.append("acknowledge")
-        if handles:
-            out.append("contact")
-        if handles and complaint.acknowledged_at is not None:
-            out.append("propose")
-    out.append("note")
-    if node == "approval" and not about_me:
-        proposal = selectors.pending_proposal(complaint)
-        mine = services.authority_of(user)
-        if (
-            proposal is not None
-            and proposal.proposed_by_id != user.pk
-            and AUTHORITY_ORDER.index(mine) >= AUTHORITY_ORDER.index(proposal.required_level)
-        ):
-            out += ["approve", "reject"]
-    if (
-        supervisor
-        and not about_me
-        and complaint.status
-        in (
-            ComplaintStatus.RECEIVED,
-            ComplaintStatus.INVESTIGATING,
-            ComplaintStatus.AWAITING_APPROVAL,
-        )
-        and complaint.extensions_used < _extensions_allowed(complaint)
-    ):
-        out.append("extend")
-    if handles and complaint.status != ComplaintStatus.CLOSED:
-        out.append("escalate")
-    if (node == "answered" and handles) or (
-        node == "review" and supervisor and not about_me and complaint.assignee_id != user.pk
-    ):
-        out.append("close")
-    if node == "closed" and handles:
-        out.append("reopen")
-    return out
+    """What ``user`` may do now (``complaints.actions``, as the API offers it; the services
+    decide again on submit); the page's forms call claiming "take"."""
+    return [
+        "take" if name == "claim" else name
+        for name in actions.available_actions(user, complaint, node=node)
+    ]
 
 
 def _clocks(complaint: Complaint) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_li
 from sla import clock as clocks
 
 from .. import selectors, services
+from ..actions import available_actions, current_node, extensions_allowed
 from ..choices import (
     AUTHORITY_ORDER,
     AuthorityLevel,
@@ -51,7 +52,6 @@ from ..models import (
     SeverityRule,
 )
 from . import serializers as s
-from .actions import available_actions, current_node, extensions_allowed
 
 PAGE_SIZE = 50
 ORDERINGS = {

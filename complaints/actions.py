@@ -12,9 +12,9 @@ from org import roles
 from processes import runtime
 from sla import clock as clocks
 
-from ..choices import AUTHORITY_ORDER, ComplaintStatus
-from ..models import Complaint, ComplaintPolicy
-from ..services import authority_of
+from .choices import AUTHORITY_ORDER, ComplaintStatus
+from .models import Complaint, ComplaintPolicy
+from .services import authority_of
 
 # Every action, in the order a screen lists them.
 ACTION_NAMES = (
