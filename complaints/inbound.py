@@ -38,17 +38,15 @@ import re
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, KefuError
-from customers.choices import Language
 from customers.models import Contact
 from customers.services import (
-    AmbiguousContact,
+    contact_for_sender,
     contacts_with_email,
-    find_or_create_contact,
     normalise_email,
 )
 from mail.attachments import check as check_attachment
@@ -270,29 +268,7 @@ def _category() -> str:
 
 
 def _contact_by_address(email: ParsedEmail, sender: str) -> Contact:
-    """The contact an address stands for, named after the display name when created, its
-    language guessed from the email only then."""
-    name = email.sender_name.strip()[:200]
-    existed = contacts_with_email(sender).exists()
-    try:
-        contact = find_or_create_contact(email=sender, name=name)
-    except AmbiguousContact:
-        contact = _customerless_contact(sender, name)
-    if not existed and email.language in Language.values and contact.language != email.language:
-        contact.language = email.language
-        contact.save(update_fields=["language", "updated_at"])
-    return contact
-
-
-def _customerless_contact(sender: str, name: str) -> Contact:
-    existing = contacts_with_email(sender).filter(customer=None).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent intake may create it first
-            return Contact.objects.create(customer=None, email=sender, name=name)
-    except IntegrityError:
-        return contacts_with_email(sender).filter(customer=None).get()
+    return contact_for_sender(sender, name=email.sender_name, language=email.language)
 
 
 def _title(subject: str, follow_up_of: Complaint | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import connections, router
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, QuerySet
 from django.db.models.constants import OnConflict
 from django.db.models.functions import Lower
@@ -102,3 +102,33 @@ def _insert_unless_taken(contact: Contact) -> bool:
     contact._state.adding = False
     contact._state.db = db
     return True
+
+
+def contact_for_sender(address: str, *, name: str = "", language: str = "") -> Contact:
+    """The contact an email's sender stands for (``find_or_create_contact``), named after the
+    display name when created, its language (when one of Kefu's) set only then. An address
+    several customers share gives the customerless contact of that address: a guess could
+    put the work, its SLA and its history on the wrong customer."""
+    from .choices import Language
+
+    name = name.strip()[:200]
+    existed = contacts_with_email(address).exists()
+    try:
+        contact = find_or_create_contact(email=address, name=name)
+    except AmbiguousContact:
+        contact = _customerless_contact(address, name)
+    if not existed and language in Language.values and contact.language != language:
+        contact.language = language
+        contact.save(update_fields=["language", "updated_at"])
+    return contact
+
+
+def _customerless_contact(address: str, name: str) -> Contact:
+    existing = contacts_with_email(address).filter(customer=None).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent intake may create it first
+            return Contact.objects.create(customer=None, email=address, name=name)
+    except IntegrityError:
+        return contacts_with_email(address).filter(customer=None).get()
