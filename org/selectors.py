@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -64,3 +65,30 @@ def agent_summary(user_id: int) -> dict[str, Any]:
     """One agent as the board shows them (pushed to supervisors when presence changes)."""
     profile = AgentProfile.objects.select_related("user").get(user_id=user_id)
     return agent_rows([profile], workload.load_by_agent([user_id]))[0]
+
+
+def supervisors_by_team(team_ids: Iterable[int | None]) -> dict[int | None, list[int]]:
+    """Whom to tell about work of each team: the team's supervisors, or every active
+    supervisor when the team names none (or the work has no team); sorted ids."""
+    from .roles import ROLE_SUPERVISOR
+
+    wanted = set(team_ids)
+    by_team: dict[int | None, list[int]] = {}
+    for row_team, user_id in Team.supervisors.through.objects.filter(
+        team_id__in=[t for t in wanted if t]
+    ).values_list("team_id", "user_id"):
+        by_team.setdefault(row_team, []).append(user_id)
+    everyone: list[int] | None = None
+    out: dict[int | None, list[int]] = {}
+    for team_id in wanted:
+        ids = by_team.get(team_id)
+        if not ids:
+            if everyone is None:
+                everyone = list(
+                    get_user_model()
+                    .objects.filter(groups__name=ROLE_SUPERVISOR, is_active=True)
+                    .values_list("id", flat=True)
+                )
+            ids = everyone
+        out[team_id] = sorted(ids)
+    return out

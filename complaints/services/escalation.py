@@ -5,17 +5,15 @@ the flow, complaint by complaint (docs/complaints.md, "Escalation")."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core.bulk import update_columns
 from org.assignment import choose_agent
 from org.models import Team
-from org.roles import ROLE_SUPERVISOR
+from org.selectors import supervisors_by_team
 from processes.queue import most_significant, publish_work_items
 from sla.kinds import Subject
 from sla.models import SlaClock
@@ -51,26 +49,8 @@ class ComplaintSubjects:
         return {"complaint_id": subject.object_id}
 
     def supervisors(self, subjects: Sequence[Subject]) -> dict[int, list[int]]:
-        team_ids = {s.team_id for s in subjects if s.team_id}
-        by_team: dict[int, list[int]] = defaultdict(list)
-        for team_id, user_id in Team.supervisors.through.objects.filter(
-            team_id__in=team_ids
-        ).values_list("team_id", "user_id"):
-            by_team[team_id].append(user_id)
-        everyone: list[int] | None = None
-        out: dict[int, list[int]] = {}
-        for subject in subjects:
-            ids = by_team.get(subject.team_id or 0)
-            if not ids:
-                if everyone is None:
-                    everyone = list(
-                        get_user_model()
-                        .objects.filter(groups__name=ROLE_SUPERVISOR, is_active=True)
-                        .values_list("id", flat=True)
-                    )
-                ids = everyone
-            out[subject.object_id] = sorted(ids)
-        return out
+        by_team = supervisors_by_team(s.team_id for s in subjects)
+        return {s.object_id: by_team[s.team_id] for s in subjects}
 
     def raise_priority(self, subject: Subject) -> str | None:
         if subject.priority not in SEVERITY_ORDER or subject.priority == SEVERITY_ORDER[0]:

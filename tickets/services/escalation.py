@@ -4,18 +4,15 @@ announces what they changed), auto-close and archive."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from core.bulk import update_columns
-from org.models import Team
-from org.roles import ROLE_SUPERVISOR
+from org.selectors import supervisors_by_team
 from processes.queue import most_significant
 from sla.kinds import Subject
 from sla.models import SlaClock
@@ -60,22 +57,8 @@ class TicketSubjects:
 
     def supervisors(self, subjects: Sequence[Subject]) -> dict[int, list[int]]:
         """The team's supervisors, or every supervisor when the team names none."""
-        team_ids = {s.team_id for s in subjects if s.team_id}
-        by_team: dict[int, list[int]] = defaultdict(list)
-        for team_id, user_id in Team.supervisors.through.objects.filter(
-            team_id__in=team_ids
-        ).values_list("team_id", "user_id"):
-            by_team[team_id].append(user_id)
-        everyone: list[int] | None = None
-        out: dict[int, list[int]] = {}
-        for subject in subjects:
-            ids = by_team.get(subject.team_id or 0)
-            if not ids:
-                if everyone is None:
-                    everyone = _all_supervisor_ids()
-                ids = everyone
-            out[subject.object_id] = sorted(ids)
-        return out
+        by_team = supervisors_by_team(s.team_id for s in subjects)
+        return {s.object_id: by_team[s.team_id] for s in subjects}
 
     def raise_priority(self, subject: Subject) -> str | None:
         raised = RAISED.get(Priority(subject.priority))
@@ -102,14 +85,6 @@ class TicketSubjects:
         announce_many(
             [(ticket, subject.events) for ticket, subject in zip(tickets, stay, strict=True)]
         )
-
-
-def _all_supervisor_ids() -> list[int]:
-    return list(
-        get_user_model()
-        .objects.filter(groups__name=ROLE_SUPERVISOR, is_active=True)
-        .values_list("id", flat=True)
-    )
 
 
 def _move_work(subject: Subject, task_id: int | None) -> None:
