@@ -16,7 +16,6 @@ same-origin``: see docs/email.md for why not ``no-referrer``)."""
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -40,6 +39,8 @@ from tickets import links, request_page
 from tickets.api.serializers import MAX_TEXT, ContactInput, ReplyInput, TicketCreateInput
 from tickets.choices import Channel
 from tickets.services import web_requests
+
+from . import form_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -100,21 +101,11 @@ def _too_many(request: HttpRequest, wait: int) -> HttpResponse:
 
 # --- one-time form tokens --------------------------------------------------------------
 def _form_token(scope: str) -> str:
-    return signing.dumps({"n": secrets.token_urlsafe(24), "s": scope}, salt=FORM_SALT)
+    return form_tokens.issue(salt=FORM_SALT, scope=scope)
 
 
 def _form_nonce(request: HttpRequest, scope: str) -> str | None:
-    """The nonce of the form's token, when the token is ours, for this form and fresh."""
-    try:
-        data = signing.loads(
-            request.POST.get("form_token", ""), salt=FORM_SALT, max_age=FORM_TOKEN_SECONDS
-        )
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("s") != scope or not isinstance(data.get("n"), str):
-        return None
-    nonce: str = data["n"]
-    return nonce
+    return form_tokens.nonce_of(request, salt=FORM_SALT, scope=scope, max_age=FORM_TOKEN_SECONDS)
 
 
 def _uploads(request: HttpRequest) -> tuple[list[IncomingAttachment], list[str]]:

@@ -12,7 +12,6 @@ contact search, the customer's history, the repeat flag and the live severity, a
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +19,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
@@ -70,6 +68,7 @@ from sla import clock as clocks
 from sla.choices import EscalationAction
 from tickets import selectors as ticket_selectors
 
+from . import form_tokens
 from .selectors import LADDER_STATES, TASK_STATUS_LABELS
 from .views import _page_config, _render
 
@@ -113,21 +112,11 @@ def _staff_only(user: Any) -> None:
 
 # --- one-time form tokens -----------------------------------------------------------------
 def form_token(scope: str) -> str:
-    return signing.dumps({"n": secrets.token_urlsafe(18), "s": scope}, salt=FORM_SALT)
+    return form_tokens.issue(salt=FORM_SALT, scope=scope, size=18)
 
 
 def _nonce(request: HttpRequest, scope: str) -> str | None:
-    """The nonce of the posted token, when it is ours, for this form and fresh."""
-    try:
-        data = signing.loads(
-            request.POST.get("form_token", ""), salt=FORM_SALT, max_age=FORM_SECONDS
-        )
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("s") != scope or not isinstance(data.get("n"), str):
-        return None
-    nonce: str = data["n"]
-    return nonce
+    return form_tokens.nonce_of(request, salt=FORM_SALT, scope=scope, max_age=FORM_SECONDS)
 
 
 def once(nonce: str, perform: Callable[[], int]) -> tuple[int, bool]:
@@ -137,8 +126,9 @@ def once(nonce: str, perform: Callable[[], int]) -> tuple[int, bool]:
     nonce for the corrected form."""
     key = f"web:complaint-form:{nonce}"
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+        if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transactions queue anyway
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
         done = cache.get(key)
         if done is not None:
             return int(done), False
