@@ -47,6 +47,9 @@ PARAMETERS = [
 ]
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 class _NoFormatOverride(DefaultContentNegotiation):
     """``?format=`` names the export here, not one of DRF's renderers."""
 
@@ -74,7 +77,14 @@ def _params(request: Request) -> QueryDict:
 class ComplaintReportView(APIView):
     content_negotiation_class = _NoFormatOverride
 
-    @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=PARAMETERS,
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, XLSX): OpenApiTypes.BINARY,
+        },
+    )
     def get(self, request: Request) -> Any:
         """Counts by category, severity, channel and root cause; median and p90 handling
         time; the share answered within each regulator target; extensions; compensation
@@ -106,7 +116,7 @@ class ComplaintReportView(APIView):
             exports.xlsx_file(rows, _("Complaint statistics")),
             as_attachment=True,
             filename=name,
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content_type=XLSX,
         )
 
 

@@ -91,7 +91,19 @@ def baseline_tree(tmp_path: Path) -> Path:
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(tmp_path, filter="data")
+    # The editable install's finder would serve a module this tree lacks from the checkout
+    # (complaints.admin to the old complaints package): a tree imports only its own code.
+    (tmp_path / "sitecustomize.py").write_text(ISOLATE)
     return tmp_path
+
+
+ISOLATE = """
+import sys
+
+sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", "")]
+sys.path_hooks[:] = [h for h in sys.path_hooks if "editable" not in repr(h).lower()]
+sys.path_importer_cache.clear()
+"""
 
 
 def _manage(tree: Path, url: str, *args: str) -> str:

@@ -236,6 +236,7 @@ def test_a_contact_the_agent_may_not_see_is_refused_and_not_shown() -> None:
     assert not Complaint.objects.exists()
 
 
+@pytest.mark.postgres  # two writers at once: SQLite would serialise them in one test process
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_sends_of_one_form_record_one_complaint() -> None:
     """The second request waits on the first's lock on the token, then answers with its

@@ -114,5 +114,8 @@ def test_the_demo_board_does_not_offer_the_supervisor() -> None:
     assert [(a["username"], a["name"]) for a in agents] == [
         ("agent1", "Lei Li"),
         ("agent2", "Hua Zhang"),
+        # the complaint handlers of the team the supervisor also leads
+        ("handler1", "Jing He"),
+        ("handler2", "Daniel Brooks"),
     ]
     assert web_selectors.directory_for(supervisor)["users"][supervisor.pk] == "supervisor"
