@@ -52,7 +52,7 @@ from customers.services import (
 from mail.attachments import check as check_attachment
 from mail.attachments import clean_name, content_type_of
 from mail.attachments import store as store_attachment
-from mail.inbound import Handled, IncomingAttachment, ParsedEmail
+from mail.inbound import Handled, IncomingAttachment, ParsedEmail, thread_ids
 from mail.models import InboundEmail, InboundStatus
 from outbox.models import OutboxMessage
 from processes import runtime
@@ -67,9 +67,6 @@ from .services._common import KIND, audit, locked_complaint, publish, save_chang
 EMAIL_CATEGORY = "service"
 EMAIL_IMPACT = Impact.MEDIUM
 EMAIL_URGENCY = UrgencyChoice.MEDIUM
-# How many Message-IDs of a References header are looked up (the newest ones).
-MAX_REFERENCES = 50
-MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 # A complaint number as Kefu writes it (C-2026-000123), not inside a longer Latin word or
 # number (Chinese text runs into it without a space: 投诉C-2026-000123的处理).
 COMPLAINT_NUMBER = re.compile(
@@ -124,24 +121,8 @@ def find_complaint(email: ParsedEmail) -> Complaint | None:
     return None
 
 
-def _message_ids(value: str) -> list[str]:
-    found = MESSAGE_ID.findall(value or "")
-    if not found and value and value.strip(" <>"):
-        found = ["<" + value.strip(" <>") + ">"]
-    return found
-
-
-def _header_ids(email: ParsedEmail) -> list[str]:
-    ids = _message_ids(email.in_reply_to)
-    references: list[str] = []
-    for value in email.references:
-        references.extend(_message_ids(value))
-    ids.extend(reversed(references[-MAX_REFERENCES:]))
-    return list(dict.fromkeys(ids))
-
-
 def _by_headers(email: ParsedEmail) -> Complaint | None:
-    ids = _header_ids(email)
+    ids = thread_ids(email)
     if not ids:
         return None
     found: dict[str, int] = {}

@@ -7,6 +7,7 @@ threading and the change in the caller's transaction."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -67,3 +68,29 @@ def handler_for(kind: str) -> MailHandler:
         return _handlers[kind]
     except KeyError:
         raise LookupError(f"no mail handler for {kind!r}") from None
+
+
+# How many of a reply's References are looked at, newest first (a long thread's oldest
+# ids add nothing a newer one does not say).
+MAX_REFERENCES = 50
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+def message_ids(value: str) -> list[str]:
+    """The Message-IDs in a header value, in order, each as ``<…>``."""
+    found = MESSAGE_ID.findall(value or "")
+    if not found and value and value.strip(" <>"):
+        found = ["<" + value.strip(" <>") + ">"]
+    return found
+
+
+def thread_ids(email: ParsedEmail) -> list[str]:
+    """The ids a reply names its conversation by: In-Reply-To, then References newest
+    first (at most ``MAX_REFERENCES``), each once. Every process's mail handler threads by
+    them."""
+    ids = message_ids(email.in_reply_to)
+    references: list[str] = []
+    for value in email.references:
+        references.extend(message_ids(value))
+    ids.extend(reversed(references[-MAX_REFERENCES:]))
+    return list(dict.fromkeys(ids))

@@ -22,7 +22,7 @@ from customers.services import (
 )
 from mail.attachments import check as check_attachment
 from mail.attachments import clean_name, content_type_of
-from mail.inbound import Handled, IncomingAttachment, ParsedEmail
+from mail.inbound import Handled, IncomingAttachment, ParsedEmail, message_ids, thread_ids
 from outbox.models import OutboxMessage
 from processes import runtime
 
@@ -34,14 +34,11 @@ from .work import record_customer_reply
 KIND = "ticket"
 # The priority of a ticket opened by email; routing rules and SLA policies take it from there.
 EMAIL_PRIORITY = Priority.P3
-# How many Message-IDs of a References header are looked up (the newest ones).
-MAX_REFERENCES = 50
 # A ticket number as Kefu writes it (T-2026-000123), not inside a longer Latin word or
 # number (Chinese text runs into it without a space: 工单T-2026-000123的问题).
 TICKET_NUMBER = re.compile(
     r"(?<![A-Za-z0-9_-])T-([0-9]{4})-([0-9]{6,})(?![A-Za-z0-9_-])", re.IGNORECASE
 )
-MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 # Reply and forward prefixes mail clients put before a subject, in the languages Kefu's
 # customers write: Re/Fwd and their German, Nordic, Dutch and French forms, 回复/转发 …
 # (a full-width colon, U+FF1A, after the Chinese ones)
@@ -73,7 +70,7 @@ def receive_email(email: ParsedEmail) -> Handled:
     sender = normalise_email(email.sender)
     if not sender:
         raise InvalidInput(_("The email has no sender address."), {"from": [_("Missing.")]})
-    message_id = _message_ids(email.message_id)[:1]
+    message_id = message_ids(email.message_id)[:1]
     own_id = message_id[0] if message_id else ""
     # No savepoint of its own: an error fails the whole change, and a caller inside a
     # transaction rolls back to its own savepoint (the mail app's ``receive_raw`` does,
@@ -116,25 +113,8 @@ def find_ticket(email: ParsedEmail) -> Match | None:
 
 
 # --- finding the ticket --------------------------------------------------------------
-def _message_ids(value: str) -> list[str]:
-    """The Message-IDs in a header value, in order, each as ``<…>``."""
-    found = MESSAGE_ID.findall(value or "")
-    if not found and value and value.strip(" <>"):
-        found = ["<" + value.strip(" <>") + ">"]
-    return found
-
-
-def _header_ids(email: ParsedEmail) -> list[str]:
-    ids = _message_ids(email.in_reply_to)
-    references: list[str] = []
-    for value in email.references:
-        references.extend(_message_ids(value))
-    ids.extend(reversed(references[-MAX_REFERENCES:]))
-    return list(dict.fromkeys(ids))
-
-
 def _by_headers(email: ParsedEmail) -> Ticket | None:
-    ids = _header_ids(email)
+    ids = thread_ids(email)
     if not ids:
         return None
     # newest row last, so a Message-ID on two tickets (never by Kefu) names the newest
