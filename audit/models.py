@@ -41,6 +41,16 @@ class AuditEvent(models.Model):
         related_name="+",
         verbose_name=_("customer"),
     )
+    # The contact a customers-domain event is about (consent, a read of personal data, a
+    # privacy request, a merge): a walk-in contact's history and an erasure find it here.
+    contact = models.ForeignKey(
+        "customers.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("contact"),
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -71,6 +81,11 @@ class AuditEvent(models.Model):
                 fields=["customer", "-created_at", "-id"],
                 condition=models.Q(customer__isnull=False),
                 name="audit_customer_idx",
+            ),
+            models.Index(
+                fields=["contact", "-created_at", "-id"],
+                condition=models.Q(contact__isnull=False),
+                name="audit_contact_idx",
             ),
             models.Index(
                 fields=["subject_kind", "object_id", "created_at"],

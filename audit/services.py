@@ -54,6 +54,7 @@ def record(
     complaint: Any = None,
     object_id: int | None = None,
     customer_id: int | None = None,
+    contact_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -68,6 +69,7 @@ def record(
         complaint=complaint,
         object_id=object_id,
         customer_id=customer_id,
+        contact_id=contact_id,
         actor=_actor(actor),
         verb=verb,
         before=before or {},

@@ -13,6 +13,7 @@ class ComplaintsConfig(AppConfig):
 
         from audit import verbs
         from core import configcache
+        from customers import registry
         from mail.inbound import register_handler
         from processes import visibility
         from sla import kinds
@@ -20,7 +21,7 @@ class ComplaintsConfig(AppConfig):
         from .choices import CONFIGURATION_KINDS, ComplaintVerb
         from .inbound import ComplaintMail
         from .models import AuthorityLimit, ComplaintCategory, ComplaintPolicy, SeverityRule
-        from .selectors import can_see_complaint
+        from .selectors import can_see_complaint, customers_seen_q, walk_in_contacts_seen_q
         from .services import ComplaintSubjects
 
         configcache.watch(ComplaintCategory, ComplaintPolicy, SeverityRule, AuthorityLimit)
@@ -33,3 +34,5 @@ class ComplaintsConfig(AppConfig):
         visibility.register("complaint", can_see_complaint)
         kinds.register(ComplaintSubjects())
         register_handler("complaint", ComplaintMail())
+        registry.register_customer_rule("complaint", customers_seen_q)
+        registry.register_contact_rule("complaint", walk_in_contacts_seen_q)

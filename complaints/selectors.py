@@ -37,6 +37,30 @@ def complaints_visible_to(user: Any) -> QuerySet[Complaint]:
     ).distinct()
 
 
+def customers_seen_q(user: Any) -> Q | None:
+    """The customers an agent's complaints show, as a condition on ``customers.Customer``."""
+    if sees_every_complaint(user):
+        return None
+    mine = (
+        Q(team_id__in=roles.team_ids_of(user))
+        | Q(assignee_id=user.pk)
+        | Q(proposals__approver_id=user.pk)
+    )
+    return Q(pk__in=Complaint.objects.filter(mine).values("customer_id"))
+
+
+def walk_in_contacts_seen_q(user: Any) -> Q | None:
+    """Walk-in contacts of an agent's complaints, as a condition on ``customers.Contact``."""
+    if sees_every_complaint(user):
+        return None
+    mine = (
+        Q(team_id__in=roles.team_ids_of(user))
+        | Q(assignee_id=user.pk)
+        | Q(proposals__approver_id=user.pk)
+    )
+    return Q(customer__isnull=True) & Q(pk__in=Complaint.objects.filter(mine).values("contact_id"))
+
+
 def can_see_complaint(user: Any, complaint_id: int) -> bool:
     """The visibility rule as the platform asks it (``processes.visibility``)."""
     return complaints_visible_to(user).filter(pk=complaint_id).exists()

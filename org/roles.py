@@ -11,7 +11,18 @@ ROLE_SUPERVISOR = "supervisor"
 ROLE_AGENT = "agent"
 # Approves above a supervisor's limit of authority and sees every complaint (docs/complaints.md).
 ROLE_MANAGER = "manager"
-ROLES = (ROLE_ADMINISTRATOR, ROLE_MANAGER, ROLE_SUPERVISOR, ROLE_AGENT)
+# Segments, consent and campaigns; no ticket or complaint contents (docs/customers.md).
+ROLE_MARKETING = "marketing"
+# Read-only reports and exports; personal data masked unless granted (docs/customers.md).
+ROLE_ANALYST = "analyst"
+ROLES = (
+    ROLE_ADMINISTRATOR,
+    ROLE_MANAGER,
+    ROLE_SUPERVISOR,
+    ROLE_AGENT,
+    ROLE_MARKETING,
+    ROLE_ANALYST,
+)
 
 AnyUser = AbstractBaseUser | AnonymousUser
 # Who does something a service records: a signed-in person, an anonymous caller of a public
@@ -49,6 +60,14 @@ def is_manager(user: Any) -> bool:
     """Managers (and administrators) approve above a supervisor's limit of authority."""
     roles = roles_of(user)
     return ROLE_MANAGER in roles or ROLE_ADMINISTRATOR in roles
+
+
+def is_marketing(user: Any) -> bool:
+    return ROLE_MARKETING in roles_of(user)
+
+
+def is_analyst(user: Any) -> bool:
+    return ROLE_ANALYST in roles_of(user)
 
 
 def team_ids_of(user: Any) -> list[int]:

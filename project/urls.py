@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("tickets.api.urls")),
     path("api/", include("complaints.api.urls")),
+    path("api/", include("customers.api.urls")),
     path("api/", include("notifications.api")),
     path("api/", include("surveys.api.urls")),
     path("api/", include("mail.downloads")),

@@ -9,6 +9,7 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from audit import verbs
         from core import configcache
+        from customers import registry
         from mail import inbound
         from processes import subjects, visibility
         from sla import kinds
@@ -16,7 +17,7 @@ class TicketsConfig(AppConfig):
         from . import search
         from .choices import EventVerb
         from .models import Category, RoutingRule
-        from .selectors import can_see_ticket
+        from .selectors import can_see_ticket, customers_seen_q, walk_in_contacts_seen_q
         from .services import TicketMail, TicketSubjects
         from .subject import describe_ticket
 
@@ -27,3 +28,5 @@ class TicketsConfig(AppConfig):
         kinds.register(TicketSubjects())
         search.connect()
         inbound.register_handler("ticket", TicketMail())
+        registry.register_customer_rule("ticket", customers_seen_q)
+        registry.register_contact_rule("ticket", walk_in_contacts_seen_q)

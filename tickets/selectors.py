@@ -169,6 +169,32 @@ def contacts_visible_q(user: Any) -> Q | None:
     )
 
 
+def customers_seen_q(user: Any) -> Q | None:
+    """The customers an agent's tickets show, as a condition on ``customers.Customer`` (the
+    platform's customer visibility asks it, ``customers.registry``)."""
+    if roles.is_supervisor(user):
+        return None  # the platform's own rule lets supervisors see every customer
+    teams = roles.team_ids_of(user)
+    mine = Q(assignee_id=user.pk)
+    if teams:
+        mine |= Q(team_id__in=teams)
+    return Q(Exists(Ticket.objects.filter(mine, customer_id=OuterRef("pk"))))
+
+
+def walk_in_contacts_seen_q(user: Any) -> Q | None:
+    """Walk-in contacts (no customer) of an agent's tickets, as a condition on
+    ``customers.Contact``."""
+    if roles.is_supervisor(user):
+        return None
+    teams = roles.team_ids_of(user)
+    mine = Q(assignee_id=user.pk)
+    if teams:
+        mine |= Q(team_id__in=teams)
+    return Q(customer__isnull=True) & Q(
+        Exists(Ticket.objects.filter(mine, contact_id=OuterRef("pk")))
+    )
+
+
 def can_see_ticket(user: Any, ticket_id: int) -> bool:
     """Tickets' visibility rule, as the platform asks it (``processes.visibility``)."""
     return tickets_visible_to(user).filter(pk=ticket_id).exists()

@@ -4,6 +4,11 @@ from django.urls import path
 from . import (
     api,
     two_factor_views,
+    urls_customers,
+    urls_duplicates,
+    urls_imports,
+    urls_privacy,
+    urls_segments,
     views,
     views_complaints,
     views_desk,
@@ -58,4 +63,12 @@ urlpatterns = [
     # the tickets screen's saved views (docs/tickets.md, "Tickets list and search")
     path("api/saved-views/", api.SavedViewListView.as_view(), name="saved-views"),
     path("api/saved-views/<int:pk>/", api.SavedViewDetailView.as_view(), name="saved-view"),
+]
+# customers 360 (docs/customers.md): each area's screens in its own module
+urlpatterns += [
+    *urls_customers.urlpatterns,
+    *urls_duplicates.urlpatterns,
+    *urls_segments.urlpatterns,
+    *urls_imports.urlpatterns,
+    *urls_privacy.urlpatterns,
 ]

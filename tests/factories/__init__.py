@@ -60,6 +60,20 @@ class AdministratorFactory(UserFactory):
             self.groups.add(role("administrator"))
 
 
+class MarketingFactory(UserFactory):
+    @factory.post_generation
+    def roles(self: Any, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            self.groups.add(role("marketing"))
+
+
+class AnalystFactory(UserFactory):
+    @factory.post_generation
+    def roles(self: Any, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            self.groups.add(role("analyst"))
+
+
 class CalendarFactory(factory.django.DjangoModelFactory[BusinessCalendar]):
     class Meta:
         model = BusinessCalendar

@@ -571,7 +571,8 @@ def test_the_request_page_shows_the_public_conversation_only(
 ) -> None:
     ticket = conversation["ticket"]
 
-    page = Client().get(link_of(ticket))
+    url = link_of(ticket)
+    page = Client().get(url)
 
     html = page.content.decode()
     assert page.status_code == 200
@@ -581,6 +582,9 @@ def test_the_request_page_shows_the_public_conversation_only(
     assert order == sorted(order)
     assert "trace.txt" in html and "vpn.log" in html
     assert "Customer service" in html and "You" in html
+    # random tokens (the signed link, CSRF, the form token) may spell anything: leave them out
+    words = re.sub(r'name="(csrfmiddlewaretoken|form_token)" value="[^"]*"', "", html)
+    words = words.replace(url.split("/")[-2], "")
     for secret in (
         "SECRET",
         "watch list",
@@ -595,7 +599,7 @@ def test_the_request_page_shows_the_public_conversation_only(
         "SLA",
         "due",
     ):
-        assert secret not in html, secret
+        assert secret not in words, secret
     assert 'id="reply-form"' in html
     assert_private(page)
 

@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import CharField, Func, Q, QuerySet
 from django.db.models.functions import Lower
 
-from .models import Contact
+from ..models import Contact, Customer
 
 SEARCH_LIMIT = 20
 # How many matches of one criterion a reader's visibility rule is checked on (docs/api.md).
@@ -170,3 +170,41 @@ def contact_row(contact: Contact) -> dict[str, Any]:
         "phone": contact.phone,
         "customer": {"id": customer.pk, "name": customer.name} if customer else None,
     }
+
+
+def customers_visible_to(user: Any) -> QuerySet[Customer]:
+    """The customers ``user`` may see (404 for the rest): every one for supervisors,
+    managers, administrators, marketing and analysts; for an agent those of their work (the
+    process apps' rules, ``customers.registry``) and the accounts they own. Merged-away
+    records are never listed."""
+    from .. import permissions, registry
+
+    rows = Customer.objects.filter(merged_into__isnull=True)
+    if not permissions.is_staff_member(user):
+        return rows.none()
+    if permissions.sees_every_customer(user):
+        return rows
+    seen = Q(owner_id=user.pk)
+    for rule in registry.customer_rules():
+        condition = rule(user)
+        if condition is not None:
+            seen |= condition
+    return rows.filter(seen)
+
+
+def contacts_visible_to(user: Any) -> QuerySet[Contact]:
+    """Contacts seen with their customer; a walk-in contact (no customer) by those who see
+    every customer, or through the process apps' contact rules."""
+    from .. import permissions, registry
+
+    rows = Contact.objects.filter(merged_into__isnull=True)
+    if not permissions.is_staff_member(user):
+        return rows.none()
+    if permissions.sees_every_customer(user):
+        return rows
+    seen = Q(customer__in=customers_visible_to(user).values("pk"))
+    for rule in registry.contact_rules():
+        condition = rule(user)
+        if condition is not None:
+            seen |= condition
+    return rows.filter(seen)

@@ -8,7 +8,7 @@ from django.db.models.constants import OnConflict
 from django.db.models.functions import Lower
 from django.db.models.sql import InsertQuery
 
-from .models import Contact, Customer
+from ..models import Contact, Customer
 
 AMBIGUOUS_LIMIT = 10
 
@@ -109,7 +109,7 @@ def contact_for_sender(address: str, *, name: str = "", language: str = "") -> C
     display name when created, its language (when one of Kefu's) set only then. An address
     several customers share gives the customerless contact of that address: a guess could
     put the work, its SLA and its history on the wrong customer."""
-    from .choices import Language
+    from ..choices import Language
 
     name = name.strip()[:200]
     existed = contacts_with_email(address).exists()

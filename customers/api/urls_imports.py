@@ -1,0 +1,7 @@
+"""URLs of the customers API: imports (docs/customers.md)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
