@@ -531,6 +531,8 @@ KEFU_RESOLVED_AUTO_CLOSE_DAYS = float(os.environ.get("KEFU_RESOLVED_AUTO_CLOSE_D
 KEFU_CLOSED_REOPEN_DAYS = float(os.environ.get("KEFU_CLOSED_REOPEN_DAYS", "30"))
 # The currency compensation is paid in (ISO 4217; docs/complaints.md, "Compensation").
 KEFU_CURRENCY = os.environ.get("KEFU_CURRENCY", "CNY").upper()
+# The country a phone number written without its country code is read in (customers.phones).
+KEFU_DEFAULT_PHONE_REGION = os.environ.get("KEFU_DEFAULT_PHONE_REGION", "CN").upper()
 KEFU_IDEMPOTENCY_TTL_HOURS = 24
 # The embedded server fires due timers from a thread; production uses beat.
 KEFU_TIMER_BATCH = int(os.environ.get("KEFU_TIMER_BATCH", "50"))
