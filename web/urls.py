@@ -67,6 +67,7 @@ urlpatterns = [
 # customers 360 (docs/customers.md): each area's screens in its own module
 urlpatterns += [
     *urls_customers.urlpatterns,
+    *urls_records.urlpatterns,
     *urls_duplicates.urlpatterns,
     *urls_segments.urlpatterns,
     *urls_imports.urlpatterns,
