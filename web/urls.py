@@ -8,6 +8,7 @@ from . import (
     urls_duplicates,
     urls_imports,
     urls_privacy,
+    urls_records,
     urls_segments,
     views,
     views_complaints,
