@@ -87,17 +87,17 @@ class SuppressionInput(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class CustomerRefOutput(serializers.Serializer):
+class SegmentCustomerOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class ContactRowOutput(serializers.Serializer):
+class SegmentContactOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     email = serializers.CharField()
     phone = serializers.CharField()
-    customer = CustomerRefOutput(allow_null=True)
+    customer = SegmentCustomerOutput(allow_null=True)
 
 
 class SegmentOutput(serializers.Serializer):
@@ -114,13 +114,13 @@ class SegmentOutput(serializers.Serializer):
 
 class PreviewOutput(serializers.Serializer):
     count = serializers.IntegerField()
-    sample = ContactRowOutput(many=True)
+    sample = SegmentContactOutput(many=True)
 
 
 class ContactPageOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = ContactRowOutput(many=True)
+    results = SegmentContactOutput(many=True)
 
 
 class MembersOutput(serializers.Serializer):
