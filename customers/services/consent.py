@@ -57,7 +57,10 @@ def _write_consent(
 ) -> tuple[Consent, bool]:
     """Upserts the answer (the row locked); an audit row when it changed. Returns the row
     and whether it changed."""
-    current = Consent.objects.select_for_update().filter(contact=contact, purpose=purpose).first()
+    # The contact's row is the lock: two answers for the same purpose (a click and a call)
+    # are written one after the other, never both inserted.
+    Contact.objects.select_for_update().filter(pk=contact.pk).values_list("pk").first()
+    current = Consent.objects.filter(contact=contact, purpose=purpose).first()
     if (
         current is not None
         and current.granted == granted

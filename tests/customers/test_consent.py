@@ -275,3 +275,19 @@ def test_suppression_screen_add_and_lift() -> None:
     assert Suppression.objects.filter(pk=row.pk).exists()
     assert client.post(f"/suppressions/{row.pk}/lift/").status_code == 302
     assert not Suppression.objects.filter(pk=row.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_once_write_one_answer_and_one_suppression() -> None:
+    from tests.concurrency import run_together
+
+    contact: Any = ContactFactory(email="racer@example.com")
+
+    def click() -> bool:
+        return services.unsubscribe(Contact.objects.get(pk=contact.pk), "marketing_email")
+
+    results = run_together(click, click)
+    assert sorted(results) == [False, True]
+    assert Consent.objects.filter(contact=contact).count() == 1
+    assert Suppression.objects.filter(address="racer@example.com").count() == 1
+    assert AuditEvent.objects.filter(verb="unsubscribed", contact=contact).count() == 1
