@@ -429,3 +429,35 @@ def test_reachable_needs_consent_for_marketing_and_respects_suppression(
     assert list(selectors.reachable_contacts(everyone, "sms")) == [b]
     Suppression.objects.create(kind="phone", address="+8613800138000", reason="manual")
     assert list(selectors.reachable_contacts(everyone, "sms")) == []
+
+
+def test_segment_screens_by_role(crowd: dict[str, Any]) -> None:
+    from django.test import Client
+
+    marketing: Any = MarketingFactory()
+    segment = services.create_segment(
+        marketing, {"name": "Gold", "definition": cond("customer.tier", "eq", "gold")}
+    )
+    client = Client()
+    client.force_login(marketing)
+    listed = client.get("/segments/")
+    assert listed.status_code == 200
+    assert b'<td class="count">1</td>' in listed.content
+    editor = client.get(f"/segments/{segment.pk}/")
+    assert editor.status_code == 200
+    assert b'id="save-segment"' in editor.content
+    assert b'id="freeze-segment"' in editor.content
+    assert client.get("/segments/new/").status_code == 200
+    analyst: Any = AnalystFactory()
+    reader = Client()
+    reader.force_login(analyst)
+    assert reader.get("/segments/").status_code == 200
+    read_only = reader.get(f"/segments/{segment.pk}/")
+    assert read_only.status_code == 200
+    assert b'id="save-segment"' not in read_only.content
+    agent: Any = AgentFactory()
+    refused = Client()
+    refused.force_login(agent)
+    assert refused.get("/segments/").status_code == 403
+    assert refused.get(f"/segments/{segment.pk}/").status_code == 403
+    assert refused.get("/suppressions/").status_code == 403
