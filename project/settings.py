@@ -518,6 +518,8 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "complaints.choices.Severity",
         "ChannelEnum": "tickets.choices.Channel",
         "TicketOutputStatusEnum": "tickets.choices.TicketStatus",
+        "SegmentKindEnum": "customers.choices.SegmentKind",
+        "PointKindEnum": "customers.choices.PointKind",
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

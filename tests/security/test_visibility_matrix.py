@@ -178,6 +178,25 @@ def complaint_id(world: World) -> int:
     return int(world.ids["complaint"])
 
 
+def segment_id(world: World) -> int:
+    """A saved filter (segments are shared by those who manage them; agents get 403)."""
+    from customers.models import Segment
+
+    if "segment" not in world.ids:
+        world.ids["segment"] = Segment.objects.create(name="Gold", definition={}).pk
+    return int(world.ids["segment"])
+
+
+def suppression_id(world: World) -> int:
+    from customers.models import Suppression
+
+    if "suppression" not in world.ids:
+        world.ids["suppression"] = Suppression.objects.create(
+            kind="email", address="gone@example.com", reason="bounced"
+        ).pk
+    return int(world.ids["suppression"])
+
+
 COMPLAINT_ACTION_BODIES: dict[str, dict[str, Any]] = {
     "claim": {},
     "assign": {"assignee": 0},  # filled with agent1 below
@@ -305,6 +324,59 @@ MATRIX: dict[str, Entry] = {
         allowed=(),
     ),
     "help/sent/{}/": Entry(lambda w: "T-2026-000001", page=True, allowed=()),
+    # Segments, consent, suppression (docs/customers-segments.md): roles decide.
+    "api/segments/{}/": Entry(
+        segment_id,
+        methods=(("get", {}), ("patch", {"name": "Renamed"}), ("delete", {})),
+        outsider=403,
+        allowed=("supervisor", "administrator"),
+        roles_only=True,
+    ),
+    "api/segments/{}/contacts/": Entry(
+        segment_id, outsider=403, allowed=("supervisor", "administrator"), roles_only=True
+    ),
+    "api/segments/{}/members/": Entry(
+        segment_id, methods=(("post", {"add": []}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "api/segments/{}/freeze/": Entry(
+        segment_id, methods=(("post", {}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "segments/{}/": Entry(
+        segment_id,
+        page=True,
+        outsider=403,
+        allowed=("supervisor", "administrator"),
+        roles_only=True,
+    ),
+    "api/suppressions/{}/": Entry(
+        suppression_id, methods=(("delete", {}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "suppressions/{}/lift/": Entry(
+        suppression_id,
+        methods=(("post", {}),),
+        page=True,
+        outsider=403,
+        allowed=(),
+        roles_only=True,
+    ),
+    # Agents record consent on the contacts their work shows (the world's is Billing's).
+    "api/contacts/{}/consents/": Entry(
+        lambda w: w.desk.contact.pk,
+        methods=(("get", {}), ("post", {"purpose": "sms", "granted": True})),
+    ),
+    "contacts/{}/consent/": Entry(
+        lambda w: w.desk.contact.pk,
+        methods=(("get", {}), ("post", {"purpose": "sms", "granted": "yes", "source": "agent"})),
+        page=True,
+    ),
+    # An unsubscribe link is a signed key: one never issued is refused and changes nothing.
+    "u/{}/": Entry(
+        lambda w: "never-issued-0123456789abcdefghijklmnopqrstuv",
+        methods=(("get", {}), ("post", {})),
+        page=True,
+        outsider=400,
+        allowed=(),
+    ),
 }
 
 
