@@ -102,6 +102,8 @@ def personal_values(contact: Contact) -> list[str]:
     for text in (contact.name, contact.external_id, contact.title):
         if text:
             found.add(text)
+    # the parts of a name ("Qiuyue" of "Zhuang Qiuyue"): written alone in notes and audit
+    found.update(contact.name.split())
     for value in (contact.custom or {}).values():
         if isinstance(value, str) and value:
             found.add(value)
@@ -110,8 +112,16 @@ def personal_values(contact: Contact) -> list[str]:
         found.add(customer.name)
     if contact.birthday:
         found.add(contact.birthday.isoformat())
-    values = {v.strip() for v in found if len(v.strip()) >= MIN_VALUE_LENGTH}
+    values = {v.strip() for v in found if _long_enough(v.strip())}
     return sorted(values, key=lambda v: (-len(v), v))
+
+
+def _long_enough(value: str) -> bool:
+    """Long enough to look for inside other text: four characters, or two of a name in
+    Chinese characters (庄秋月)."""
+    if len(value) >= MIN_VALUE_LENGTH:
+        return True
+    return len(value) >= 2 and not value.isascii()
 
 
 def _point_values(contact: Contact, kind: str) -> list[str]:
@@ -611,7 +621,9 @@ def complete_erasure(actor: Any, request: PrivacyRequest) -> PrivacyRequest:
         row = _locked(request)
         _require(row, *OPEN_STATUSES)
         contact = (
-            Contact.objects.select_for_update().select_related("customer").get(pk=row.contact_id)
+            Contact.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=row.contact_id)
         )
         reason = hold_reason(contact)
         if reason:
