@@ -508,3 +508,36 @@ def test_an_open_complaint_holds_the_erasure() -> None:
     assert complaint.number in request.refusal_reason
     cdesk.contact.refresh_from_db()
     assert cdesk.contact.erased_at is None and cdesk.contact.email == "wang.fang@example.com"
+
+
+def test_the_download_page_serves_a_valid_link_and_refuses_the_rest(settings: Any) -> None:
+    from django.test import Client
+
+    manager: Any = ManagerFactory()
+    contact: Any = ContactFactory(name="Lu Xun")
+    request = privacy.record_request(manager, contact, "access")
+    privacy.complete_request(manager, request)
+    email = OutboxMessage.objects.get(kind="privacy.export_ready")
+    path = "/privacy/export/" + email.body_text.split("/privacy/export/")[1].split("/")[0] + "/"
+    client = Client()
+
+    page = client.get(path)
+    assert page.status_code == 200 and page["Cache-Control"] == "private, no-store"
+    download = client.get(path + "file/")
+    assert download.status_code == 200
+    assert json.loads(b"".join(download.streaming_content))["contact"]["name"] == "Lu Xun"
+    assert AuditEvent.objects.filter(
+        subject_kind="privacy", verb="export_downloaded", object_id=request.pk
+    ).exists()
+
+    downloads = AuditEvent.objects.filter(verb="export_downloaded").count()
+    assert client.get(path[:-4] + "xx/").status_code == 404
+    assert client.get(path[:-4] + "xx/file/").status_code == 404
+    settings.KEFU_PRIVACY_LINK_DAYS = 0
+    assert client.get(path).status_code == 410
+    assert client.get(path + "file/").status_code == 410
+    assert AuditEvent.objects.filter(verb="export_downloaded").count() == downloads
+
+    settings.KEFU_PRIVACY_LINK_DAYS = 7
+    settings.KEFU_HELP_THROTTLE = "1/hour"
+    assert client.get(path).status_code == 429
