@@ -4,6 +4,7 @@ OpenAPI schema names every operation."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,7 @@ def test_an_unknown_contact_or_kind_is_400() -> None:
     assert client.post(URL, {"contact": 987654, "kind": "access"}).status_code == 400
     contact: Any = ContactFactory()
     assert client.post(URL, {"contact": contact.pk, "kind": "delete"}).status_code == 400
-    future = (timezone.now() + timezone.timedelta(days=2)).isoformat()
+    future = (timezone.now() + timedelta(days=2)).isoformat()
     assert (
         client.post(
             URL, {"contact": contact.pk, "kind": "access", "received_at": future}

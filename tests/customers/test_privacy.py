@@ -274,6 +274,7 @@ def seed() -> dict[str, Any]:
         ),
         source="lmtp",
     )
+    assert row.object_id is not None
     ticket = Ticket.objects.get(pk=row.object_id)
     assert ticket.contact_id == contact.pk
     reply_to_ticket(
@@ -525,7 +526,8 @@ def test_the_download_page_serves_a_valid_link_and_refuses_the_rest(settings: An
     assert page.status_code == 200 and page["Cache-Control"] == "private, no-store"
     download = client.get(path + "file/")
     assert download.status_code == 200
-    assert json.loads(b"".join(download.streaming_content))["contact"]["name"] == "Lu Xun"
+    content: Any = download
+    assert json.loads(b"".join(content.streaming_content))["contact"]["name"] == "Lu Xun"
     assert AuditEvent.objects.filter(
         subject_kind="privacy", verb="export_downloaded", object_id=request.pk
     ).exists()
