@@ -543,3 +543,43 @@ def test_the_download_page_serves_a_valid_link_and_refuses_the_rest(settings: An
     settings.KEFU_PRIVACY_LINK_DAYS = 7
     settings.KEFU_HELP_THROTTLE = "1/hour"
     assert client.get(path).status_code == 429
+
+
+def test_the_screens_record_and_carry_out_a_correction_and_refuse_other_roles() -> None:
+    from django.test import Client
+
+    manager: Any = ManagerFactory()
+    agent: Any = AgentFactory()
+    contact: Any = ContactFactory(name="Gu Yan", email="gu.yan@example.com")
+    outsider = Client()
+    outsider.force_login(agent)
+    assert outsider.get("/privacy/").status_code == 403
+    assert outsider.get("/privacy/new/").status_code == 403
+    client = Client()
+    client.force_login(manager)
+
+    found = client.get("/privacy/new/", {"q": "gu.yan", "contact": contact.pk})
+    assert found.status_code == 200
+    assert f'data-contact="{contact.pk}"' in found.content.decode()
+    bad = client.post(
+        "/privacy/new/", {"contact": contact.pk, "kind": "correction", "fix_phone": "abc"}
+    )
+    assert bad.status_code == 400 and PrivacyRequest.objects.count() == 0
+    made = client.post(
+        "/privacy/new/", {"contact": contact.pk, "kind": "correction", "fix_name": "Gu Yanyan"}
+    )
+    request = PrivacyRequest.objects.get()
+    assert made.status_code == 302 and made["Location"] == f"/privacy/{request.pk}/"
+    listed = client.get("/privacy/").content.decode()
+    assert request.number in listed and 'class="countdown"' in listed
+    assert outsider.get(f"/privacy/{request.pk}/").status_code == 403
+    assert outsider.post(f"/privacy/{request.pk}/", {"action": "complete"}).status_code == 403
+
+    assert client.post(f"/privacy/{request.pk}/", {"action": "start"}).status_code == 302
+    assert client.post(f"/privacy/{request.pk}/", {"action": "complete"}).status_code == 302
+    contact.refresh_from_db()
+    assert contact.name == "Gu Yanyan"
+    again = client.post(f"/privacy/{request.pk}/", {"action": "refuse", "reason": "late"})
+    assert again.status_code == 409
+    request.refresh_from_db()
+    assert request.status == "done" and request.refusal_reason == ""
