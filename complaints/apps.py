@@ -18,6 +18,7 @@ class ComplaintsConfig(AppConfig):
         from processes import visibility
         from sla import kinds
 
+        from . import personal_data
         from .choices import CONFIGURATION_KINDS, ComplaintVerb
         from .inbound import ComplaintMail
         from .models import AuthorityLimit, ComplaintCategory, ComplaintPolicy, SeverityRule
@@ -36,3 +37,4 @@ class ComplaintsConfig(AppConfig):
         register_handler("complaint", ComplaintMail())
         registry.register_customer_rule("complaint", customers_seen_q)
         registry.register_contact_rule("complaint", walk_in_contacts_seen_q)
+        personal_data.register()

@@ -28,3 +28,9 @@ class CustomersConfig(AppConfig):
         verbs.register("import", ImportVerb.choices)
         verbs.register("export", ExportVerb.choices)
         verbs.register("privacy", PrivacyVerb.choices)
+
+        from sla import kinds
+
+        from .privacy_sla import PrivacySubjects
+
+        kinds.register(PrivacySubjects())

@@ -10,6 +10,7 @@ class MailConfig(AppConfig):
         from audit import verbs
         from core import configcache
 
+        from . import personal_data
         from .models import Mailbox
 
         # the quarantine's actions (mail.services.retry / discard)
@@ -26,3 +27,4 @@ class MailConfig(AppConfig):
                 "updated_at",
             ),
         )
+        personal_data.register()

@@ -653,3 +653,7 @@ OTP_STATIC_THROTTLE_FACTOR = 0
 # The admin's device pages do not show the secret keys.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # --- end of second factor ---------------------------------------------------------------
+
+# Privacy requests (docs/customers-privacy.md): the statutory deadline in days (PIPL
+# practice is 15; GDPR's one month is longer, so 15 meets both).
+KEFU_PRIVACY_DEADLINE_DAYS = int(os.environ.get("KEFU_PRIVACY_DEADLINE_DAYS", "15"))

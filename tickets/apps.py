@@ -14,7 +14,7 @@ class TicketsConfig(AppConfig):
         from processes import subjects, visibility
         from sla import kinds
 
-        from . import search
+        from . import personal_data, search
         from .choices import EventVerb
         from .models import Category, RoutingRule
         from .selectors import can_see_ticket, customers_seen_q, walk_in_contacts_seen_q
@@ -30,3 +30,4 @@ class TicketsConfig(AppConfig):
         inbound.register_handler("ticket", TicketMail())
         registry.register_customer_rule("ticket", customers_seen_q)
         registry.register_contact_rule("ticket", walk_in_contacts_seen_q)
+        personal_data.register()
