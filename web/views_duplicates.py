@@ -70,6 +70,11 @@ def _once(request: HttpRequest, scope: str, perform: Callable[[], int]) -> int |
     return result
 
 
+def _done(request: HttpRequest, scope: str) -> bool:
+    nonce = form_tokens.nonce_of(request, salt=FORM_SALT, scope=scope, max_age=FORM_SECONDS)
+    return nonce is not None and cache.get(f"web:merge-form:{nonce}") is not None
+
+
 def _display(obj: Any, name: str) -> str:
     value = getattr(obj, name)
     if value is None or value == "" or value == [] or value == {}:
@@ -140,6 +145,9 @@ def _compare(request: HttpRequest, kind: str, a: int, b: int) -> HttpResponse:
     visible = contacts_visible_to(user) if model is Contact else customers_visible_to(user)
     if a == b:
         raise Http404
+    if request.method == "POST" and _done(request, f"merge:{kind}:{min(a, b)}:{max(a, b)}"):
+        # the same form again (a double click): the merge it asked for is done
+        return HttpResponseRedirect(reverse("web:merges"), status=303)
     rows = visible.in_bulk([a, b])
     if a not in rows or b not in rows:
         raise Http404

@@ -60,7 +60,7 @@ def test_contacts_sharing_an_address_a_number_or_a_name_are_paired_with_reasons(
 def test_merged_contacts_are_left_out_and_pages_follow_each_other() -> None:
     admin: Any = AdministratorFactory()
     acme: Any = CustomerFactory(name="Acme")
-    people = [ContactFactory(customer=acme, name="Zhang Wei") for _ in range(4)]
+    people: list[Any] = [ContactFactory(customer=acme, name="Zhang Wei") for _ in range(4)]
     first = contact_pairs(admin, limit=4)
     assert len(first.pairs) == 4 and first.next is not None
     second = contact_pairs(admin, cursor=first.next, limit=4)

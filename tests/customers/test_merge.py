@@ -273,3 +273,53 @@ def test_customer_merge_moves_contacts_tickets_contracts_subsidiaries_and_undo()
     merged.refresh_from_db()
     assert (kept.name, kept.region, kept.external_id) == (desk.customer.name, "", "")
     assert (merged.name, merged.external_id, merged.merged_into_id) == ("Acme", "CRM-1", None)
+
+
+def test_the_merge_screen_merges_once_however_often_the_form_is_sent() -> None:
+    import re
+
+    from django.test import Client
+
+    from tests.factories import SupervisorFactory
+
+    acme: Any = CustomerFactory(name="Acme")
+    a: Any = ContactFactory(customer=acme, name="Li Lei", title="")
+    b: Any = ContactFactory(customer=acme, name="Lei Li", title="Buyer")
+    browser = Client()
+    supervisor: Any = SupervisorFactory()
+    browser.force_login(supervisor)
+    url = f"/customers/duplicates/contacts/{a.pk}/{b.pk}/"
+    page = browser.get(url)
+    assert page.status_code == 200
+    token = re.search(r'name="form_token" value="([^"]+)"', page.content.decode())
+    assert token is not None
+    form = {"form_token": token.group(1), "keep": str(a.pk), "field_name": str(b.pk)}
+
+    first = browser.post(url, form)
+    second = browser.post(url, form)  # a double click
+
+    assert first.status_code == second.status_code == 303
+    assert first["Location"] == second["Location"] == "/customers/merges/"
+    assert MergeLog.objects.count() == 1
+    a.refresh_from_db()
+    assert (a.name, a.title) == ("Lei Li", "Buyer")
+    assert browser.get("/customers/merges/").status_code == 200
+
+
+def test_an_agent_does_not_see_the_duplicate_screens() -> None:
+    from django.test import Client
+
+    from tests.factories import AgentFactory
+
+    acme: Any = CustomerFactory(name="Acme")
+    a: Any = ContactFactory(customer=acme, name="Li Lei")
+    b: Any = ContactFactory(customer=acme, name="Li Lei")
+    browser = Client()
+    agent: Any = AgentFactory()
+    browser.force_login(agent)
+    before = snapshot()
+    assert browser.get("/customers/duplicates/").status_code == 403
+    assert browser.get("/customers/merges/").status_code == 403
+    url = f"/customers/duplicates/contacts/{a.pk}/{b.pk}/"
+    assert browser.post(url, {"keep": str(a.pk)}).status_code == 403
+    assert snapshot() == before
