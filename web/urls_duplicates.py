@@ -1,7 +1,23 @@
-"""Screens of customers 360: duplicates (docs/ui.md)."""
+"""Screens of customers 360: duplicates, merge and undo (docs/customers-merge.md)."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from . import views_duplicates as views
+
+urlpatterns: list[URLPattern] = [
+    path("customers/duplicates/", views.duplicates, name="duplicates"),
+    path(
+        "customers/duplicates/contacts/<int:a>/<int:b>/",
+        views.compare_contacts,
+        name="duplicates-contacts-compare",
+    ),
+    path(
+        "customers/duplicates/customers/<int:a>/<int:b>/",
+        views.compare_customers,
+        name="duplicates-customers-compare",
+    ),
+    path("customers/merges/", views.merges, name="merges"),
+    path("customers/merges/<int:pk>/undo/", views.undo, name="merge-undo"),
+]

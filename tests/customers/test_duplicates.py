@@ -1,0 +1,98 @@
+"""Likely duplicate contacts and customers (docs/customers-merge.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.errors import Forbidden
+from customers.models import ContactPoint
+from customers.selectors.duplicates import contact_pairs, customer_pairs
+from customers.services.merge import merge_contacts
+from tests.factories import (
+    AdministratorFactory,
+    AgentFactory,
+    ContactFactory,
+    CustomerFactory,
+    MarketingFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def pairs(page: Any) -> dict[tuple[int, int], list[str]]:
+    return {(p.a, p.b): p.reasons for p in page.pairs}
+
+
+def key(a: Any, b: Any) -> tuple[int, int]:
+    return (min(a.pk, b.pk), max(a.pk, b.pk))
+
+
+def test_contacts_sharing_an_address_a_number_or_a_name_are_paired_with_reasons() -> None:
+    admin: Any = AdministratorFactory()
+    acme: Any = CustomerFactory(name="Acme")
+    other: Any = CustomerFactory(name="Other")
+    a: Any = ContactFactory(customer=acme, email="li.lei@example.com", name="Li Lei")
+    b: Any = ContactFactory(customer=other, email="", name="Someone", phone="+8613800138000")
+    ContactPoint.objects.create(contact=b, kind="email", value="li.lei@example.com")
+    c: Any = ContactFactory(customer=other, email="c@example.com", name="Wang", phone="")
+    ContactPoint.objects.create(contact=c, kind="phone", value="+8613800138000")
+    d: Any = ContactFactory(customer=acme, email="d@example.com", name="lei  li.")
+    e: Any = ContactFactory(customer=acme, email="e@example.com", name="王 芳")
+    f: Any = ContactFactory(customer=acme, email="f@example.com", name="王芳")
+    g: Any = ContactFactory(customer=acme, email="g@example.com", name="芳 王")
+    h: Any = ContactFactory(customer=other, email="h@example.com", name="Li Lei")  # other customer
+    i: Any = ContactFactory(customer=acme, email="i@example.com", name="LiLei")
+
+    found = pairs(contact_pairs(admin, limit=100))
+
+    assert found[key(a, b)] == ["email"]
+    assert found[key(b, c)] == ["phone"]
+    assert found[key(a, d)] == ["name"]  # "Li Lei" = "lei  li." (Latin words sorted)
+    assert found[key(e, f)] == ["name"]  # spaces set aside
+    assert key(e, g) not in found and key(f, g) not in found  # Chinese words not reordered
+    assert key(a, h) not in found  # same name, another customer
+    assert found[key(a, i)] == ["name"]
+    assert key(a, c) not in found
+
+
+def test_merged_contacts_are_left_out_and_pages_follow_each_other() -> None:
+    admin: Any = AdministratorFactory()
+    acme: Any = CustomerFactory(name="Acme")
+    people: list[Any] = [ContactFactory(customer=acme, name="Zhang Wei") for _ in range(4)]
+    first = contact_pairs(admin, limit=4)
+    assert len(first.pairs) == 4 and first.next is not None
+    second = contact_pairs(admin, cursor=first.next, limit=4)
+    assert len(second.pairs) == 2 and second.next is None
+    assert not set(pairs(first)) & set(pairs(second))
+
+    merge_contacts(admin, people[0], people[1], {})
+    left = pairs(contact_pairs(admin, limit=100))
+    assert all(people[1].pk not in pair for pair in left)
+    assert len(left) == 3
+
+
+def test_customers_with_one_name_or_external_id_are_paired_but_not_by_email_domain() -> None:
+    admin: Any = AdministratorFactory()
+    a: Any = CustomerFactory(name="Acme Trading Co.", external_id="CRM-0042")
+    b: Any = CustomerFactory(name="acme trading co", external_id="")
+    c: Any = CustomerFactory(name="Globex", external_id="crm0042")
+    d: Any = CustomerFactory(name="Initech")
+    e: Any = CustomerFactory(name="Umbrella")
+    ContactFactory(customer=d, email="x@shared.example")
+    ContactFactory(customer=e, email="y@shared.example")
+
+    found = pairs(customer_pairs(admin, limit=100))
+
+    assert found[key(a, b)] == ["name"]
+    assert found[key(a, c)] == ["external_id"]
+    assert key(d, e) not in found
+
+
+def test_only_those_who_merge_review_duplicates() -> None:
+    for user in (AgentFactory(), MarketingFactory()):
+        with pytest.raises(Forbidden):
+            contact_pairs(user)
+        with pytest.raises(Forbidden):
+            customer_pairs(user)
