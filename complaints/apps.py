@@ -15,14 +15,21 @@ class ComplaintsConfig(AppConfig):
         from core import configcache
         from customers import registry
         from mail.inbound import register_handler
-        from processes import visibility
+        from processes import subjects, visibility
         from sla import kinds
 
         from . import personal_data
         from .choices import CONFIGURATION_KINDS, ComplaintVerb
         from .inbound import ComplaintMail
         from .models import AuthorityLimit, ComplaintCategory, ComplaintPolicy, SeverityRule
-        from .selectors import can_see_complaint, customers_seen_q, walk_in_contacts_seen_q
+        from .selectors import (
+            can_see_complaint,
+            customers_seen_q,
+            describe_complaint,
+            describe_complaints,
+            visible_complaint_ids,
+            walk_in_contacts_seen_q,
+        )
         from .services import ComplaintSubjects
 
         configcache.watch(ComplaintCategory, ComplaintPolicy, SeverityRule, AuthorityLimit)
@@ -32,7 +39,8 @@ class ComplaintsConfig(AppConfig):
                 kind,
                 [("created", _("created")), ("changed", _("changed")), ("deleted", _("deleted"))],
             )
-        visibility.register("complaint", can_see_complaint)
+        visibility.register("complaint", can_see_complaint, visible_complaint_ids)
+        subjects.register("complaint", describe_complaint, describe_complaints)
         kinds.register(ComplaintSubjects())
         register_handler("complaint", ComplaintMail())
         registry.register_customer_rule("complaint", customers_seen_q)

@@ -13,6 +13,7 @@ from viewflow.workflow.models import Task
 from core.errors import NotFound
 from org import roles
 from processes.runtime import ACTIVE_TASK_STATUSES
+from processes.subjects import SubjectFacts
 
 from .choices import QUEUE_STATUSES, ComplaintStatus, ProposalStatus
 from .models import Complaint, ComplaintProfile, Proposal
@@ -64,6 +65,34 @@ def walk_in_contacts_seen_q(user: Any) -> Q | None:
 def can_see_complaint(user: Any, complaint_id: int) -> bool:
     """The visibility rule as the platform asks it (``processes.visibility``)."""
     return complaints_visible_to(user).filter(pk=complaint_id).exists()
+
+
+def visible_complaint_ids(user: Any, complaint_ids: list[int]) -> set[int]:
+    """``can_see_complaint`` for a page of complaints, in one query."""
+    rows = complaints_visible_to(user).filter(pk__in=complaint_ids)
+    return set(rows.values_list("pk", flat=True))
+
+
+def describe_complaints(complaint_ids: list[int]) -> dict[int, SubjectFacts]:
+    """What the platform shows of complaints (``processes.subjects``), in one query."""
+    rows = Complaint.objects.filter(pk__in=complaint_ids).only(
+        "number", "title", "description", "customer_id", "contact_id", "assignee_id"
+    )
+    return {
+        c.pk: SubjectFacts(
+            number=c.number,
+            title=c.title,
+            description=c.description,
+            customer_id=c.customer_id,
+            contact_id=c.contact_id,
+            assignee_id=c.assignee_id,
+        )
+        for c in rows
+    }
+
+
+def describe_complaint(complaint_id: int) -> SubjectFacts | None:
+    return describe_complaints([complaint_id]).get(complaint_id)
 
 
 def get_complaint_for(user: Any, complaint_id: int) -> Complaint:

@@ -7,6 +7,10 @@ class SurveysConfig(AppConfig):
     verbose_name = _("Surveys")
 
     def ready(self) -> None:
-        from . import personal_data
+        from audit import verbs
 
+        from . import personal_data
+        from .choices import SurveyVerb
+
+        verbs.register("survey", SurveyVerb.choices)
         personal_data.register()

@@ -24,3 +24,10 @@ class SubjectKind(models.TextChoices):
 
 
 SCORE_RANGE = {Scale.CSAT: (1, 5), Scale.NPS: (0, 10)}
+
+
+class SurveyVerb(models.TextChoices):
+    """The audit verbs of survey answers (kind ``survey``): the customer's 360 timeline."""
+
+    ANSWERED = "answered", _("answered a survey")
+    CHANGED = "changed", _("changed a survey answer")

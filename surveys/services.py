@@ -16,11 +16,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit import services as audit_trail
 from customers.models import Contact
 from outbox.services import queue_email
 
 from . import emails
-from .choices import SubjectKind
+from .choices import SubjectKind, SurveyVerb
 from .models import Invitation, SurveyAssignment, SurveyResponse, SurveyTemplate
 from .questions import Answer
 from .tokens import hash_token, new_token, well_formed
@@ -215,7 +216,11 @@ def record_response(
     An answer cancels the reminder."""
     now = now or timezone.now()
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("contact")
+            .get(pk=invitation_id)
+        )
         if invitation.expires_at <= now:
             raise LinkExpired(invitation)
         response = SurveyResponse.objects.filter(invitation=invitation).first()
@@ -226,6 +231,21 @@ def record_response(
         response.comment = answer.comment
         response.answers = answer.answers
         response.save()
+        # The answer on the customer's 360 timeline (docs/customers-360.md).
+        audit_trail.record(
+            kind="survey",
+            verb=SurveyVerb.ANSWERED if created else SurveyVerb.CHANGED,
+            actor=None,
+            object_id=response.pk,
+            customer_id=invitation.contact.customer_id,
+            contact_id=invitation.contact_id,
+            after={
+                "score": response.score,
+                "subject_kind": invitation.subject_kind,
+                "subject_id": invitation.subject_id,
+                "number": invitation.subject_number,
+            },
+        )
         if invitation.remind_at is not None and invitation.reminded_at is None:
             invitation.remind_at = None
             invitation.save(update_fields=["remind_at", "updated_at"])

@@ -17,14 +17,19 @@ class TicketsConfig(AppConfig):
         from . import personal_data, search
         from .choices import EventVerb
         from .models import Category, RoutingRule
-        from .selectors import can_see_ticket, customers_seen_q, walk_in_contacts_seen_q
+        from .selectors import (
+            can_see_ticket,
+            customers_seen_q,
+            visible_ticket_ids,
+            walk_in_contacts_seen_q,
+        )
         from .services import TicketMail, TicketSubjects
-        from .subject import describe_ticket
+        from .subject import describe_ticket, describe_tickets
 
         configcache.watch(RoutingRule, Category)
         verbs.register("ticket", EventVerb.choices)
-        visibility.register("ticket", can_see_ticket)
-        subjects.register("ticket", describe_ticket)
+        visibility.register("ticket", can_see_ticket, visible_ticket_ids)
+        subjects.register("ticket", describe_ticket, describe_tickets)
         kinds.register(TicketSubjects())
         search.connect()
         inbound.register_handler("ticket", TicketMail())

@@ -74,6 +74,7 @@ def audit(
         actor=actor,
         complaint=complaint,
         customer_id=complaint.customer_id,
+        contact_id=complaint.contact_id,
         before=before,
         after=after,
     )

@@ -17,6 +17,7 @@ NAMES = (
     "ticket_search",
     "inbound",
     "complaint_report",
+    "customer_timeline",
 )
 MODULES = {
     "intake": "intake",
@@ -30,4 +31,5 @@ MODULES = {
     "ticket_search": "ticket_search",
     "inbound": "inbound",
     "complaint_report": "complaint_report",
+    "customer_timeline": "customer_timeline",
 }

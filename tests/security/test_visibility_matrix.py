@@ -377,6 +377,13 @@ MATRIX: dict[str, Entry] = {
         outsider=400,
         allowed=(),
     ),
+    # Customers 360 (docs/customers-360.md): an agent sees the customers of their work; the
+    # world's ticket is Billing's, so Support's agent gets 404 for its customer and contact.
+    "api/customers/{}/timeline/": Entry(lambda w: w.desk.customer.pk),
+    "api/customers/{}/summary/": Entry(lambda w: w.desk.customer.pk),
+    "api/contacts/{}/timeline/": Entry(lambda w: w.desk.contact.pk),
+    "customers/{}/": Entry(lambda w: w.desk.customer.pk, page=True),
+    "contacts/{}/": Entry(lambda w: w.desk.contact.pk, page=True),
 }
 
 

@@ -70,6 +70,7 @@ def audit(
         actor=actor,
         ticket=ticket,
         customer_id=ticket.customer_id,
+        contact_id=ticket.contact_id,
         before=before,
         after=after,
     )
