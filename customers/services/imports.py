@@ -9,17 +9,19 @@ numbers, external ids, customers) are looked up in one query each per chunk, nev
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -338,6 +340,80 @@ def set_mapping(actor: Any, job: ImportJob, mapping: Any, match_on: Any) -> Impo
     return job
 
 
+# --- fast bulk writes -----------------------------------------------------------------
+def _db_text(field: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(field, JSONField):
+        return json.dumps(value, cls=DjangoJSONEncoder)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _copy(model: Any, objs: list[Any]) -> None:
+    """Inserts ``objs`` with one ``COPY`` (no ids come back): the plan's rows and the audit
+    rows of a chunk, tens of times faster than an INSERT of thousands of JSON values."""
+    if not objs:
+        return
+    now = timezone.now()
+    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for obj in objs:
+            row = []
+            for f in fields:
+                if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                    value: Any = now
+                else:
+                    value = getattr(obj, f.attname)
+                row.append(_db_text(f, value))
+            copy.write_row(row)
+
+
+def _bulk_set(model: Any, names: list[str], rows: list[tuple[int, list[Any]]]) -> None:
+    """``UPDATE … FROM unnest(arrays)``: sets the fields ``names`` of each row (pk, values)
+    in one statement (Django's ``bulk_update`` builds a CASE per row and field: minutes)."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(n) for n in names]
+    sets = ", ".join(
+        f"{quote(f.column)} = v.c{i}::{f.db_type(connection) if not f.is_relation else 'bigint'}"
+        for i, f in enumerate(fields)
+    )
+    aliases = ", ".join(f"c{i}" for i in range(len(fields)))
+    arrays = ", ".join("%s::text[]" for _f in fields)
+    # Model metadata only in the text; the values are parameters.
+    table = quote(model._meta.db_table)
+    sql = "UPDATE %s AS t SET %s FROM unnest(%%s::bigint[], %s) AS v(id, %s) WHERE t.id = v.id" % (  # noqa: S608, UP031
+        table,
+        sets,
+        arrays,
+        aliases,
+    )
+    params: list[Any] = [[pk for pk, _v in rows]]
+    for i, f in enumerate(fields):
+        params.append([_db_text(f, values[i]) for _pk, values in rows])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _save_rows(rows: list[ImportRow]) -> None:
+    now = timezone.now()
+    _bulk_set(
+        ImportRow,
+        ["action", "reasons", "record_id", "before", "done", "updated_at"],
+        [(r.pk, [r.action, r.reasons, r.record_id, r.before, r.done, now]) for r in rows],
+    )
+
+
 # --- the dry run ----------------------------------------------------------------------
 def request_plan(actor: Any, job: ImportJob) -> ImportJob:
     """Queues the dry run (``plan_import`` in a Celery task)."""
@@ -502,9 +578,9 @@ class _Lookup:
                 ).values_list("contact_id", "value"):
                     self.by_email[email].append(pk)
             if phones:
-                for pk, phone in Contact.objects.filter(phone__in=phones).values_list(
-                    "pk", "phone"
-                ):
+                # ``exclude(phone="")`` matches the partial index's predicate.
+                numbers = Contact.objects.filter(phone__in=phones).exclude(phone="")
+                for pk, phone in numbers.values_list("pk", "phone"):
                     self.by_phone[phone].append(pk)
                 for pk, phone in ContactPoint.objects.filter(
                     kind=PointKind.PHONE, value__in=phones
@@ -567,7 +643,8 @@ def plan_import(job: ImportJob) -> ImportJob:
                 )
                 counts[row.action] += 1
                 plan.append(row)
-            ImportRow.objects.bulk_create(plan)
+            with transaction.atomic():
+                _copy(ImportRow, plan)
             done += len(chunk)
             ImportJob.objects.filter(pk=job.pk).update(
                 done_rows=done, counts=counts, updated_at=timezone.now()
@@ -1030,20 +1107,24 @@ def _commit_chunk(job: ImportJob, actor: Any, chunk: list[ImportRow]) -> None:
         if late:
             Customer.objects.bulk_update(late, ["parent_id"])
     if changed:
-        fields = sorted(
-            {
-                {"customer": "customer_id", "parent_external_id": "parent_id"}.get(
+        now = timezone.now()
+        groups: dict[tuple[str, ...], list[Any]] = defaultdict(list)
+        for row, record in changed:
+            record.updated_at = now
+            names = {
+                {"customer": "customer", "parent_external_id": "parent"}.get(
                     f.split(".")[0], f.split(".")[0]
                 )
-                for row, _r in changed
                 for f in row.data.get("changes", {})
             }
-            | {"updated_at"}
-        )
-        now = timezone.now()
-        for _row, record in changed:
-            record.updated_at = now
-        model.objects.bulk_update([r for _row, r in changed], fields)
+            groups[tuple(sorted(names | {"updated_at"}))].append(record)
+        for group, records in groups.items():
+            attnames = [model._meta.get_field(n).attname for n in group]
+            _bulk_set(
+                model,
+                list(group),
+                [(r.pk, [getattr(r, a) for a in attnames]) for r in records],
+            )
     kind = "customer" if not contacts else "contact"
     events: list[AuditEvent] = []
     for row, record in new:
@@ -1075,11 +1156,8 @@ def _commit_chunk(job: ImportJob, actor: Any, chunk: list[ImportRow]) -> None:
                 after={**{f: c["to"] for f, c in changes.items()}, "import": job.pk},
             )
         )
-    AuditEvent.objects.bulk_create(events)
-    if touched:
-        ImportRow.objects.bulk_update(
-            touched, ["action", "reasons", "record_id", "before", "done", "updated_at"]
-        )
+    _copy(AuditEvent, events)
+    _save_rows(touched)
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,8 @@ NAMES = (
     "ticket_search",
     "inbound",
     "complaint_report",
+    "customer_import",
+    "contact_export",
 )
 MODULES = {
     "intake": "intake",
@@ -30,4 +32,6 @@ MODULES = {
     "ticket_search": "ticket_search",
     "inbound": "inbound",
     "complaint_report": "complaint_report",
+    "customer_import": "customer_import",
+    "contact_export": "contact_export",
 }

@@ -79,7 +79,7 @@ def world() -> dict[str, Any]:
     acme = CustomerFactory(name="ACME", external_id="ACME-1")
     old = ContactFactory(customer=acme, email="old@example.com", name="Old Name")
     same = ContactFactory(customer=acme, email="same@example.com", name="Same", language="en")
-    pointed = ContactFactory(customer=acme, email="primary@example.com", name="Pointed")
+    pointed: Any = ContactFactory(customer=acme, email="primary@example.com", name="Pointed")
     ContactPoint.objects.create(contact=pointed, kind="email", value="alias@example.com")
     return {"admin": admin, "acme": acme, "old": old, "same": same, "pointed": pointed}
 
