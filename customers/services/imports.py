@@ -146,6 +146,18 @@ CHANNEL_WORDS: dict[str, str] = {
     "微信": PreferredChannel.WECHAT,
 }
 
+# Read once: an enum's ``values`` is rebuilt on every access.
+WORD_FIELDS: dict[str, tuple[dict[str, str], list[str]]] = {
+    "language": (LANGUAGE_WORDS, [str(v) for v in Language.values]),
+    "tier": (TIER_WORDS, [str(v) for v in CustomerTier.values]),
+    "kind": (KIND_WORDS, [str(v) for v in CustomerKind.values]),
+    "preferred_channel": (CHANNEL_WORDS, [str(v) for v in PreferredChannel.values]),
+}
+# Plain strings for the dictionaries' values too (no enum lookups per row).
+for _words, _allowed in WORD_FIELDS.values():
+    for _k, _v in list(_words.items()):
+        _words[_k] = str(_v)
+
 
 def _key(header: str) -> str:
     return re.sub(r"[\s_\-.:：()（）]+", "", header).lower()
@@ -522,13 +534,7 @@ def _clean(
             except ValueError:
                 reasons.append(_reason(field, _("Enter a date as YYYY-MM-DD.")))
         elif field in ("language", "tier", "kind", "preferred_channel"):
-            choices: dict[str, tuple[dict[str, str], list[str]]] = {
-                "language": (LANGUAGE_WORDS, list(Language.values)),
-                "tier": (TIER_WORDS, list(CustomerTier.values)),
-                "kind": (KIND_WORDS, list(CustomerKind.values)),
-                "preferred_channel": (CHANNEL_WORDS, list(PreferredChannel.values)),
-            }
-            words, allowed = choices[field]
+            words, allowed = WORD_FIELDS[field]
             value, error = _word(values, field, words, allowed)
             if error:
                 reasons.append(_reason(field, error))
