@@ -18,6 +18,8 @@ NAMES = (
     "inbound",
     "complaint_report",
     "customer_timeline",
+    "customer_import",
+    "contact_export",
 )
 MODULES = {
     "intake": "intake",
@@ -32,4 +34,6 @@ MODULES = {
     "inbound": "inbound",
     "complaint_report": "complaint_report",
     "customer_timeline": "customer_timeline",
+    "customer_import": "customer_import",
+    "contact_export": "contact_export",
 }
