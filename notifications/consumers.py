@@ -45,9 +45,15 @@ RECHECK_SECONDS = 300.0
 RECENT_KEYS = 512
 
 
+def _outside_work(user: Any) -> bool:
+    """Marketing and analysts: roles, none of them a service role (a role-less account keeps
+    its own queue)."""
+    return bool(roles.roles_of(user)) and not sees_work_contents(user)
+
+
 def _groups_of(user: Any) -> list[str]:
     groups = [realtime.agent_group(user.pk)]
-    if not sees_work_contents(user):
+    if roles.roles_of(user) and not sees_work_contents(user):
         # Marketing and analysts never read the queue's titles, even in a team: a socket
         # whose user lost every service role keeps only their own notifications.
         return groups
@@ -98,7 +104,7 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
         if not origin_allowed(self.scope):
             await self._refuse(CLOSE_FORBIDDEN_ORIGIN)
             return
-        if not await database_sync_to_async(sees_work_contents)(user):
+        if await database_sync_to_async(_outside_work)(user):
             # The queue is for the service roles: marketing and analysts are refused
             # (docs/customers-roles.md); the page stops reconnecting on 4403.
             await self._refuse(CLOSE_FORBIDDEN)

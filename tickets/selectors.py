@@ -88,9 +88,10 @@ def queue_row(
 
 def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
     """Supervisors see every ticket; an agent sees their teams' and their own; marketing and
-    analysts none, even in a team (customers.permissions.sees_work_contents)."""
+    analysts none, even in a team (customers.permissions.sees_work_contents); a role-less
+    account (an integration's) keeps the team rule."""
     qs = Ticket.objects.all()
-    if not sees_work_contents(user):
+    if roles.roles_of(user) and not sees_work_contents(user):
         return qs.none()
     if roles.is_supervisor(user):
         return qs

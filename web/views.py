@@ -54,7 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("web:login")
     if roles.is_supervisor(user):
         return redirect("web:board")
-    if not customer_permissions.sees_work_contents(user):
+    if roles.roles_of(user) and not customer_permissions.sees_work_contents(user):
         # Marketing and analysts have no queue: their own screens (docs/customers-roles.md).
         if roles.is_marketing(user):
             return redirect(_marketing_home())
