@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 
 from core.errors import NotFound
+from customers.permissions import sees_work_contents
 from org import roles
 from processes.runtime import ACTIVE_TASK_STATUSES
 from processes.subjects import SubjectFacts
@@ -28,6 +29,9 @@ def complaints_visible_to(user: Any) -> QuerySet[Complaint]:
     """Agents see the complaints of their teams and those they handle or must approve."""
     rows = Complaint.objects.all()
     if not getattr(user, "is_authenticated", False):
+        return rows.none()
+    # Marketing and analysts never read complaints, even in a team (docs/customers.md).
+    if roles.roles_of(user) and not sees_work_contents(user):
         return rows.none()
     if sees_every_complaint(user):
         return rows

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import translation
 
+from customers.permissions import sees_work_contents
 from org import roles
 
 from . import latency, presence, realtime
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
+# A signed-in user whose roles do not include the queue (marketing, analysts).
+CLOSE_FORBIDDEN = 4403
 # A ping re-reads the socket's access this often: what no signal announces (a token or a
 # session that expired, a change made with QuerySet.update()) closes the socket or moves its
 # groups within this time. Re-joining also keeps the socket in channels_redis' groups, which
@@ -42,9 +45,18 @@ RECHECK_SECONDS = 300.0
 RECENT_KEYS = 512
 
 
-def _groups_of(user: Any) -> list[str]:
+def _outside_work(user: Any) -> bool:
+    """Marketing and analysts: roles, none of them a service role (a role-less account keeps
+    its own queue)."""
+    return bool(roles.roles_of(user)) and not sees_work_contents(user)
 
+
+def _groups_of(user: Any) -> list[str]:
     groups = [realtime.agent_group(user.pk)]
+    if roles.roles_of(user) and not sees_work_contents(user):
+        # Marketing and analysts never read the queue's titles, even in a team: a socket
+        # whose user lost every service role keeps only their own notifications.
+        return groups
     groups += [realtime.team_group(t) for t in sorted(roles.team_ids_of(user))]
     if roles.is_supervisor(user):
         groups.append(realtime.SUPERVISORS_GROUP)
@@ -91,6 +103,11 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):
             return
         if not origin_allowed(self.scope):
             await self._refuse(CLOSE_FORBIDDEN_ORIGIN)
+            return
+        if await database_sync_to_async(_outside_work)(user):
+            # The queue is for the service roles: marketing and analysts are refused
+            # (docs/customers-roles.md); the page stops reconnecting on 4403.
+            await self._refuse(CLOSE_FORBIDDEN)
             return
         self.user, self.credential = user, credential
         self.language = _language(self.scope)

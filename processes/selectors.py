@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from core import pagination
 from core.errors import Forbidden, NotFound
+from customers.permissions import sees_work_contents
 from org import roles, workload
 from org.models import AgentProfile, Team
 from org.selectors import agent_rows, assignable_agents
@@ -30,6 +31,13 @@ DUE = COLUMNS.index("due")
 class QueuePage:
     rows: list[dict[str, Any]]
     cursor: str | None
+
+
+def require_queue(user: Any) -> None:
+    """The queue holds ticket and complaint titles: the service roles only, never marketing
+    or analysts (``customers.permissions.sees_work_contents``, docs/customers-roles.md)."""
+    if roles.roles_of(user) and not sees_work_contents(user):
+        raise Forbidden(_("Only administrators, managers, supervisors and agents see the queue."))
 
 
 def _parts(user: Any, team_id: int | None, everything: bool) -> list[list[tuple[str, Any]]]:
@@ -116,6 +124,7 @@ def queue_for(
     """Open work of every kind, most urgent SLA first: mine plus my teams' unassigned (or a
     team / all for supervisors). One statement: the driver and the ORM cost more per
     statement than PostgreSQL does to read these few rows."""
+    require_queue(user)
     position = pagination.decode(cursor) if cursor else None
     if position is not None:
         pagination.check(WorkItem, "due", position)

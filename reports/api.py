@@ -88,7 +88,8 @@ class ComplaintReportView(APIView):
     def get(self, request: Request) -> Any:
         """Counts by category, severity, channel and root cause; median and p90 handling
         time; the share answered within each regulator target; extensions; compensation
-        by approver level; the repeat rate. Supervisors, managers and administrators."""
+        by approver level; the repeat rate. Supervisors, managers, administrators and
+        analysts (read-only)."""
         selectors.require_reports(request.user)
         filters = selectors.parse_filters(_params(request))
         stats = selectors.complaint_statistics(filters)

@@ -53,13 +53,14 @@ MAX_DAYS = 366 * 5
 
 
 def may_see_reports(user: Any) -> bool:
-    """Supervisors, managers and administrators read the reports; agents do not."""
-    return roles.is_supervisor(user) or roles.is_manager(user)
+    """Supervisors, managers, administrators and analysts (read-only) read the reports;
+    agents and marketing do not."""
+    return roles.is_supervisor(user) or roles.is_manager(user) or roles.is_analyst(user)
 
 
 def require_reports(user: Any) -> None:
     if not may_see_reports(user):
-        raise Forbidden(_("Only supervisors and managers see the reports."))
+        raise Forbidden(_("Only supervisors, managers and analysts see the reports."))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from viewflow.workflow.status import STATUS
 from audit.models import AuditEvent
 from core.errors import NotFound
 from core.pagination import Page, paginate
+from customers.permissions import sees_work_contents
 from org import roles
 
 from .models import Ticket, TicketMessage
@@ -86,8 +87,12 @@ def queue_row(
 
 
 def tickets_visible_to(user: Any) -> QuerySet[Ticket]:
-    """Supervisors see every ticket; an agent sees their teams' and their own."""
+    """Supervisors see every ticket; an agent sees their teams' and their own; marketing and
+    analysts none, even in a team (customers.permissions.sees_work_contents); a role-less
+    account (an integration's) keeps the team rule."""
     qs = Ticket.objects.all()
+    if roles.roles_of(user) and not sees_work_contents(user):
+        return qs.none()
     if roles.is_supervisor(user):
         return qs
     return qs.filter(Q(team_id__in=roles.team_ids_of(user)) | Q(assignee_id=user.pk))

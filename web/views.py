@@ -16,11 +16,13 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from complaints import services as complaint_services
 from core.errors import Forbidden, InvalidInput, NotFound
+from customers import permissions as customer_permissions
 from customers.models import Contact, Customer
 from mail import attachments as mail_attachments
 from notifications import presence
@@ -34,12 +36,42 @@ from . import selectors as selectors_web
 from .strings import js_strings
 
 
+def _marketing_home() -> str:
+    """Segments when that screen is installed, else the customers list (literal paths: the
+    screens of customers 360 are wired by their own URL modules)."""
+    for path in ("/segments/", "/customers/"):
+        try:
+            resolve(path)
+        except Resolver404:
+            continue
+        return path
+    return "/customers/"
+
+
 def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
+    user = request.user
+    if not user.is_authenticated:
         return redirect("web:login")
-    if roles.is_supervisor(request.user):
+    if roles.is_supervisor(user):
         return redirect("web:board")
+    if roles.roles_of(user) and not customer_permissions.sees_work_contents(user):
+        # Marketing and analysts have no queue: their own screens (docs/customers-roles.md).
+        if roles.is_marketing(user):
+            return redirect(_marketing_home())
+        if roles.is_analyst(user):
+            return redirect("/reports/complaints/")
     return redirect("web:queue")
+
+
+def refused_page(request: HttpRequest, message: str) -> HttpResponse:
+    """A screen this role may not use: a page that says so, with where to go (403)."""
+    return _render(
+        request,
+        "web/refused.html",
+        _page_config(request, page="refused"),
+        message=message,
+        status=403,
+    )
 
 
 class ThrottledLoginView(LoginView):
@@ -94,6 +126,10 @@ def _render(request: HttpRequest, template: str, config: dict[str, Any], **conte
 
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
+    try:
+        work_queue.require_queue(request.user)
+    except Forbidden as exc:
+        return refused_page(request, exc.message)
     page = work_queue.queue_for(request.user)
     config = _page_config(request, page="queue", rows=page.rows, cursor=page.cursor)
     return _render(request, "web/queue.html", config)
@@ -102,7 +138,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
     if not roles.is_supervisor(request.user):
-        raise PermissionDenied(_("Only supervisors see the board."))
+        return refused_page(request, _("Only supervisors see the board."))
     page = work_queue.queue_for(request.user, everything=True)
     config = _page_config(request, page="board", rows=page.rows, cursor=page.cursor)
     return _render(

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from customers import selectors as customer_selectors
-from org import roles
+from customers.permissions import sees_work_contents
 from tickets.choices import Channel, Priority
 from tickets.models import Category
 
@@ -26,8 +26,9 @@ DEFAULT_CHANNEL = Channel.PHONE
 
 
 def may_open_tickets(user: Any) -> bool:
-    """Agents, supervisors and administrators (``GET /api/contacts/`` asks the same)."""
-    return bool(roles.roles_of(user))
+    """The service roles: administrators, managers, supervisors and agents (never marketing
+    or analysts, docs/customers-roles.md)."""
+    return sees_work_contents(user)
 
 
 @login_required

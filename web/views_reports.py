@@ -32,7 +32,7 @@ from .views import _page_config, _render
 
 def _require(request: HttpRequest) -> None:
     if not selectors.may_see_reports(request.user):
-        raise PermissionDenied(_("Only supervisors and managers see the reports."))
+        raise PermissionDenied(_("Only supervisors, managers and analysts see the reports."))
 
 
 def _options(rows: Any, chosen: Any) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from audit.models import AuditEvent
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.pagination import paginate
 from customers.models import Contact
+from customers.permissions import sees_work_contents
 from org import roles
 from processes import links, subjects, visibility
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
@@ -81,9 +82,10 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 
 
 def _staff(request: Request) -> Any:
-    """The caller, who must hold a role (customers and role-less accounts get 403)."""
+    """The caller, who must hold a service role: customers, role-less accounts, marketing
+    and analysts get 403 (docs/customers-roles.md)."""
     user = request.user
-    if not roles.roles_of(user):
+    if not sees_work_contents(user):
         raise Forbidden(_("Only staff may work on complaints."))
     return user
 

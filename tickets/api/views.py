@@ -25,6 +25,7 @@ from .. import emails, search, selectors, services
 from ..choices import Priority, TicketStatus
 from ..models import Ticket, TicketMessage
 from . import serializers as s
+from .permissions import ServiceRolesWrite
 
 ORDERINGS = {
     "created": ("created_at", False),
@@ -90,6 +91,8 @@ def _filtered(request: Request) -> QuerySet[Ticket]:
 
 
 class TicketListView(APIView):
+    # Opening a ticket: the service roles (marketing and analysts read an empty list).
+    permission_classes = [ServiceRolesWrite]
     # intake: an Idempotency-Key reused with another body (docs/api.md)
     error_statuses = {"POST": {409}}
 

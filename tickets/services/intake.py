@@ -11,11 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from audit import services as audit_trail
-from core.errors import InvalidInput
+from core.errors import Forbidden, InvalidInput
 from customers.models import Contact, Customer
+from customers.permissions import sees_work_contents
 from customers.services import AmbiguousContact, find_or_create_contact
 from mail.inbound import IncomingAttachment
-from org.roles import Actor, Person
+from org.roles import Actor, Person, roles_of
 from processes import runtime
 from sla import clock as clocks
 
@@ -74,6 +75,10 @@ def open_ticket(
     this actor it returns the ticket that key created and ``created=False``.
     ``first_message``: the customer's own message (an email) stored as the first one.
     """
+    # Marketing and analysts open no tickets (docs/customers-roles.md); a role-less caller
+    # is the public intake's, which the views decide on.
+    if isinstance(actor, User) and roles_of(actor) and not sees_work_contents(actor):
+        raise Forbidden(_("Only administrators, managers, supervisors and agents open tickets."))
     # Idempotency keys belong to a signed-in person; Kefu's own intake has none.
     person = actor if isinstance(actor, User) else None
     if idempotency_key and person is not None:

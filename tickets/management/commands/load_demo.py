@@ -320,6 +320,8 @@ class Command(BaseCommand):
                 + ", ".join(f"{status}: {n}" for status, n in sorted(mail.items()))
             )
         self._complaints()
+        # The customers-360 demo last: it reuses the tickets' and complaints' customers.
+        call_command("load_demo_customers", stdout=self.stdout)
 
     def _complaints(self) -> None:
         """The complaints' demo (its own command: the ticket app never imports complaints),
