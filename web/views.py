@@ -16,7 +16,6 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -36,18 +35,6 @@ from . import selectors as selectors_web
 from .strings import js_strings
 
 
-def _marketing_home() -> str:
-    """Segments when that screen is installed, else the customers list (literal paths: the
-    screens of customers 360 are wired by their own URL modules)."""
-    for path in ("/segments/", "/customers/"):
-        try:
-            resolve(path)
-        except Resolver404:
-            continue
-        return path
-    return "/customers/"
-
-
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
@@ -57,9 +44,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if roles.roles_of(user) and not customer_permissions.sees_work_contents(user):
         # Marketing and analysts have no queue: their own screens (docs/customers-roles.md).
         if roles.is_marketing(user):
-            return redirect(_marketing_home())
+            return redirect("web:segments")
         if roles.is_analyst(user):
-            return redirect("/reports/complaints/")
+            return redirect("web:report-complaints")
     return redirect("web:queue")
 
 
