@@ -1019,3 +1019,21 @@ def record_personal_data_viewed(*, actor: Any, contact: Contact) -> bool:
         cache.delete(key)
         raise
     return True
+
+
+# --- checks without a write (the admin's forms) ------------------------------------------
+def check_customer(*, actor: Any, customer_id: int | None, data: Mapping[str, Any]) -> None:
+    """``InvalidInput`` with what ``create_customer`` / ``update_customer`` would refuse in
+    ``data``; nothing is written (the admin's form shows the problems by field)."""
+    customer = Customer() if customer_id is None else Customer.objects.get(pk=customer_id)
+    _apply_customer(actor, customer, data, creating=customer_id is None)
+
+
+def check_contact(*, actor: Any, contact_id: int | None, data: Mapping[str, Any]) -> None:
+    contact = Contact() if contact_id is None else Contact.objects.get(pk=contact_id)
+    _apply_contact(actor, contact, data, creating=contact_id is None)
+
+
+def check_custom_field(*, field_id: int | None, data: Mapping[str, Any]) -> None:
+    field = CustomField() if field_id is None else CustomField.objects.get(pk=field_id)
+    _apply_field(field, data, creating=field_id is None)

@@ -380,3 +380,58 @@ def test_operation_ids_are_unique_in_the_schema() -> None:
     ]
     assert len(ids) == len(set(ids))
     assert "contacts_list" in ids and "customers_list" in ids
+
+
+def test_admin_saves_a_customer_through_the_service_and_refuses_a_bad_one() -> None:
+    from django.test import Client
+
+    admin = AdministratorFactory(is_staff=True, is_superuser=True)
+    customer = CustomerFactory(name="Acme", tier="standard")
+    contact = ContactFactory(customer=customer)
+    client = Client()
+    client.force_login(admin)
+    for url in (
+        "/admin/customers/customer/",
+        f"/admin/customers/customer/{customer.pk}/change/",
+        f"/admin/customers/contact/{contact.pk}/change/",
+        "/admin/customers/customfield/add/",
+        "/admin/customers/legalhold/",
+        "/admin/customers/segment/",
+        "/admin/customers/suppression/",
+        "/admin/customers/importjob/",
+        "/admin/customers/exportjob/",
+        "/admin/customers/privacyrequest/",
+    ):
+        assert client.get(url).status_code == 200, url
+
+    form = {
+        "kind": "company",
+        "name": "Acme",
+        "tier": "gold",
+        "tags": '["VIP"]',
+        "custom": "{}",
+        "region": "",
+        "industry": "",
+        "external_id": "",
+        "contacts-TOTAL_FORMS": "1",
+        "contacts-INITIAL_FORMS": "1",
+        "contacts-MIN_NUM_FORMS": "0",
+        "contacts-MAX_NUM_FORMS": "0",
+        "contacts-0-id": str(contact.pk),
+        "contacts-0-customer": str(customer.pk),
+        "contracts-TOTAL_FORMS": "0",
+        "contracts-INITIAL_FORMS": "0",
+        "contracts-MIN_NUM_FORMS": "0",
+        "contracts-MAX_NUM_FORMS": "1000",
+    }
+    url = f"/admin/customers/customer/{customer.pk}/change/"
+    refused = client.post(url, {**form, "parent": str(customer.pk)})
+    saved = client.post(url, form)
+
+    assert refused.status_code == 200  # the form again, with the problem
+    assert "A customer cannot be its own group customer." in refused.content.decode()
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    customer.refresh_from_db()
+    assert (customer.tier, customer.tags) == ("gold", ["vip"])
+    [row] = AuditEvent.objects.filter(subject_kind="customer", verb="changed")
+    assert row.after == {"tier": "gold", "tags": ["vip"]}
