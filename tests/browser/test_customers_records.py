@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """The customer and contact forms in Chromium: a customer with a Chinese name, a contact
 whose Chinese mobile number is typed as people write it (saved in E.164), and a bad email
 address shown beside its field with nothing saved (docs/customers-records.md)."""

@@ -30,8 +30,8 @@ def snapshot(obj: Any) -> dict[str, Any]:
 
 
 def test_create_and_read_a_customer() -> None:
-    supervisor = SupervisorFactory(first_name="Mei", last_name="Chen")
-    group = CustomerFactory(name="Group")
+    supervisor: Any = SupervisorFactory(first_name="Mei", last_name="Chen")
+    group: Any = CustomerFactory(name="Group")
     CustomField.objects.create(
         target="customer", key="employees", label="Employees", label_zh="员工", type="number"
     )
@@ -67,8 +67,8 @@ def test_create_and_read_a_customer() -> None:
 
 
 def test_patch_names_the_bad_field_and_changes_nothing() -> None:
-    supervisor = SupervisorFactory()
-    customer = CustomerFactory(name="Acme")
+    supervisor: Any = SupervisorFactory()
+    customer: Any = CustomerFactory(name="Acme")
     before = snapshot(customer)
     client = client_for(supervisor)
 
@@ -87,8 +87,8 @@ def test_patch_names_the_bad_field_and_changes_nothing() -> None:
 
 
 def test_a_cycle_in_the_hierarchy_is_a_400() -> None:
-    group = CustomerFactory(name="Group")
-    subsidiary = CustomerFactory(name="Sub", parent=group)
+    group: Any = CustomerFactory(name="Group")
+    subsidiary: Any = CustomerFactory(name="Sub", parent=group)
 
     response = client_for(SupervisorFactory()).patch(
         f"/api/customers/{group.pk}/", {"parent": subsidiary.pk}, format="json"
@@ -101,7 +101,7 @@ def test_a_cycle_in_the_hierarchy_is_a_400() -> None:
 
 
 def test_an_agent_gets_404_for_a_customer_they_cannot_see() -> None:
-    customer = CustomerFactory(name="Hidden")
+    customer: Any = CustomerFactory(name="Hidden")
     before = snapshot(customer)
     client = client_for(AgentFactory())
 
@@ -114,8 +114,8 @@ def test_an_agent_gets_404_for_a_customer_they_cannot_see() -> None:
 
 
 def test_an_analyst_writing_gets_403_and_nothing_changes() -> None:
-    customer = CustomerFactory(name="Acme")
-    contact = ContactFactory(customer=customer)
+    customer: Any = CustomerFactory(name="Acme")
+    contact: Any = ContactFactory(customer=customer)
     before = snapshot(customer), snapshot(contact)
     client = client_for(AnalystFactory())
 
@@ -144,7 +144,7 @@ def test_an_analyst_writing_gets_403_and_nothing_changes() -> None:
 
 
 def test_contacts_bad_phone_or_email_is_a_400_naming_the_field() -> None:
-    customer = CustomerFactory()
+    customer: Any = CustomerFactory()
     client = client_for(SupervisorFactory())
 
     bad_phone = client.post(
@@ -162,7 +162,7 @@ def test_contacts_bad_phone_or_email_is_a_400_naming_the_field() -> None:
 
 
 def test_a_duplicate_address_within_a_customer_is_a_400_not_a_500() -> None:
-    customer = CustomerFactory()
+    customer: Any = CustomerFactory()
     ContactFactory(customer=customer, email="li@example.com")
 
     response = client_for(SupervisorFactory()).post(
@@ -176,8 +176,8 @@ def test_a_duplicate_address_within_a_customer_is_a_400_not_a_500() -> None:
 
 def test_contact_detail_with_points_and_one_audited_read_in_ten_minutes() -> None:
     cache.clear()
-    supervisor = SupervisorFactory()
-    customer = CustomerFactory(name="Acme")
+    supervisor: Any = SupervisorFactory()
+    customer: Any = CustomerFactory(name="Acme")
     client = client_for(supervisor)
     created = client.post(
         "/api/contacts/",
@@ -211,13 +211,13 @@ def test_contact_detail_with_points_and_one_audited_read_in_ten_minutes() -> Non
 
 def test_an_analyst_sees_personal_fields_masked_unless_granted() -> None:
     cache.clear()
-    person = CustomerFactory(kind="individual", name="王芳")
-    company = CustomerFactory(name="Acme")
-    contact = ContactFactory(
+    person: Any = CustomerFactory(kind="individual", name="王芳")
+    company: Any = CustomerFactory(name="Acme")
+    contact: Any = ContactFactory(
         customer=company, name="李雷", email="li@example.com", phone="+8613800138000"
     )
     Contact.objects.filter(pk=contact.pk).update(birthday="1990-01-01")
-    analyst = AnalystFactory()
+    analyst: Any = AnalystFactory()
     client = client_for(analyst)
 
     customers = {c["id"]: c["name"] for c in client.get("/api/customers/").json()["results"]}
@@ -244,9 +244,9 @@ def test_an_analyst_sees_personal_fields_masked_unless_granted() -> None:
 def test_customers_list_filters_pages_by_name_then_id_in_fixed_queries(
     django_assert_max_num_queries: Any,
 ) -> None:
-    supervisor = SupervisorFactory()
-    owner = AgentFactory()
-    group = CustomerFactory(name="Group")
+    supervisor: Any = SupervisorFactory()
+    owner: Any = AgentFactory()
+    group: Any = CustomerFactory(name="Group")
     for n in range(120):
         CustomerFactory(
             name=f"客户 {n:03}", tier="gold" if n % 2 else "standard", owner=owner, parent=group
@@ -268,8 +268,8 @@ def test_customers_list_filters_pages_by_name_then_id_in_fixed_queries(
 
 
 def test_contacts_list_pages_in_fixed_queries(django_assert_max_num_queries: Any) -> None:
-    supervisor = SupervisorFactory()
-    customer = CustomerFactory(name="Acme")
+    supervisor: Any = SupervisorFactory()
+    customer: Any = CustomerFactory(name="Acme")
     for n in range(55):
         ContactFactory(customer=customer, name=f"Contact {n:02}")
     client = client_for(supervisor)
@@ -287,8 +287,8 @@ def test_contacts_list_pages_in_fixed_queries(django_assert_max_num_queries: Any
 
 
 def test_an_agent_lists_only_customers_they_see() -> None:
-    agent = AgentFactory()
-    mine = CustomerFactory(name="Mine", owner=agent)
+    agent: Any = AgentFactory()
+    mine: Any = CustomerFactory(name="Mine", owner=agent)
     CustomerFactory(name="Other")
 
     results = client_for(agent).get("/api/customers/").json()["results"]
@@ -297,7 +297,7 @@ def test_an_agent_lists_only_customers_they_see() -> None:
 
 
 def test_contracts_over_the_api() -> None:
-    customer = CustomerFactory()
+    customer: Any = CustomerFactory()
     client = client_for(SupervisorFactory())
 
     created = client.post(
@@ -322,8 +322,8 @@ def test_contracts_over_the_api() -> None:
 
 
 def test_legal_holds_over_the_api() -> None:
-    admin = AdministratorFactory()
-    customer = CustomerFactory()
+    admin: Any = AdministratorFactory()
+    customer: Any = CustomerFactory()
     client = client_for(admin)
 
     placed = client.post(
@@ -345,7 +345,7 @@ def test_legal_holds_over_the_api() -> None:
 
 
 def test_custom_fields_over_the_api() -> None:
-    admin = AdministratorFactory()
+    admin: Any = AdministratorFactory()
     client = client_for(admin)
 
     bad = client.post(
@@ -385,9 +385,9 @@ def test_operation_ids_are_unique_in_the_schema() -> None:
 def test_admin_saves_a_customer_through_the_service_and_refuses_a_bad_one() -> None:
     from django.test import Client
 
-    admin = AdministratorFactory(is_staff=True, is_superuser=True)
-    customer = CustomerFactory(name="Acme", tier="standard")
-    contact = ContactFactory(customer=customer)
+    admin: Any = AdministratorFactory(is_staff=True, is_superuser=True)
+    customer: Any = CustomerFactory(name="Acme", tier="standard")
+    contact: Any = ContactFactory(customer=customer)
     client = Client()
     client.force_login(admin)
     for url in (

@@ -35,8 +35,8 @@ def snapshot(obj: Any) -> dict[str, Any]:
 
 
 def test_create_customer_normalises_tags_and_audits_every_field() -> None:
-    supervisor = SupervisorFactory()
-    owner = AgentFactory()
+    supervisor: Any = SupervisorFactory()
+    owner: Any = AgentFactory()
 
     customer = records.create_customer(
         actor=supervisor,
@@ -63,7 +63,7 @@ def test_create_customer_normalises_tags_and_audits_every_field() -> None:
 
 
 def test_an_agent_who_creates_a_customer_owns_it() -> None:
-    agent = AgentFactory()
+    agent: Any = AgentFactory()
 
     customer = records.create_customer(actor=agent, data={"kind": "individual", "name": "王芳"})
 
@@ -71,8 +71,8 @@ def test_an_agent_who_creates_a_customer_owns_it() -> None:
 
 
 def test_update_customer_audits_only_what_changed() -> None:
-    supervisor = SupervisorFactory()
-    customer = CustomerFactory(name="Acme", tier="standard", region="East")
+    supervisor: Any = SupervisorFactory()
+    customer: Any = CustomerFactory(name="Acme", tier="standard", region="East")
 
     records.update_customer(
         actor=supervisor,
@@ -87,7 +87,7 @@ def test_update_customer_audits_only_what_changed() -> None:
 
 
 def test_an_unchanged_update_writes_no_audit_row() -> None:
-    customer = CustomerFactory(name="Acme")
+    customer: Any = CustomerFactory(name="Acme")
 
     records.update_customer(
         actor=SupervisorFactory(), customer_id=customer.pk, data={"name": "Acme"}
@@ -97,7 +97,7 @@ def test_an_unchanged_update_writes_no_audit_row() -> None:
 
 
 def test_an_agent_may_not_edit_a_customer_they_cannot_see() -> None:
-    customer = CustomerFactory(name="Hidden")
+    customer: Any = CustomerFactory(name="Hidden")
     before = snapshot(customer)
 
     with pytest.raises(NotFound):
@@ -110,8 +110,8 @@ def test_an_agent_may_not_edit_a_customer_they_cannot_see() -> None:
 
 
 def test_an_agent_edits_the_accounts_they_own() -> None:
-    agent = AgentFactory()
-    customer = CustomerFactory(owner=agent)
+    agent: Any = AgentFactory()
+    customer: Any = CustomerFactory(owner=agent)
 
     records.update_customer(actor=agent, customer_id=customer.pk, data={"tier": "gold"})
 
@@ -120,9 +120,9 @@ def test_an_agent_edits_the_accounts_they_own() -> None:
 
 
 def test_an_analyst_may_not_write() -> None:
-    analyst = AnalystFactory()
-    customer = CustomerFactory(name="Acme")
-    contact = ContactFactory(customer=customer)
+    analyst: Any = AnalystFactory()
+    customer: Any = CustomerFactory(name="Acme")
+    contact: Any = ContactFactory(customer=customer)
     before = snapshot(customer), snapshot(contact)
 
     for call in (
@@ -145,7 +145,7 @@ def test_an_analyst_may_not_write() -> None:
 
 
 def test_bad_customer_fields_are_named_and_nothing_is_saved() -> None:
-    supervisor = SupervisorFactory()
+    supervisor: Any = SupervisorFactory()
     CustomerFactory(external_id="ERP-1")
 
     with pytest.raises(InvalidInput) as refused:
@@ -176,10 +176,10 @@ def test_bad_customer_fields_are_named_and_nothing_is_saved() -> None:
 
 
 def test_the_group_hierarchy_refuses_self_and_cycles() -> None:
-    supervisor = SupervisorFactory()
-    group = CustomerFactory(name="Group")
-    subsidiary = CustomerFactory(name="Sub", parent=group)
-    grandchild = CustomerFactory(name="Grand", parent=subsidiary)
+    supervisor: Any = SupervisorFactory()
+    group: Any = CustomerFactory(name="Group")
+    subsidiary: Any = CustomerFactory(name="Sub", parent=group)
+    grandchild: Any = CustomerFactory(name="Grand", parent=subsidiary)
 
     with pytest.raises(InvalidInput) as itself:
         records.update_customer(actor=supervisor, customer_id=group.pk, data={"parent": group.pk})
@@ -196,8 +196,8 @@ def test_the_group_hierarchy_refuses_self_and_cycles() -> None:
 
 
 def test_a_group_customer_is_a_company() -> None:
-    person = CustomerFactory(kind="individual")
-    company = CustomerFactory()
+    person: Any = CustomerFactory(kind="individual")
+    company: Any = CustomerFactory()
 
     with pytest.raises(InvalidInput) as refused:
         records.update_customer(
@@ -208,9 +208,9 @@ def test_a_group_customer_is_a_company() -> None:
 
 
 def test_custom_values_are_checked_by_their_definition() -> None:
-    supervisor = SupervisorFactory()
+    supervisor: Any = SupervisorFactory()
     CustomField.objects.create(target="customer", key="employees", label="Employees", type="number")
-    customer = CustomerFactory()
+    customer: Any = CustomerFactory()
 
     with pytest.raises(InvalidInput) as refused:
         records.update_customer(
@@ -226,8 +226,8 @@ def test_custom_values_are_checked_by_their_definition() -> None:
 
 
 def test_create_contact_normalises_email_and_phone_and_audits() -> None:
-    supervisor = SupervisorFactory()
-    customer = CustomerFactory()
+    supervisor: Any = SupervisorFactory()
+    customer: Any = CustomerFactory()
 
     contact = records.create_contact(
         actor=supervisor,
@@ -252,8 +252,8 @@ def test_create_contact_normalises_email_and_phone_and_audits() -> None:
 
 
 def test_bad_contact_fields_are_named_and_nothing_is_saved() -> None:
-    supervisor = SupervisorFactory()
-    customer = CustomerFactory()
+    supervisor: Any = SupervisorFactory()
+    customer: Any = CustomerFactory()
     ContactFactory(customer=customer, email="taken@example.com")
     tomorrow = date.today() + timedelta(days=2)
 
@@ -282,19 +282,20 @@ def test_bad_contact_fields_are_named_and_nothing_is_saved() -> None:
 
 
 def test_the_same_address_may_belong_to_contacts_of_two_customers() -> None:
-    supervisor = SupervisorFactory()
+    supervisor: Any = SupervisorFactory()
+    other: Any = CustomerFactory()
     ContactFactory(customer=CustomerFactory(), email="shared@example.com")
 
     contact = records.create_contact(
-        actor=supervisor, data={"customer": CustomerFactory().pk, "email": "shared@example.com"}
+        actor=supervisor, data={"customer": other.pk, "email": "shared@example.com"}
     )
 
     assert contact.pk is not None
 
 
 def test_update_contact_audits_only_what_changed_and_a_duplicate_external_id_is_refused() -> None:
-    supervisor = SupervisorFactory()
-    contact = ContactFactory(name="Old", title="Buyer")
+    supervisor: Any = SupervisorFactory()
+    contact: Any = ContactFactory(name="Old", title="Buyer")
     ContactFactory(external_id="CRM-9")
 
     records.update_contact(
@@ -314,9 +315,9 @@ def test_update_contact_audits_only_what_changed_and_a_duplicate_external_id_is_
 
 
 def test_an_agent_may_not_edit_a_contact_they_cannot_see_nor_move_one_to_such_a_customer() -> None:
-    agent = AgentFactory()
-    hidden = ContactFactory(name="Hidden")
-    mine = ContactFactory(customer=CustomerFactory(owner=agent), name="Mine")
+    agent: Any = AgentFactory()
+    hidden: Any = ContactFactory(name="Hidden")
+    mine: Any = ContactFactory(customer=CustomerFactory(owner=agent), name="Mine")
     before = snapshot(hidden), snapshot(mine)
 
     with pytest.raises(NotFound):
@@ -331,8 +332,8 @@ def test_an_agent_may_not_edit_a_contact_they_cannot_see_nor_move_one_to_such_a_
 
 
 def test_points_are_normalised_refused_twice_and_removed() -> None:
-    supervisor = SupervisorFactory()
-    contact = ContactFactory(email="a@example.com", phone="+8613800138000")
+    supervisor: Any = SupervisorFactory()
+    contact: Any = ContactFactory(email="a@example.com", phone="+8613800138000")
 
     point = records.add_point(
         actor=supervisor, contact_id=contact.pk, kind="phone", value="021 5555 0101"
@@ -353,8 +354,8 @@ def test_points_are_normalised_refused_twice_and_removed() -> None:
 
 
 def test_contracts_are_added_changed_and_removed_with_audit() -> None:
-    supervisor = SupervisorFactory()
-    customer = CustomerFactory()
+    supervisor: Any = SupervisorFactory()
+    customer: Any = CustomerFactory()
 
     contract = records.add_contract(
         actor=supervisor,
@@ -388,8 +389,8 @@ def test_contracts_are_added_changed_and_removed_with_audit() -> None:
 
 
 def test_legal_holds_are_for_administrators_and_released_once() -> None:
-    admin = AdministratorFactory()
-    customer = CustomerFactory()
+    admin: Any = AdministratorFactory()
+    customer: Any = CustomerFactory()
 
     with pytest.raises(Forbidden):
         records.place_legal_hold(actor=SupervisorFactory(), customer_id=customer.pk, reason="x")
@@ -407,7 +408,7 @@ def test_legal_holds_are_for_administrators_and_released_once() -> None:
 
 
 def test_custom_fields_choice_needs_choices_and_key_is_fixed_once_used() -> None:
-    admin = AdministratorFactory()
+    admin: Any = AdministratorFactory()
 
     with pytest.raises(InvalidInput) as no_choices:
         records.save_custom_field(
@@ -458,8 +459,8 @@ def test_only_administrators_define_custom_fields() -> None:
 
 def test_a_personal_data_read_is_audited_once_in_ten_minutes() -> None:
     cache.clear()
-    supervisor = SupervisorFactory()
-    contact = ContactFactory()
+    supervisor: Any = SupervisorFactory()
+    contact: Any = ContactFactory()
 
     first = records.record_personal_data_viewed(actor=supervisor, contact=contact)
     second = records.record_personal_data_viewed(actor=supervisor, contact=contact)
