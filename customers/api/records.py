@@ -150,7 +150,7 @@ def customer_detail(user: Any, customer_id: int) -> dict[str, Any]:
     holds = None
     if permissions.can_manage_fields(user):
         holds = [_hold(h) for h in customer.legal_holds.all()]
-    return s.CustomerDetailOutput(
+    return s.CustomerRecordOutput(
         {
             **customer_row(customer, masked),
             "custom": dict(customer.custom or {}),
@@ -190,7 +190,7 @@ def contact_detail(user: Any, contact_id: int, *, audit_read: bool = True) -> di
     if audit_read and not masked:
         services.record_personal_data_viewed(actor=user, contact=contact)
     birthday = contact.birthday.isoformat() if contact.birthday else None
-    return s.ContactDetailOutput(
+    return s.ContactRecordOutput(
         {
             **_contact_list_row(contact, masked),
             "birthday": MASK if masked and birthday else birthday,
@@ -281,7 +281,7 @@ class CustomerListView(APIView):
 
     @extend_schema(
         parameters=CUSTOMER_LIST_PARAMETERS,
-        responses=s.CustomerPageOutput,
+        responses=s.CustomerRecordPageOutput,
         operation_id="customers_list",
     )
     def get(self, request: Request) -> Response:
@@ -297,7 +297,7 @@ class CustomerListView(APIView):
         )
         masked = _masked(request.user)
         return Response(
-            s.CustomerPageOutput(
+            s.CustomerRecordPageOutput(
                 {
                     "next": page_link(request, page.next),
                     "previous": page_link(request, page.previous),
@@ -307,12 +307,12 @@ class CustomerListView(APIView):
         )
 
     @extend_schema(
-        request=s.CustomerInput,
-        responses={201: s.CustomerDetailOutput},
+        request=s.CustomerRecordInput,
+        responses={201: s.CustomerRecordOutput},
         operation_id="customers_create",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.CustomerInput, request.data)
+        data = _valid(s.CustomerRecordInput, request.data)
         customer = services.create_customer(actor=request.user, data=data)
         return Response(customer_detail(request.user, customer.pk), status=status.HTTP_201_CREATED)
 
@@ -320,19 +320,19 @@ class CustomerListView(APIView):
 class CustomerDetailView(APIView):
     permission_classes = [StaffOnly]
 
-    @extend_schema(responses=s.CustomerDetailOutput, operation_id="customers_retrieve")
+    @extend_schema(responses=s.CustomerRecordOutput, operation_id="customers_retrieve")
     def get(self, request: Request, pk: int) -> Response:
         _check_pk(pk)
         return Response(customer_detail(request.user, pk))
 
     @extend_schema(
-        request=s.CustomerInput(partial=True),
-        responses=s.CustomerDetailOutput,
+        request=s.CustomerRecordInput(partial=True),
+        responses=s.CustomerRecordOutput,
         operation_id="customers_update",
     )
     def patch(self, request: Request, pk: int) -> Response:
         _check_pk(pk)
-        data = _valid(s.CustomerInput, request.data, partial=True)
+        data = _valid(s.CustomerRecordInput, request.data, partial=True)
         services.update_customer(actor=request.user, customer_id=pk, data=data)
         return Response(customer_detail(request.user, pk))
 
@@ -340,41 +340,45 @@ class CustomerDetailView(APIView):
 class CustomerContractsView(APIView):
     permission_classes = [StaffOnly]
 
-    @extend_schema(responses=s.ContractOutput(many=True), operation_id="customers_contracts_list")
+    @extend_schema(
+        responses=s.ContractRecordOutput(many=True), operation_id="customers_contracts_list"
+    )
     def get(self, request: Request, pk: int) -> Response:
         _check_pk(pk)
         customer = records.get_customer_for(request.user, pk)
         return Response(
-            s.ContractOutput([_contract(c) for c in customer.contracts.all()], many=True).data
+            s.ContractRecordOutput([_contract(c) for c in customer.contracts.all()], many=True).data
         )
 
     @extend_schema(
-        request=s.ContractInput,
-        responses={201: s.ContractOutput},
+        request=s.ContractRecordInput,
+        responses={201: s.ContractRecordOutput},
         operation_id="customers_contracts_create",
     )
     def post(self, request: Request, pk: int) -> Response:
         _check_pk(pk)
-        data = _valid(s.ContractInput, request.data)
+        data = _valid(s.ContractRecordInput, request.data)
         contract = services.add_contract(actor=request.user, customer_id=pk, data=data)
-        return Response(s.ContractOutput(_contract(contract)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.ContractRecordOutput(_contract(contract)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class CustomerContractView(APIView):
     permission_classes = [StaffOnly]
 
     @extend_schema(
-        request=s.ContractInput(partial=True),
-        responses=s.ContractOutput,
+        request=s.ContractRecordInput(partial=True),
+        responses=s.ContractRecordOutput,
         operation_id="customers_contracts_update",
     )
     def patch(self, request: Request, pk: int, cid: int) -> Response:
         _check_pk(pk, cid)
-        data = _valid(s.ContractInput, request.data, partial=True)
+        data = _valid(s.ContractRecordInput, request.data, partial=True)
         contract = services.update_contract(
             actor=request.user, customer_id=pk, contract_id=cid, data=data
         )
-        return Response(s.ContractOutput(_contract(contract)).data)
+        return Response(s.ContractRecordOutput(_contract(contract)).data)
 
     @extend_schema(responses={204: None}, operation_id="customers_contracts_delete")
     def delete(self, request: Request, pk: int, cid: int) -> Response:
@@ -387,27 +391,29 @@ class CustomerLegalHoldsView(APIView):
     permission_classes = [StaffOnly]
 
     @extend_schema(
-        request=s.LegalHoldInput,
-        responses={201: s.LegalHoldOutput},
+        request=s.LegalHoldRecordInput,
+        responses={201: s.LegalHoldRecordOutput},
         operation_id="customers_legal_holds_create",
     )
     def post(self, request: Request, pk: int) -> Response:
         _check_pk(pk)
-        data = _valid(s.LegalHoldInput, request.data)
+        data = _valid(s.LegalHoldRecordInput, request.data)
         hold = services.place_legal_hold(actor=request.user, customer_id=pk, reason=data["reason"])
-        return Response(s.LegalHoldOutput(_hold(hold)).data, status=status.HTTP_201_CREATED)
+        return Response(s.LegalHoldRecordOutput(_hold(hold)).data, status=status.HTTP_201_CREATED)
 
 
 class LegalHoldReleaseView(APIView):
     permission_classes = [StaffOnly]
     error_statuses = {"POST": {409}}
 
-    @extend_schema(request=None, responses=s.LegalHoldOutput, operation_id="legal_holds_release")
+    @extend_schema(
+        request=None, responses=s.LegalHoldRecordOutput, operation_id="legal_holds_release"
+    )
     def post(self, request: Request, pk: int) -> Response:
         _check_pk(pk)
         records.get_legal_hold_for(request.user, pk)
         hold = services.release_legal_hold(actor=request.user, hold_id=pk)
-        return Response(s.LegalHoldOutput(_hold(hold)).data)
+        return Response(s.LegalHoldRecordOutput(_hold(hold)).data)
 
 
 # --- contacts ----------------------------------------------------------------------------
@@ -443,7 +449,7 @@ class ContactListView(APIView):
 
     @extend_schema(
         parameters=CONTACT_LIST_PARAMETERS,
-        responses=s.ContactPageOutput,
+        responses=s.ContactRecordPageOutput,
         operation_id="contacts_list",
         description=(
             "With `search`, the contact search (`{results}`, at most 20, the shape of "
@@ -465,7 +471,7 @@ class ContactListView(APIView):
         )
         masked = _masked(request.user)
         return Response(
-            s.ContactPageOutput(
+            s.ContactRecordPageOutput(
                 {
                     "next": page_link(request, page.next),
                     "previous": page_link(request, page.previous),
@@ -475,12 +481,12 @@ class ContactListView(APIView):
         )
 
     @extend_schema(
-        request=s.ContactInput,
-        responses={201: s.ContactDetailOutput},
+        request=s.ContactRecordInput,
+        responses={201: s.ContactRecordOutput},
         operation_id="contacts_create",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.ContactInput, request.data)
+        data = _valid(s.ContactRecordInput, request.data)
         contact = services.create_contact(actor=request.user, data=data)
         return Response(
             contact_detail(request.user, contact.pk, audit_read=False),
@@ -492,7 +498,7 @@ class ContactDetailView(APIView):
     permission_classes = [StaffOnly]
 
     @extend_schema(
-        responses=s.ContactDetailOutput,
+        responses=s.ContactRecordOutput,
         operation_id="contacts_retrieve",
         description="Each read by staff who see personal data is an audit row "
         "(`contact.personal_data_viewed`, at most one per reader and contact in 10 minutes).",
@@ -502,13 +508,13 @@ class ContactDetailView(APIView):
         return Response(contact_detail(request.user, pk))
 
     @extend_schema(
-        request=s.ContactInput(partial=True),
-        responses=s.ContactDetailOutput,
+        request=s.ContactRecordInput(partial=True),
+        responses=s.ContactRecordOutput,
         operation_id="contacts_update",
     )
     def patch(self, request: Request, pk: int) -> Response:
         _check_pk(pk)
-        data = _valid(s.ContactInput, request.data, partial=True)
+        data = _valid(s.ContactRecordInput, request.data, partial=True)
         services.update_contact(actor=request.user, contact_id=pk, data=data)
         return Response(contact_detail(request.user, pk, audit_read=False))
 
@@ -517,13 +523,13 @@ class ContactPointsView(APIView):
     permission_classes = [StaffOnly]
 
     @extend_schema(
-        request=s.PointInput,
-        responses={201: s.PointOutput},
+        request=s.ContactPointInput,
+        responses={201: s.ContactPointOutput},
         operation_id="contacts_points_create",
     )
     def post(self, request: Request, pk: int) -> Response:
         _check_pk(pk)
-        data = _valid(s.PointInput, request.data)
+        data = _valid(s.ContactPointInput, request.data)
         point = services.add_point(
             actor=request.user,
             contact_id=pk,
@@ -532,7 +538,7 @@ class ContactPointsView(APIView):
             label=data.get("label", ""),
         )
         return Response(
-            s.PointOutput(
+            s.ContactPointOutput(
                 {"id": point.pk, "kind": point.kind, "value": point.value, "label": point.label}
             ).data,
             status=status.HTTP_201_CREATED,
@@ -555,7 +561,7 @@ class CustomFieldListView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("target", str, enum=list(FieldTarget.values))],
-        responses=s.CustomFieldListOutput,
+        responses=s.CustomFieldRecordListOutput,
         operation_id="custom_fields_list",
     )
     def get(self, request: Request) -> Response:
@@ -571,27 +577,29 @@ class CustomFieldListView(APIView):
                 },
             )
         rows = records.list_custom_fields(target or None)
-        return Response(s.CustomFieldListOutput({"results": [_field(f) for f in rows]}).data)
+        return Response(s.CustomFieldRecordListOutput({"results": [_field(f) for f in rows]}).data)
 
     @extend_schema(
-        request=s.CustomFieldInput,
-        responses={201: s.CustomFieldOutput},
+        request=s.CustomFieldRecordInput,
+        responses={201: s.CustomFieldRecordOutput},
         operation_id="custom_fields_create",
     )
     def post(self, request: Request) -> Response:
         if not permissions.can_manage_fields(request.user):
             raise Forbidden(_("Only administrators may do this."))
-        data = _valid(s.CustomFieldInput, request.data)
+        data = _valid(s.CustomFieldRecordInput, request.data)
         field = services.save_custom_field(actor=request.user, data=data)
-        return Response(s.CustomFieldOutput(_field(field)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.CustomFieldRecordOutput(_field(field)).data, status=status.HTTP_201_CREATED
+        )
 
 
 class CustomFieldDetailView(APIView):
     permission_classes = [StaffOnly]
 
     @extend_schema(
-        request=s.CustomFieldInput(partial=True),
-        responses=s.CustomFieldOutput,
+        request=s.CustomFieldRecordInput(partial=True),
+        responses=s.CustomFieldRecordOutput,
         operation_id="custom_fields_update",
         description="`is_active: false` retires the field (its values stay on the records).",
     )
@@ -599,9 +607,9 @@ class CustomFieldDetailView(APIView):
         _check_pk(pk)
         if not permissions.can_manage_fields(request.user):
             raise Forbidden(_("Only administrators may do this."))
-        data = _valid(s.CustomFieldInput, request.data, partial=True)
+        data = _valid(s.CustomFieldRecordInput, request.data, partial=True)
         if data.get("is_active") is False and len(data) == 1:
             field = services.retire_custom_field(actor=request.user, field_id=pk)
         else:
             field = services.save_custom_field(actor=request.user, field_id=pk, data=data)
-        return Response(s.CustomFieldOutput(_field(field)).data)
+        return Response(s.CustomFieldRecordOutput(_field(field)).data)

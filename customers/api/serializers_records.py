@@ -20,10 +20,13 @@ from ..choices import (
 
 
 # --- inputs ------------------------------------------------------------------------------
-class CustomerInput(serializers.Serializer):
+class CustomerRecordInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=CustomerKind.choices)
     name = serializers.CharField(max_length=200)
-    tier = serializers.ChoiceField(choices=CustomerTier.choices, required=False)
+    # Text, checked by the service: the tier's choice set is named by the SLA policies' API.
+    tier = serializers.CharField(
+        max_length=16, required=False, help_text=" | ".join(CustomerTier.values)
+    )
     region = serializers.CharField(max_length=64, required=False, allow_blank=True)
     industry = serializers.CharField(max_length=64, required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
@@ -33,7 +36,7 @@ class CustomerInput(serializers.Serializer):
     custom = serializers.DictField(required=False)
 
 
-class ContactInput(serializers.Serializer):
+class ContactRecordInput(serializers.Serializer):
     customer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.CharField(max_length=254, required=False, allow_blank=True)
@@ -48,13 +51,13 @@ class ContactInput(serializers.Serializer):
     custom = serializers.DictField(required=False)
 
 
-class PointInput(serializers.Serializer):
+class ContactPointInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=PointKind.choices)
     value = serializers.CharField(max_length=254)
     label = serializers.CharField(max_length=32, required=False, allow_blank=True)  # type: ignore[assignment]
 
 
-class ContractInput(serializers.Serializer):
+class ContractRecordInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ContractKind.choices, required=False)
     name = serializers.CharField(max_length=200)
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -66,11 +69,11 @@ class ContractInput(serializers.Serializer):
     )
 
 
-class LegalHoldInput(serializers.Serializer):
+class LegalHoldRecordInput(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class CustomFieldInput(serializers.Serializer):
+class CustomFieldRecordInput(serializers.Serializer):
     target = serializers.ChoiceField(choices=FieldTarget.choices)
     key = serializers.CharField(max_length=40)
     label = serializers.CharField(max_length=100)  # type: ignore[assignment]
@@ -83,7 +86,7 @@ class CustomFieldInput(serializers.Serializer):
 
 
 # --- outputs -----------------------------------------------------------------------------
-class RefOutput(serializers.Serializer):
+class RecordRefOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
@@ -95,7 +98,7 @@ class CustomValueOutput(serializers.Serializer):
     value = serializers.JSONField(allow_null=True)
 
 
-class ContractOutput(serializers.Serializer):
+class ContractRecordOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     name = serializers.CharField()
@@ -106,17 +109,17 @@ class ContractOutput(serializers.Serializer):
     value = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
 
 
-class LegalHoldOutput(serializers.Serializer):
+class LegalHoldRecordOutput(serializers.Serializer):
     id = serializers.IntegerField()
     customer = serializers.IntegerField(allow_null=True)
     contact = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField()
-    created_by = RefOutput(allow_null=True)
+    created_by = RecordRefOutput(allow_null=True)
     created = serializers.DateTimeField()
     released_at = serializers.DateTimeField(allow_null=True)
 
 
-class CustomerRowOutput(serializers.Serializer):
+class CustomerRecordRowOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     name = serializers.CharField(help_text='"***" for an analyst not granted personal data')
@@ -124,43 +127,43 @@ class CustomerRowOutput(serializers.Serializer):
     region = serializers.CharField()
     industry = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
-    owner = RefOutput(allow_null=True)
-    parent = RefOutput(allow_null=True)
+    owner = RecordRefOutput(allow_null=True)
+    parent = RecordRefOutput(allow_null=True)
     external_id = serializers.CharField()
     updated = serializers.DateTimeField()
 
 
-class CustomerDetailOutput(CustomerRowOutput):
+class CustomerRecordOutput(CustomerRecordRowOutput):
     custom = serializers.DictField()
     custom_fields = CustomValueOutput(many=True)
-    subsidiaries = RefOutput(many=True)
-    contracts = ContractOutput(many=True)
-    legal_holds = LegalHoldOutput(many=True, allow_null=True, help_text="administrators only")
+    subsidiaries = RecordRefOutput(many=True)
+    contracts = ContractRecordOutput(many=True)
+    legal_holds = LegalHoldRecordOutput(many=True, allow_null=True, help_text="administrators only")
     created = serializers.DateTimeField()
 
 
-class CustomerPageOutput(serializers.Serializer):
+class CustomerRecordPageOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = CustomerRowOutput(many=True)
+    results = CustomerRecordRowOutput(many=True)
 
 
-class PointOutput(serializers.Serializer):
+class ContactPointOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     value = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]
 
 
-class ContactRowOutput(serializers.Serializer):
+class ContactSearchRowOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     email = serializers.CharField()
     phone = serializers.CharField()
-    customer = RefOutput(allow_null=True)
+    customer = RecordRefOutput(allow_null=True)
 
 
-class ContactListRowOutput(ContactRowOutput):
+class ContactRecordRowOutput(ContactSearchRowOutput):
     title = serializers.CharField()
     language = serializers.CharField()
     preferred_channel = serializers.CharField()
@@ -168,25 +171,25 @@ class ContactListRowOutput(ContactRowOutput):
     updated = serializers.DateTimeField()
 
 
-class ContactDetailOutput(ContactListRowOutput):
+class ContactRecordOutput(ContactRecordRowOutput):
     birthday = serializers.CharField(allow_null=True, help_text="YYYY-MM-DD, or ***")
     custom = serializers.DictField()
     custom_fields = CustomValueOutput(many=True)
-    points = PointOutput(many=True)
+    points = ContactPointOutput(many=True)
     created = serializers.DateTimeField()
 
 
-class ContactPageOutput(serializers.Serializer):
+class ContactRecordPageOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
-    results = ContactListRowOutput(many=True)
+    results = ContactRecordRowOutput(many=True)
 
 
 class ContactSearchOutput(serializers.Serializer):
-    results = ContactRowOutput(many=True)
+    results = ContactSearchRowOutput(many=True)
 
 
-class CustomFieldOutput(serializers.Serializer):
+class CustomFieldRecordOutput(serializers.Serializer):
     id = serializers.IntegerField()
     target = serializers.CharField()
     key = serializers.CharField()
@@ -199,5 +202,5 @@ class CustomFieldOutput(serializers.Serializer):
     is_active = serializers.BooleanField()
 
 
-class CustomFieldListOutput(serializers.Serializer):
-    results = CustomFieldOutput(many=True)
+class CustomFieldRecordListOutput(serializers.Serializer):
+    results = CustomFieldRecordOutput(many=True)
