@@ -164,11 +164,12 @@ class ContactSearchRowOutput(serializers.Serializer):
 
 
 class ContactRecordRowOutput(ContactSearchRowOutput):
-    title = serializers.CharField()
-    language = serializers.CharField()
-    preferred_channel = serializers.CharField()
-    external_id = serializers.CharField()
-    updated = serializers.DateTimeField()
+    # Not in the contact search's rows (``search``), which share this list's schema.
+    title = serializers.CharField(required=False)
+    language = serializers.CharField(required=False)
+    preferred_channel = serializers.CharField(required=False)
+    external_id = serializers.CharField(required=False)
+    updated = serializers.DateTimeField(required=False)
 
 
 class ContactRecordOutput(ContactRecordRowOutput):
@@ -180,8 +181,10 @@ class ContactRecordOutput(ContactRecordRowOutput):
 
 
 class ContactRecordPageOutput(serializers.Serializer):
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+    """A cursor page; the contact search (``search``) answers ``results`` alone."""
+
+    next = serializers.URLField(allow_null=True, required=False)
+    previous = serializers.URLField(allow_null=True, required=False)
     results = ContactRecordRowOutput(many=True)
 
 

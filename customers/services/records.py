@@ -500,6 +500,15 @@ def _apply_contact(
             custom, custom_errors = clean_custom(FieldTarget.CONTACT, raw, current=contact.custom)
             errors.update(custom_errors)
             contact.custom = custom
+    if (
+        creating
+        and contact.customer_id is None
+        and "customer" not in errors
+        and not permissions.sees_every_customer(actor)
+    ):
+        # An agent sees a walk-in contact only through their work: one they created here
+        # would vanish from their sight at once (tickets' intake creates walk-ins).
+        errors["customer"] = [_("Choose the contact's customer.")]
     if not errors and not (contact.name or contact.email or contact.phone):
         errors["name"] = [_("Give the contact a name, an email address or a phone number.")]
     if "email" not in errors and contact.email:

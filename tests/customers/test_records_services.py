@@ -469,3 +469,11 @@ def test_a_personal_data_read_is_audited_once_in_ten_minutes() -> None:
     assert (first, second, masked) == (True, False, False)
     [row] = rows("contact", "personal_data_viewed")
     assert (row.contact_id, row.actor_id) == (contact.pk, supervisor.pk)
+
+
+def test_an_agent_names_the_customer_of_a_new_contact() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        records.create_contact(actor=AgentFactory(), data={"name": "Walk-in"})
+
+    assert set(refused.value.errors) == {"customer"}
+    assert Contact.objects.count() == 0
