@@ -132,6 +132,11 @@ class CustomerVerb(models.TextChoices):
     CONTRACT_CHANGED = "contract_changed", _("contract changed")
     LEGAL_HOLD = "legal_hold", _("legal hold placed")
     LEGAL_HOLD_RELEASED = "legal_hold_released", _("legal hold released")
+    CONTRACT_REMOVED = "contract_removed", _("contract removed")
+    # Custom field definitions (no customer: ``object_id`` names the field).
+    FIELD_DEFINED = "field_defined", _("custom field defined")
+    FIELD_CHANGED = "field_changed", _("custom field changed")
+    FIELD_RETIRED = "field_retired", _("custom field retired")
 
 
 class ContactVerb(models.TextChoices):
@@ -146,6 +151,8 @@ class ContactVerb(models.TextChoices):
     PERSONAL_DATA_VIEWED = "personal_data_viewed", _("personal data viewed")
     PERSONAL_DATA_EXPORTED = "personal_data_exported", _("personal data exported")
     CORRECTED = "corrected", _("corrected on request")
+    LEGAL_HOLD = "legal_hold", _("legal hold placed")
+    LEGAL_HOLD_RELEASED = "legal_hold_released", _("legal hold released")
     ERASED = "erased", _("erased on request")
 
 

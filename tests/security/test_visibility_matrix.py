@@ -197,6 +197,35 @@ def suppression_id(world: World) -> int:
     return int(world.ids["suppression"])
 
 
+def customer_id(world: World) -> int:
+    """The desk's customer: seen by Billing's agent through the world's ticket."""
+    return int(world.desk.customer.pk)
+
+
+def contact_id(world: World) -> int:
+    return int(world.desk.contact.pk)
+
+
+def legal_hold_id(world: World) -> int:
+    from customers.models import LegalHold
+
+    if "legal_hold" not in world.ids:
+        world.ids["legal_hold"] = LegalHold.objects.create(
+            customer=world.desk.customer, reason="Dispute", created_by=world.desk.admin
+        ).pk
+    return int(world.ids["legal_hold"])
+
+
+def custom_field_id(world: World) -> int:
+    from customers.models import CustomField
+
+    if "custom_field" not in world.ids:
+        world.ids["custom_field"] = CustomField.objects.create(
+            target="customer", key="size", label="Size", type="text"
+        ).pk
+    return int(world.ids["custom_field"])
+
+
 COMPLAINT_ACTION_BODIES: dict[str, dict[str, Any]] = {
     "claim": {},
     "assign": {"assignee": 0},  # filled with agent1 below
@@ -384,6 +413,33 @@ MATRIX: dict[str, Entry] = {
     "api/contacts/{}/timeline/": Entry(lambda w: w.desk.contact.pk),
     "customers/{}/": Entry(lambda w: w.desk.customer.pk, page=True),
     "contacts/{}/": Entry(lambda w: w.desk.contact.pk, page=True),
+    # Customers 360 records (docs/customers-records.md): an agent sees the customers of
+    # their work; administrators alone hold legal holds and define custom fields.
+    "api/customers/{}/": Entry(customer_id, methods=(("get", {}), ("patch", {"name": "peek"}))),
+    "api/customers/{}/contracts/": Entry(
+        customer_id, methods=(("get", {}), ("post", {"name": "peek", "starts_on": "2026-01-01"}))
+    ),
+    "api/customers/{}/contracts/{}/": Entry(
+        customer_id, methods=(("patch", {"name": "peek"}), ("delete", {})), allowed=()
+    ),
+    "api/customers/{}/legal-holds/": Entry(
+        customer_id, methods=(("post", {"reason": "peek"}),), outsider=403, allowed=()
+    ),
+    "api/legal-holds/{}/release/": Entry(legal_hold_id, methods=(("post", {}),), allowed=()),
+    "api/contacts/{}/": Entry(contact_id, methods=(("get", {}), ("patch", {"name": "peek"}))),
+    "api/contacts/{}/points/": Entry(
+        contact_id, methods=(("post", {"kind": "email", "value": "peek@example.com"}),), allowed=()
+    ),
+    "api/contacts/{}/points/{}/": Entry(contact_id, methods=(("delete", {}),), allowed=()),
+    "api/custom-fields/{}/": Entry(
+        custom_field_id,
+        methods=(("patch", {"label": "peek"}),),
+        outsider=403,
+        allowed=(),
+        roles_only=True,
+    ),
+    "customers/{}/edit/": Entry(customer_id, page=True),
+    "contacts/{}/edit/": Entry(contact_id, page=True),
 }
 
 

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from . import admin_views, contacts, views
+from . import admin_views, views
 
 router = SimpleRouter()
 router.register("teams", admin_views.TeamViewSet, basename="team")
@@ -15,7 +15,6 @@ urlpatterns = [
     path("me/", admin_views.MeView.as_view(), name="me"),
     path("queue/", views.QueueView.as_view(), name="queue"),
     path("board/", views.BoardView.as_view(), name="board"),
-    path("contacts/", contacts.ContactSearchView.as_view(), name="contact-search"),
     path("tickets/", views.TicketListView.as_view(), name="ticket-list"),
     path("tickets/<int:pk>/", views.TicketDetailView.as_view(), name="ticket-detail"),
     path("tickets/<int:pk>/messages/", views.TicketMessagesView.as_view(), name="ticket-messages"),
