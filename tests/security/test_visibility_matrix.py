@@ -226,6 +226,17 @@ def custom_field_id(world: World) -> int:
     return int(world.ids["custom_field"])
 
 
+def privacy_request_id(world: World) -> int:
+    """A privacy request: administrators and managers handle them; a role decides."""
+    from customers.services import privacy
+
+    if "privacy" not in world.ids:
+        world.ids["privacy"] = privacy.record_request(
+            world.desk.admin, world.desk.contact, "access"
+        ).pk
+    return int(world.ids["privacy"])
+
+
 COMPLAINT_ACTION_BODIES: dict[str, dict[str, Any]] = {
     "claim": {},
     "assign": {"assignee": 0},  # filled with agent1 below
@@ -440,6 +451,66 @@ MATRIX: dict[str, Entry] = {
     ),
     "customers/{}/edit/": Entry(customer_id, page=True),
     "contacts/{}/edit/": Entry(contact_id, page=True),
+    # Duplicates and merges (docs/customers-merge.md): the role is checked before any lookup.
+    "api/contacts/{}/merge/": Entry(
+        contact_id, methods=(("post", {"other": 1}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "api/customers/{}/merge/": Entry(
+        customer_id, methods=(("post", {"other": 1}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "api/merges/{}/undo/": Entry(
+        contact_id, methods=(("post", {}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "customers/duplicates/contacts/{}/{}/": Entry(
+        contact_id,
+        methods=(("get", {}), ("post", {"keep": "1"})),
+        page=True,
+        outsider=403,
+        allowed=(),
+        roles_only=True,
+    ),
+    "customers/duplicates/customers/{}/{}/": Entry(
+        customer_id,
+        methods=(("get", {}), ("post", {"keep": "1"})),
+        page=True,
+        outsider=403,
+        allowed=(),
+        roles_only=True,
+    ),
+    "customers/merges/{}/undo/": Entry(
+        contact_id, methods=(("post", {}),), page=True, outsider=403, allowed=(), roles_only=True
+    ),
+    # Privacy requests (docs/customers-privacy.md): administrators and managers only.
+    "api/privacy-requests/{}/": Entry(
+        privacy_request_id, outsider=403, allowed=("administrator",), roles_only=True
+    ),
+    "api/privacy-requests/{}/start/": Entry(
+        privacy_request_id, methods=(("post", {}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "api/privacy-requests/{}/complete/": Entry(
+        privacy_request_id, methods=(("post", {}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "api/privacy-requests/{}/refuse/": Entry(
+        privacy_request_id,
+        methods=(("post", {"reason": "peek"}),),
+        outsider=403,
+        allowed=(),
+        roles_only=True,
+    ),
+    "privacy/{}/": Entry(
+        privacy_request_id,
+        page=True,
+        outsider=403,
+        allowed=("administrator",),
+        roles_only=True,
+    ),
+    # The export's download link is a signed key: one never issued names nothing.
+    "privacy/export/{}/": Entry(
+        lambda w: "never-issued-0123456789abcdefghijklmnopqrstuv", page=True, allowed=()
+    ),
+    "privacy/export/{}/file/": Entry(
+        lambda w: "never-issued-0123456789abcdefghijklmnopqrstuv", page=True, allowed=()
+    ),
 }
 
 
