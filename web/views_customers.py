@@ -148,6 +148,9 @@ def customers_list(request: HttpRequest) -> HttpResponse:
         tiers=CustomerTier.choices,
         next_url=link(page.next),
         previous_url=link(page.previous),
+        can_create=permissions.can_edit_records(user),
+        can_export=permissions.can_export(user),
+        export_filters=params,
     )
 
 
@@ -258,6 +261,8 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         customer=customer,
         points=points,
         consents=_consents([contact.pk])[contact.pk],
+        can_edit=permissions.can_edit_records(user),
+        can_record_consent=permissions.can_record_consent(user),
         custom=_custom_rows(FieldTarget.CONTACT, contact.custom or {}) if personal else [],
         timeline=_timeline_context(page, f"/api/contacts/{contact.pk}/timeline/"),
     )

@@ -194,3 +194,33 @@ def test_contact_page_records_a_read_once_per_ten_minutes() -> None:
     stranger: Any = ContactFactory(customer=CustomerFactory())
     assert logged_in(AgentFactory()).get(f"/contacts/{stranger.pk}/").status_code == 404
     assert viewed.count() == 2
+
+
+def test_list_and_contact_page_offer_what_each_role_may_do() -> None:
+    desk = build_desk()
+    CustomerFactory(name="王芳贸易", tier="gold")
+    contact: Any = ContactFactory(customer=desk.customer)
+    admin_list = logged_in(desk.supervisor).get("/customers/", {"tier": "gold"}).content.decode()
+    assert 'id="new-customer"' in admin_list
+    assert 'id="export-customers"' in admin_list
+    assert '<input type="hidden" name="tier" value="gold">' in admin_list  # the filters go too
+    analyst: Any = AnalystFactory()
+    analyst_list = logged_in(analyst).get("/customers/").content.decode()
+    assert 'id="new-customer"' not in analyst_list and 'id="export-customers"' in analyst_list
+    marketing: Any = MarketingFactory()
+    marketing_page = logged_in(marketing).get(f"/contacts/{contact.pk}/").content.decode()
+    assert 'id="edit-contact"' not in marketing_page
+    assert f'href="/contacts/{contact.pk}/consent/"' in marketing_page
+    supervisor_page = logged_in(desk.supervisor).get(f"/contacts/{contact.pk}/").content.decode()
+    assert f'href="/contacts/{contact.pk}/edit/"' in supervisor_page
+
+
+def test_the_list_exports_what_it_shows() -> None:
+    desk = build_desk()
+    CustomerFactory(name="王芳贸易", tier="gold")
+    CustomerFactory(name="李雷科技", tier="standard")
+    client = logged_in(desk.supervisor)
+    answer = client.post("/exports/", {"target": "customers", "format": "csv", "tier": "gold"})
+    body = b"".join(answer.streaming_content).decode("utf-8-sig")
+    assert answer.status_code == 200
+    assert "王芳贸易" in body and "李雷科技" not in body
