@@ -237,6 +237,32 @@ def privacy_request_id(world: World) -> int:
     return int(world.ids["privacy"])
 
 
+def import_job_id(world: World) -> int:
+    """An import: administrators alone run them; a role decides."""
+    from customers.models import ImportJob
+
+    if "import" not in world.ids:
+        world.ids["import"] = ImportJob.objects.create(
+            target="contacts",
+            file="imports/contacts.csv",
+            file_name="contacts.csv",
+            headers=["Email"],
+            created_by=world.desk.admin,
+        ).pk
+    return int(world.ids["import"])
+
+
+def export_job_id(world: World) -> int:
+    """The supervisor's export: theirs and the administrators' to see; agents export nothing."""
+    from customers.models import ExportJob
+
+    if "export" not in world.ids:
+        world.ids["export"] = ExportJob.objects.create(
+            target="contacts", format="xlsx", created_by=world.desk.supervisor
+        ).pk
+    return int(world.ids["export"])
+
+
 COMPLAINT_ACTION_BODIES: dict[str, dict[str, Any]] = {
     "claim": {},
     "assign": {"assignee": 0},  # filled with agent1 below
@@ -511,6 +537,39 @@ MATRIX: dict[str, Entry] = {
     "privacy/export/{}/file/": Entry(
         lambda w: "never-issued-0123456789abcdefghijklmnopqrstuv", page=True, allowed=()
     ),
+    # Imports and exports (docs/customers-import-export.md).
+    "api/imports/{}/": Entry(
+        import_job_id, outsider=403, allowed=("administrator",), roles_only=True
+    ),
+    "api/imports/{}/rows/": Entry(
+        import_job_id, outsider=403, allowed=("administrator",), roles_only=True
+    ),
+    "api/imports/{}/errors/": Entry(
+        import_job_id, outsider=403, allowed=("administrator",), roles_only=True
+    ),
+    "api/imports/{}/mapping/": Entry(
+        import_job_id,
+        methods=(("post", {"mapping": {"Email": "email"}}),),
+        outsider=403,
+        allowed=(),
+        roles_only=True,
+    ),
+    "api/imports/{}/plan/": Entry(
+        import_job_id, methods=(("post", {}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "api/imports/{}/commit/": Entry(
+        import_job_id, methods=(("post", {}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "api/imports/{}/revert/": Entry(
+        import_job_id, methods=(("post", {}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "imports/{}/": Entry(
+        import_job_id, page=True, outsider=403, allowed=("administrator",), roles_only=True
+    ),
+    "api/exports/{}/": Entry(
+        export_job_id, outsider=403, allowed=("supervisor", "administrator"), roles_only=True
+    ),
+    "api/exports/{}/download/": Entry(export_job_id, outsider=403, allowed=(), roles_only=True),
 }
 
 
