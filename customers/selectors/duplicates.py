@@ -9,6 +9,9 @@ any two of them."""
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +22,7 @@ from core.errors import Forbidden
 from core.pagination import Position, decode, encode
 
 from .. import permissions
-from ..models import Contact, Customer
+from ..models import Contact, ContactPoint, Customer
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -32,6 +35,10 @@ SORTED_NAME = (
     "array_to_string(ARRAY(SELECT w FROM regexp_split_to_table(lower({col}), "
     "'[[:space:][:punct:]]+') AS w WHERE w <> '' ORDER BY w), ' ')"
 )
+
+
+_SEPARATORS = re.compile(r"[\s\W_]+")
+_LATIN_NAME = re.compile(r"[A-Za-z\u00C0-\u024F\s\W_]+")
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,36 @@ def _cursor(cursor: str | None) -> tuple[int, int]:
 
         raise InvalidInput(_("Invalid cursor."), {"cursor": [_("Invalid cursor.")]})
     return (pos.value, pos.pk)
+
+
+def _python_pairs(keys: Iterable[tuple[int, str, str]], cursor: str | None, limit: int) -> PairPage:
+    """The same pairing in Python, for the embedded mode (SQLite has neither the regular
+    expressions nor the arrays the SQL uses; it holds a laptop's few hundred records)."""
+    after = _cursor(cursor)
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    groups: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for pk, reason, key in keys:
+        if key:
+            groups[(reason, key)].add(pk)
+    found: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for (reason, _key), ids in groups.items():
+        if 2 <= len(ids) <= CROWD:
+            ordered = sorted(ids)
+            for i, a in enumerate(ordered):
+                for b in ordered[i + 1 :]:
+                    found[(a, b)].add(reason)
+    rows = sorted(pair for pair in found if pair > after)[: limit + 1]
+    pairs = [Pair(a, b, sorted(found[(a, b)])) for a, b in rows[:limit]]
+    nxt = encode(Position(pairs[-1].a, pairs[-1].b)) if len(rows) > limit and pairs else None
+    return PairPage(pairs, nxt)
+
+
+def _normal_name(name: str) -> str:
+    return _SEPARATORS.sub("", name.lower())
+
+
+def _sorted_name(name: str) -> str:
+    return " ".join(sorted(w for w in _SEPARATORS.split(name.lower()) if w))
 
 
 def _pairs(keys_sql: str, params: list[Any], cursor: str | None, limit: int) -> PairPage:
@@ -92,6 +129,8 @@ def contact_pairs(user: Any, *, cursor: str | None = None, limit: int = PAGE_SIZ
     """Pairs of contacts with the same address (primary or further), the same number, or
     the same name within one customer (walk-in contacts count as one customer)."""
     _check(user)
+    if connection.vendor != "postgresql":
+        return _python_pairs(_contact_keys(), cursor, limit)
     contact = Contact._meta.db_table
     point = Contact.points.field.model._meta.db_table
     live = "merged_into_id IS NULL"
@@ -122,6 +161,8 @@ def customer_pairs(user: Any, *, cursor: str | None = None, limit: int = PAGE_SI
     name's words in any order) or the same external id once its punctuation and case are
     set aside (``CRM-0042`` and ``crm0042``). A shared email domain is not enough."""
     _check(user)
+    if connection.vendor != "postgresql":
+        return _python_pairs(_customer_keys(), cursor, limit)
     table = Customer._meta.db_table
     live = "merged_into_id IS NULL"
     keys = f"""
@@ -135,3 +176,32 @@ def customer_pairs(user: Any, *, cursor: str | None = None, limit: int = PAGE_SI
             FROM {table} WHERE {live} AND external_id <> ''
     """  # noqa: S608 - only constants are formatted in
     return _pairs(keys, [LATIN_NAME], cursor, limit)
+
+
+def _contact_keys() -> Iterator[tuple[int, str, str]]:
+    live = Contact.objects.filter(merged_into__isnull=True)
+    for pk, email, phone, name, customer_id in live.values_list(
+        "pk", "email", "phone", "name", "customer_id"
+    ):
+        if email:
+            yield pk, "email", email.lower()
+        if phone:
+            yield pk, "phone", phone
+        owner = f"{customer_id or 0}:"
+        if _normal_name(name):
+            yield pk, "name", owner + _normal_name(name)
+            if _LATIN_NAME.fullmatch(name):
+                yield pk, "name", owner + _sorted_name(name)
+    points = ContactPoint.objects.filter(contact__merged_into__isnull=True)
+    for pk, kind, value in points.values_list("contact_id", "kind", "value"):
+        yield pk, kind, value.lower() if kind == "email" else value
+
+
+def _customer_keys() -> Iterator[tuple[int, str, str]]:
+    live = Customer.objects.filter(merged_into__isnull=True)
+    for pk, name, external_id in live.values_list("pk", "name", "external_id"):
+        yield pk, "name", _normal_name(name)
+        if _LATIN_NAME.fullmatch(name):
+            yield pk, "name", _sorted_name(name)
+        if external_id:
+            yield pk, "external_id", re.sub(r"[\W_]+", "", external_id.lower())

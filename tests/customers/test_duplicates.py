@@ -96,3 +96,31 @@ def test_only_those_who_merge_review_duplicates() -> None:
             contact_pairs(user)
         with pytest.raises(Forbidden):
             customer_pairs(user)
+
+
+def test_the_embedded_modes_pairing_in_python_finds_what_the_sql_finds() -> None:
+    """SQLite (``make run``) pairs in Python: on the same records it must find the same
+    pairs, for the same reasons, as PostgreSQL's SQL."""
+    from customers.selectors import duplicates
+
+    admin: Any = AdministratorFactory()
+    acme: Any = CustomerFactory(name="Acme Trading Ltd", external_id="CRM-0042")
+    CustomerFactory(name="acme trading ltd.", external_id="crm0042")
+    CustomerFactory(name="Trading Acme Ltd")
+    CustomerFactory(name="上海云桥科技有限公司")
+    CustomerFactory(name="上海云桥科技 有限公司")
+    ContactFactory(customer=acme, email="li.lei@example.com", name="Li Lei", phone="")
+    ContactFactory(customer=acme, email="lei.li@example.com", name="Lei, Li", phone="")
+    ContactFactory(customer=acme, email="wf@example.com", name="王芳", phone="+8613800138000")
+    twin: Any = ContactFactory(customer=acme, email="w2@example.com", name="王 芳", phone="")
+    ContactPoint.objects.create(contact=twin, kind="phone", value="+8613800138000")
+    ContactPoint.objects.create(contact=twin, kind="email", value="LI.LEI@example.com")
+
+    sql_contacts = pairs(contact_pairs(admin, limit=100))
+    sql_customers = pairs(customer_pairs(admin, limit=100))
+    python_contacts = pairs(duplicates._python_pairs(duplicates._contact_keys(), None, 100))
+    python_customers = pairs(duplicates._python_pairs(duplicates._customer_keys(), None, 100))
+
+    assert len(sql_contacts) == 3 and len(sql_customers) == 4
+    assert python_contacts == sql_contacts
+    assert python_customers == sql_customers

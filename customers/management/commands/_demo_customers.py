@@ -385,3 +385,5 @@ LEGAL_HOLD_REASON = (
 )
 # The merge: a duplicate entered by hand, merged into the demo's customer.
 MERGED_DUPLICATE = ("Northwind Traders Inc.", "Northwind Traders")
+# A customer keyed in twice, awaiting review on the duplicates screen: (original, twin).
+DUPLICATE_CUSTOMER = ("上海云桥科技有限公司", "上海云桥科技 有限公司")

@@ -594,6 +594,67 @@ class Loader:
                 after={"kept": kept.pk, "merged": duplicate.pk},
             )
 
+    # --- likely duplicates awaiting review ------------------------------------------------
+    def duplicates(self) -> None:
+        """Records a reviewer finds on the duplicates screen: a contact entered twice with
+        its name's words swapped and the same number, one whose Chinese name was typed with
+        a space, and a customer keyed in twice."""
+        live = Contact.objects.filter(merged_into=None, erased_at=None, customer__isnull=False)
+        latin = next(
+            (
+                c
+                for c in live.exclude(phone="").order_by("pk")
+                if len(c.name.split()) == 2 and c.name.isascii() and c.email
+            ),
+            None,
+        )
+        chinese = next(
+            (c for c in live.order_by("pk") if len(c.name) == 3 and not c.name.isascii()), None
+        )
+        twins = []
+        if latin is not None:
+            first, last = latin.name.split()
+            local, domain = latin.email.split("@", 1)
+            twins.append((latin, f"{last} {first}", f"{local}.alt@{domain}", latin.phone))
+        if chinese is not None:
+            name = f"{chinese.name[0]} {chinese.name[1:]}"
+            twins.append((chinese, name, f"dup.{chinese.pk}@example.cn", ""))
+        for original, name, email, phone in twins:
+            twin = Contact.objects.create(
+                customer=original.customer,
+                name=name,
+                email=email,
+                phone=phone,
+                language=original.language,
+            )
+            self.audit(
+                self.ago(3),
+                kind="contact",
+                verb=ContactVerb.CREATED,
+                actor=self.user("agent2"),
+                customer_id=twin.customer_id,
+                contact_id=twin.pk,
+                after={"name": twin.name, "email": twin.email, "phone": twin.phone},
+            )
+        original_customer = Customer.objects.filter(
+            name=data.DUPLICATE_CUSTOMER[0], merged_into=None
+        ).first()
+        if original_customer is not None:
+            twin_customer = Customer.objects.create(
+                kind=original_customer.kind,
+                name=data.DUPLICATE_CUSTOMER[1],
+                tier=original_customer.tier,
+                region=original_customer.region,
+            )
+            self.audit(
+                self.ago(2),
+                kind="customer",
+                verb=CustomerVerb.CREATED,
+                actor=self.user("agent1"),
+                customer_id=twin_customer.pk,
+                after={"name": twin_customer.name},
+            )
+
     def privacy(self, customers: dict[str, Customer], contacts: dict[str, Contact]) -> None:
         admin, manager = self.user("admin"), self.user("manager") or self.user("admin")
         held = customers.get(data.LEGAL_HOLD_CUSTOMER)
@@ -690,6 +751,7 @@ class Loader:
                 self.segments(contacts)
                 self.imports(contacts)
                 self.merge(customers)
+                self.duplicates()
                 self.privacy(customers, contacts)
             # The rows have ids now: date each when it happened (created_at is auto_now_add,
             # which bulk_update leaves alone).
