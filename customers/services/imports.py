@@ -370,6 +370,9 @@ def _copy(model: Any, objs: list[Any]) -> None:
     rows of a chunk, tens of times faster than an INSERT of thousands of JSON values."""
     if not objs:
         return
+    if connection.vendor != "postgresql":  # the embedded mode (SQLite): a plain INSERT
+        model.objects.bulk_create(objs, batch_size=500)
+        return
     now = timezone.now()
     fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
@@ -393,6 +396,15 @@ def _bulk_set(model: Any, names: list[str], rows: list[tuple[int, list[Any]]]) -
     """``UPDATE … FROM unnest(arrays)``: sets the fields ``names`` of each row (pk, values)
     in one statement (Django's ``bulk_update`` builds a CASE per row and field: minutes)."""
     if not rows:
+        return
+    if connection.vendor != "postgresql":  # the embedded mode (SQLite): a laptop's few rows
+        objs = []
+        for pk, values in rows:
+            obj = model(pk=pk)
+            for name, value in zip(names, values, strict=True):
+                setattr(obj, model._meta.get_field(name).attname, value)
+            objs.append(obj)
+        model.objects.bulk_update(objs, names, batch_size=500)
         return
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(n) for n in names]

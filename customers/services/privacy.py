@@ -180,8 +180,9 @@ def _check(actor: Any) -> None:
 def _allocate_number(year: int) -> str:
     """Next ``P-YYYY-NNNNNN`` in the caller's transaction: the year's requests are counted
     under a transaction-level advisory lock (privacy requests are few; no counter table)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x6B656675, year])
+    if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transactions queue anyway
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x6B656675, year])
     prefix = f"P-{year}-"
     last = (
         PrivacyRequest.objects.filter(number__startswith=prefix)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit import services as audit
@@ -241,6 +242,7 @@ def freeze_segment(actor: Any, segment: Segment) -> SegmentSnapshot:
             definition=locked.definition,
             taken_by=actor if actor.is_authenticated else None,
         )
+        now = timezone.now()
         select_sql, params = (
             contacts.order_by().values("pk").query.get_compiler(using="default").as_sql()
         )
@@ -248,8 +250,8 @@ def freeze_segment(actor: Any, segment: Segment) -> SegmentSnapshot:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (snapshot_id, contact_id, created_at, updated_at) "  # noqa: S608
-                f"SELECT %s, chosen.*, now(), now() FROM ({select_sql}) AS chosen",
-                [snapshot.pk, *params],
+                f"SELECT %s, chosen.*, %s, %s FROM ({select_sql}) AS chosen",
+                [snapshot.pk, now, now, *params],
             )
             size = max(cursor.rowcount, 0)
         snapshot.size = size
