@@ -19,6 +19,8 @@ from typing import Any
 from org import roles
 
 STAFF_ROLES = frozenset(roles.ROLES)
+# What a reader who may not see personal data sees in its place (API, screens, exports).
+MASK = "***"
 SERVICE_ROLES = frozenset(
     {roles.ROLE_ADMINISTRATOR, roles.ROLE_MANAGER, roles.ROLE_SUPERVISOR, roles.ROLE_AGENT}
 )

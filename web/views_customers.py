@@ -13,20 +13,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from audit import services as audit_services
 from core.errors import InvalidInput
 from core.pagination import paginate
 from customers import permissions
-from customers.choices import ContactVerb, CustomerKind, CustomerTier, FieldTarget, Purpose
-from customers.models import Consent, Contact, ContactPoint, Contract, Customer, CustomField
+from customers.choices import CustomerKind, CustomerTier, FieldTarget, Purpose
+from customers.models import Consent, ContactPoint, Contract, Customer, CustomField
 from customers.phones import display_phone
 from customers.selectors import contacts_visible_to, customers_visible_to
 from customers.selectors.lists import customers_matching
@@ -37,15 +34,15 @@ from customers.selectors.timeline import (
     kind_label,
     timeline_for,
 )
+from customers.services.records import record_personal_data_viewed
 from org.selectors import person_name
 
 from .views import _page_config, _render
 
 PAGE_SIZE = 25
 TIMELINE_SIZE = 25
-MASK = "***"
+MASK = permissions.MASK
 # A contact's page records one read of personal data per reader and contact this often.
-VIEW_AUDIT_SECONDS = 600
 LIST_FILTERS = ("q", "kind", "tier", "region", "industry", "tag")
 
 
@@ -211,24 +208,6 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def record_personal_data_view(user: Any, contact: Contact) -> bool:
-    """The audit row of a staff read of a contact's personal data, at most once per reader
-    and contact every ``VIEW_AUDIT_SECONDS`` (the cache remembers the last one)."""
-    key = f"kefu:customers:viewed:{user.pk}:{contact.pk}"
-    if not cache.add(key, 1, VIEW_AUDIT_SECONDS):
-        return False
-    with transaction.atomic():
-        audit_services.record(
-            kind="contact",
-            verb=ContactVerb.PERSONAL_DATA_VIEWED,
-            actor=user,
-            customer_id=contact.customer_id,
-            contact_id=contact.pk,
-            after={"screen": "contact"},
-        )
-    return True
-
-
 @login_required
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
@@ -238,7 +217,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404(_("Contact not found."))
     personal = permissions.sees_personal_data(user)
     if personal:
-        record_personal_data_view(user, contact)
+        record_personal_data_viewed(actor=user, contact=contact)
     points = [
         {
             "kind": p.get_kind_display(),

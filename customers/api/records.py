@@ -30,7 +30,7 @@ from ..services import records as services
 from . import serializers_records as s
 
 PAGE_SIZE = 50
-MASK = "***"
+MASK = permissions.MASK
 
 
 class StaffOnly(drf_permissions.BasePermission):

@@ -37,7 +37,7 @@ from ..selectors.lists import (
 # streaming benchmark, tests/bench/contact_export.py).
 STREAM_LIMIT = int(os.environ.get("KEFU_EXPORT_STREAM_LIMIT", "50000"))
 CURSOR_CHUNK = 2000
-MASK = "***"
+MASK = permissions.MASK
 
 CUSTOMER_COLUMNS = (
     "id",
