@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .choices import FieldType
@@ -94,3 +95,23 @@ def clean_custom(
         if field.required and result.get(key) in (None, "") and f"custom.{key}" not in errors:
             errors[f"custom.{key}"] = [_("This field is required.")]
     return result, errors
+
+
+def reader_label(field: CustomField) -> str:
+    """The field's label in the reader's language (Chinese when set and read in Chinese)."""
+    chinese = (translation.get_language() or "").lower() == "zh-hans"
+    return field.label_zh if chinese and field.label_zh else field.label
+
+
+def labelled_values(target: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """A record's custom values with their labels and types, in the fields' order; a value
+    whose field was retired keeps its label, one no field names shows its key."""
+    fields = {f.key: f for f in CustomField.objects.filter(target=target)}
+    rows = []
+    for key, value in values.items():
+        field = fields.get(key)
+        label, kind = (reader_label(field), field.type) if field else (key, FieldType.TEXT.value)
+        rows.append({"key": key, "label": label, "type": kind, "value": value})
+    order = {f.key: (f.position, f.pk) for f in fields.values()}
+    rows.sort(key=lambda row: order.get(row["key"], (32768, 0)))
+    return rows

@@ -16,14 +16,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput
 from core.pagination import paginate
 from customers import permissions
 from customers.choices import CustomerKind, CustomerTier, FieldTarget, Purpose
-from customers.models import Consent, ContactPoint, Contract, Customer, CustomField
+from customers.fields import labelled_values
+from customers.models import Consent, ContactPoint, Contract, Customer
 from customers.phones import display_phone
 from customers.selectors import contacts_visible_to, customers_visible_to
 from customers.selectors.lists import customers_matching
@@ -59,16 +59,10 @@ def _masked(user: Any, value: str) -> str:
 
 def _custom_rows(target: str, values: dict[str, Any]) -> list[dict[str, Any]]:
     """The record's custom fields with their labels in the reader's language."""
-    chinese = (get_language() or "").lower() == "zh-hans"
-    rows = []
-    for field in CustomField.objects.filter(target=target, is_active=True):
-        if field.key not in values:
-            continue
-        label = field.label_zh if chinese and field.label_zh else field.label
-        value = values[field.key]
-        if isinstance(value, bool):
-            value = _("Yes") if value else _("No")
-        rows.append({"key": field.key, "label": label, "value": value})
+    rows = labelled_values(target, values)
+    for row in rows:
+        if isinstance(row["value"], bool):
+            row["value"] = _("Yes") if row["value"] else _("No")
     return rows
 
 

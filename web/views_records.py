@@ -25,7 +25,7 @@ from customers.choices import (
     Language,
     PreferredChannel,
 )
-from customers.fields import definitions
+from customers.fields import definitions, reader_label
 from customers.models import Contact, Customer
 from customers.phones import display_phone
 from customers.selectors import customers_visible_to
@@ -57,7 +57,6 @@ def _id(raw: str) -> int | str | None:
 def _custom_rows(
     target: str, values: dict[str, Any], errors: dict[str, list[str]]
 ) -> list[dict[str, Any]]:
-    chinese = translation.get_language() == "zh-hans"
     rows = []
     for field in definitions(target):
         value = values.get(field.key)
@@ -65,7 +64,7 @@ def _custom_rows(
             {
                 "key": field.key,
                 "name": f"custom.{field.key}",
-                "label": field.label_zh if chinese and field.label_zh else field.label,
+                "label": reader_label(field),
                 "type": field.type,
                 "choices": field.choices,
                 "required": field.required,

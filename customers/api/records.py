@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -24,6 +23,7 @@ from project.api_params import ID_SCHEMA, page_link
 from .. import permissions
 from .. import selectors as customer_selectors
 from ..choices import CustomerKind, CustomerTier, FieldTarget, Language, PreferredChannel
+from ..fields import labelled_values
 from ..models import Contact, Customer, CustomField, LegalHold
 from ..selectors import lists, records
 from ..services import records as services
@@ -85,24 +85,6 @@ def _masked(user: Any) -> bool:
     return not permissions.sees_personal_data(user)
 
 
-def _custom_fields(target: str, values: dict[str, Any]) -> list[dict[str, Any]]:
-    """The record's custom values with their labels (Chinese when the reader reads it)."""
-    chinese = translation.get_language() == "zh-hans"
-    labels = records.custom_labels(target)
-    rows = []
-    for key, value in values.items():
-        field = labels.get(key)
-        label = key
-        kind = "text"
-        if field is not None:
-            label = field.label_zh if chinese and field.label_zh else field.label
-            kind = field.type
-        rows.append({"key": key, "label": label, "type": kind, "value": value})
-    order = {f.key: (f.position, f.pk) for f in labels.values()}
-    rows.sort(key=lambda row: order.get(row["key"], (32768, 0)))
-    return rows
-
-
 def customer_row(customer: Customer, masked: bool) -> dict[str, Any]:
     return {
         "id": customer.pk,
@@ -154,7 +136,7 @@ def customer_detail(user: Any, customer_id: int) -> dict[str, Any]:
         {
             **customer_row(customer, masked),
             "custom": dict(customer.custom or {}),
-            "custom_fields": _custom_fields(FieldTarget.CUSTOMER, dict(customer.custom or {})),
+            "custom_fields": labelled_values(FieldTarget.CUSTOMER, dict(customer.custom or {})),
             "subsidiaries": [_ref(c, masked) for c in customer.subsidiaries.all()],
             "contracts": [_contract(c) for c in customer.contracts.all()],
             "legal_holds": holds,
@@ -195,7 +177,7 @@ def contact_detail(user: Any, contact_id: int, *, audit_read: bool = True) -> di
             **_contact_list_row(contact, masked),
             "birthday": MASK if masked and birthday else birthday,
             "custom": dict(contact.custom or {}),
-            "custom_fields": _custom_fields(FieldTarget.CONTACT, dict(contact.custom or {})),
+            "custom_fields": labelled_values(FieldTarget.CONTACT, dict(contact.custom or {})),
             "points": [
                 {
                     "id": p.pk,

@@ -68,10 +68,6 @@ def list_custom_fields(target: str | None = None) -> QuerySet[CustomField]:
     return rows.filter(target=target) if target else rows
 
 
-def custom_labels(target: str) -> dict[str, CustomField]:
-    return {f.key: f for f in CustomField.objects.filter(target=target)}
-
-
 def contacts_visible_q(user: Any) -> Q | None:
     """``contacts_visible_to`` as a condition on ``Contact`` for the contact search: None for
     who sees every contact (the search then reads the index alone; merged-away contacts are
