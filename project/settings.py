@@ -520,6 +520,9 @@ SPECTACULAR_SETTINGS = {
         "TicketOutputStatusEnum": "tickets.choices.TicketStatus",
         "SegmentKindEnum": "customers.choices.SegmentKind",
         "PointKindEnum": "customers.choices.PointKind",
+        "CustomerKindEnum": "customers.choices.CustomerKind",
+        "ContractKindEnum": "customers.choices.ContractKind",
+        "PrivacyKindEnum": "customers.choices.PrivacyKind",
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
