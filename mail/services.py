@@ -113,7 +113,11 @@ def mailbox_for(recipients: Iterable[str]) -> Mailbox | None:
 
 def mark_bouncing(bounce: Bounce) -> list[str]:
     """Every address a report says failed for good is bouncing from now on (the first
-    bounce's time kept); automatic mail stops going to it."""
+    bounce's time kept); automatic mail stops going to it, and it joins the customers'
+    suppression list (reason "bounced"), which no campaign overrides."""
+    from core.errors import InvalidInput
+    from customers.services.consent import record_bounce
+
     now = timezone.now()
     summary = " ".join(f"{bounce.status} {bounce.diagnostic}".split())[:2000]
     for address in bounce.failed:
@@ -123,6 +127,10 @@ def mark_bouncing(bounce: Bounce) -> list[str]:
             last_bounce=f"{now:%Y-%m-%d %H:%M} {summary}".strip(),
             updated_at=now,
         )
+        try:
+            record_bounce(address)
+        except InvalidInput:
+            continue  # not an address the list can hold (a report's garbled recipient)
     return list(bounce.failed)
 
 

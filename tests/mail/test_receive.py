@@ -177,11 +177,17 @@ def test_a_bounce_marks_the_address_and_reaches_no_process(notes: NoteHandler) -
     assert "5.1.1" in state.last_bounce and "User unknown" in state.last_bounce
     assert notes.seen == [] and not Contact.objects.exists()
     first_bounce = state.bouncing_since
+    # and no campaign may write to it again (docs/customers-segments.md)
+    from customers.models import Suppression
+
+    listed = Suppression.objects.get(address="no.such.user@example.com")
+    assert (listed.kind, listed.reason) == ("email", "bounced")
 
     again = corpus("dsn_bounce.eml").replace(b"4A1B2C3D@mx", b"5B2C3D4E@mx")
     receive_raw(again, source="lmtp")
     state.refresh_from_db()
     assert state.bouncing_since == first_bounce  # bouncing since the first report
+    assert Suppression.objects.filter(address="no.such.user@example.com").count() == 1
 
 
 def test_a_blocked_sender_or_domain_is_ignored(notes: NoteHandler) -> None:
