@@ -221,7 +221,10 @@ CREATE UNIQUE INDEX ON bench_agents (k);
                     "tier": "CASE WHEN g % 20 = 0 THEN 'platinum' WHEN g % 5 = 0 THEN 'gold'"
                     " ELSE 'standard' END",
                     "region": "''",
+                    "industry": "''",
+                    "external_id": "''",
                     "tags": "'[]'::jsonb",
+                    "custom": "'{}'::jsonb",
                 },
                 f"FROM generate_series(1, {scale.customers}) g",
             ),
@@ -237,7 +240,11 @@ WHERE name ~ '^Bench customer ';
                     "name": "'Contact ' || g",
                     "email": "'contact' || g || '@bench.example.com'",
                     "phone": "''",
+                    "title": "''",
                     "language": "'en'",
+                    "preferred_channel": "''",
+                    "external_id": "''",
+                    "custom": "'{}'::jsonb",
                 },
                 f"FROM generate_series(1, {scale.contacts}) g"
                 f" JOIN bench_customers c ON c.k = ((g - 1) % {scale.customers}) + 1",
