@@ -175,18 +175,25 @@ def parse_database_url(url: str, conn_max_age: int = 60) -> dict[str, Any]:
     return config
 
 
+# IMMEDIATE transactions serialise SQLite's writers instead of failing a flow lock upgrade
+# (or any read-then-write, a second factor's last code say) with "database is locked"
+# (see VIEWFLOW.md §4); a sqlite:// KEFU_DATABASE_URL gets them too.
+SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 if DATABASE_URL:
     DATABASES = {"default": parse_database_url(DATABASE_URL, conn_max_age=60)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = {
+            **SQLITE_OPTIONS,
+            **DATABASES["default"].get("OPTIONS", {}),
+        }
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("KEFU_SQLITE_PATH", str(BASE_DIR / "kefu.sqlite3")),
-            # IMMEDIATE transactions serialise writers instead of failing a
-            # flow lock upgrade with "database is locked" (see VIEWFLOW.md §4).
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
