@@ -251,7 +251,7 @@ def record_request(
             due_at=received + timedelta(days=deadline_days()),
             created_by=actor,
         )
-        _start_clock(request)
+        start_clock(request)
         audit_trail.record(
             kind="privacy",
             verb=PrivacyVerb.RECEIVED,
@@ -269,7 +269,7 @@ def record_request(
     return request
 
 
-def _start_clock(request: PrivacyRequest) -> SlaClock:
+def start_clock(request: PrivacyRequest) -> SlaClock:
     """The statutory clock: one target (``answer``) of the deadline in calendar time (the
     law counts days, not business hours), warning at ``KEFU_PRIVACY_WARNING_PERCENT``."""
     row = SlaClock(kind=SLA_KIND, object_id=request.pk, policy=None)

@@ -69,6 +69,7 @@ from ...models import (
     Suppression,
 )
 from ...phones import InvalidPhone, normalise_phone
+from ...services import privacy as privacy_service
 from . import _demo_customers as data
 
 DAY = timedelta(days=1)
@@ -720,6 +721,10 @@ class Loader:
                     save=False,
                 )
             request.save()
+            if status == PrivacyStatus.IN_PROGRESS:
+                # its statutory clock, as the service starts it: the ladder warns the
+                # handler (13 of 15 days gone) on the server's first sweep
+                privacy_service.start_clock(request)
             ids = {"object_id": request.pk, "customer_id": contact.customer_id,
                    "contact_id": contact.pk}  # fmt: skip
             self.audit(received, kind="privacy", verb=PrivacyVerb.RECEIVED, actor=admin,
@@ -733,10 +738,6 @@ class Loader:
                 after = {"status": status, "reason": refusal}
                 self.audit(self.ago(done_days or 0), kind="privacy", verb=PrivacyVerb.REFUSED,
                            actor=manager, after=after, **ids)  # fmt: skip
-            else:
-                after = {"due": request.due_at.isoformat()}
-                self.audit(self.ago(0.5), kind="privacy", verb=PrivacyVerb.SLA_WARNING,
-                           actor=None, after=after, **ids)  # fmt: skip
 
     # --- all of it ----------------------------------------------------------------------
     def load(self) -> dict[str, int]:
