@@ -298,6 +298,36 @@ def _parent(actor: Any, customer: Customer, raw: Any, errors: Errors) -> tuple[b
     return True, parent.pk
 
 
+def _apply_keys(
+    record: Customer | Contact,
+    data: Mapping[str, Any],
+    target: str,
+    errors: dict[str, list[str]],
+    *,
+    creating: bool,
+) -> None:
+    """The external id (unique among the target's records) and the custom field values of a
+    customer or a contact, checked into ``errors``."""
+    external_id = _text(data, "external_id", 64, errors)
+    if external_id is not None:
+        record.external_id = external_id
+        taken = type(record).objects.filter(external_id=external_id).exclude(pk=record.pk)
+        if external_id and taken.exists():
+            errors["external_id"] = [
+                _("Another customer has this external id.")
+                if target == FieldTarget.CUSTOMER
+                else _("Another contact has this external id.")
+            ]
+    if "custom" in data or creating:
+        raw = data.get("custom") or {}
+        if not isinstance(raw, dict):
+            errors["custom"] = [_("Enter an object of field values.")]
+        else:
+            custom, custom_errors = clean_custom(target, raw, current=record.custom)
+            errors.update(custom_errors)
+            record.custom = custom
+
+
 def _apply_customer(
     actor: Any, customer: Customer, data: Mapping[str, Any], *, creating: bool
 ) -> None:
@@ -330,20 +360,7 @@ def _apply_customer(
         ok, parent_id = _parent(actor, customer, data["parent"], errors)
         if ok:
             customer.parent_id = parent_id
-    external_id = _text(data, "external_id", 64, errors)
-    if external_id is not None:
-        customer.external_id = external_id
-        taken = Customer.objects.filter(external_id=external_id).exclude(pk=customer.pk)
-        if external_id and taken.exists():
-            errors["external_id"] = [_("Another customer has this external id.")]
-    if "custom" in data or creating:
-        raw = data.get("custom") or {}
-        if not isinstance(raw, dict):
-            errors["custom"] = [_("Enter an object of field values.")]
-        else:
-            custom, custom_errors = clean_custom(FieldTarget.CUSTOMER, raw, current=customer.custom)
-            errors.update(custom_errors)
-            customer.custom = custom
+    _apply_keys(customer, data, FieldTarget.CUSTOMER, errors, creating=creating)
     _refuse(errors)
 
 
@@ -486,20 +503,7 @@ def _apply_contact(
                     errors["birthday"] = [_("Enter a date after 1900.")]
                 else:
                     contact.birthday = birthday
-    external_id = _text(data, "external_id", 64, errors)
-    if external_id is not None:
-        contact.external_id = external_id
-        taken = Contact.objects.filter(external_id=external_id).exclude(pk=contact.pk)
-        if external_id and taken.exists():
-            errors["external_id"] = [_("Another contact has this external id.")]
-    if "custom" in data or creating:
-        raw = data.get("custom") or {}
-        if not isinstance(raw, dict):
-            errors["custom"] = [_("Enter an object of field values.")]
-        else:
-            custom, custom_errors = clean_custom(FieldTarget.CONTACT, raw, current=contact.custom)
-            errors.update(custom_errors)
-            contact.custom = custom
+    _apply_keys(contact, data, FieldTarget.CONTACT, errors, creating=creating)
     if (
         creating
         and contact.customer_id is None
