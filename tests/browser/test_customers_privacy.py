@@ -63,8 +63,11 @@ def test_an_access_request_on_screen_to_the_downloaded_export(
     page.goto("/privacy/")
     page.click("#new-privacy-link")
     page.fill("#privacy-q", "qian.lan")
-    page.press("#privacy-q", "Enter")
-    page.click(f"#privacy-found a[data-contact='{contact.pk}']")
+    # each step is a page load: wait for it, so the click lands on the loaded list
+    with page.expect_navigation(url=re.compile(r"[?&]q=qian\.lan")):
+        page.press("#privacy-q", "Enter")
+    with page.expect_navigation(url=re.compile(rf"[?&]contact={contact.pk}$")):
+        page.click(f"#privacy-found a[data-contact='{contact.pk}']")
     expect(page.locator("#privacy-chosen")).to_contain_text("qian.lan@example.com")
     page.check("#kind-access")
     page.click("#privacy-submit")
