@@ -132,22 +132,23 @@ class ApprovalSubjects:
             list(object_ids)
         )
         pending: dict[int, Proposal] = {}
-        for proposal in Proposal.objects.filter(
+        for row in Proposal.objects.filter(
             complaint_id__in=list(object_ids), status=ProposalStatus.PENDING
         ).order_by("id"):
-            pending[proposal.complaint_id] = proposal
+            pending[row.complaint_id] = row  # the latest wins
         people = _people_by_role([roles.ROLE_MANAGER, roles.ROLE_ADMINISTRATOR])
         out: dict[int, Subject] = {}
         for pk, complaint in complaints.items():
-            proposal = pending.get(pk)
+            waiting = pending.get(pk)
             clock = clocks.get(pk)
             if (
-                proposal is None
+                waiting is None
                 or clock is None
                 or complaint.status != ComplaintStatus.AWAITING_APPROVAL
-                or clock.terms.get("proposal_id") != proposal.pk
+                or clock.terms.get("proposal_id") != waiting.pk
             ):
                 continue  # decided meanwhile: its clock was stopped with the decision
+            proposal = waiting
             level = superior_level(proposal.required_level)
             superiors = people[level] or people[roles.ROLE_MANAGER]
             superiors = [

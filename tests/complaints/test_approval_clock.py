@@ -283,7 +283,7 @@ def test_an_approval_decided_late_is_recorded_late_and_the_next_one_starts_afres
     complaint = Complaint.objects.select_related("sla_clock").get(pk=complaint.pk)
     row = work(complaint)
     assert (row.assignee_id, row.breached) == (complaint.assignee_id, False)
-    assert row.due == complaint.sla_clock.due
+    assert complaint.sla_clock is not None and row.due == complaint.sla_clock.due
 
     second = propose(complaint, "300")
     clock = approval_clock(complaint)  # the same row, a new run
@@ -298,10 +298,12 @@ def test_a_late_decision_meets_the_target_breached(cdesk: ComplaintsDesk) -> Non
     proposal = propose(complaint, "500")
     # the approval's time ran out a minute ago (the clock and the proposal say so alike)
     late = timezone.now() - timedelta(minutes=1)
-    shift = late - proposal.due_at  # type: ignore[operator]
+    assert proposal.due_at is not None
+    shift = late - proposal.due_at
     Proposal.objects.filter(pk=proposal.pk).update(due_at=late)
     clock = approval_clock(complaint)
-    clock.started_at = clock.started_at + shift  # type: ignore[operator]
+    assert clock.started_at is not None
+    clock.started_at += shift
     clocks.save(clock)
 
     services.approve_proposal(complaint_id=complaint.pk, actor=cdesk.supervisor)
@@ -366,15 +368,25 @@ def test_a_sweep_of_many_approvals_costs_the_same_as_of_few(cdesk: ComplaintsDes
         ).count()
         == 15
     )
+    # each complaint's rows name its own proposal and approver
+    for complaint in complaints:
+        proposal = Proposal.objects.get(complaint=complaint)
+        breach = AuditEvent.objects.get(complaint=complaint, verb="sla_breached")
+        assert (breach.after["proposal"], breach.after["approver"]) == (
+            proposal.pk,
+            proposal.approver_id,
+        )
 
 
 def _age(complaint: Complaint, proposal: Proposal, hours: float) -> None:
     """The approval was asked ``hours`` ago: the proposal's due moment and its clock's start
     move back together."""
     shift = timedelta(hours=hours)
-    Proposal.objects.filter(pk=proposal.pk).update(due_at=proposal.due_at - shift)  # type: ignore[operator]
+    assert proposal.due_at is not None
+    Proposal.objects.filter(pk=proposal.pk).update(due_at=proposal.due_at - shift)
     clock = approval_clock(complaint)
-    clock.started_at = clock.started_at - shift  # type: ignore[operator]
+    assert clock.started_at is not None
+    clock.started_at -= shift
     clocks.save(clock)
 
 
