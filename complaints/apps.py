@@ -19,9 +19,15 @@ class ComplaintsConfig(AppConfig):
         from sla import kinds
 
         from . import personal_data
-        from .choices import CONFIGURATION_KINDS, ComplaintVerb
+        from .choices import CONFIGURATION_KINDS, ApprovalClockVerb, ComplaintVerb
         from .inbound import ComplaintMail
-        from .models import AuthorityLimit, ComplaintCategory, ComplaintPolicy, SeverityRule
+        from .models import (
+            APPROVAL_KIND,
+            AuthorityLimit,
+            ComplaintCategory,
+            ComplaintPolicy,
+            SeverityRule,
+        )
         from .selectors import (
             can_see_complaint,
             customers_seen_q,
@@ -30,10 +36,11 @@ class ComplaintsConfig(AppConfig):
             visible_complaint_ids,
             walk_in_contacts_seen_q,
         )
-        from .services import ComplaintSubjects
+        from .services import ApprovalSubjects, ComplaintSubjects
 
         configcache.watch(ComplaintCategory, ComplaintPolicy, SeverityRule, AuthorityLimit)
         verbs.register("complaint", ComplaintVerb.choices)
+        verbs.register(APPROVAL_KIND, ApprovalClockVerb.choices)
         for kind in CONFIGURATION_KINDS:
             verbs.register(
                 kind,
@@ -42,6 +49,7 @@ class ComplaintsConfig(AppConfig):
         visibility.register("complaint", can_see_complaint, visible_complaint_ids)
         subjects.register("complaint", describe_complaint, describe_complaints)
         kinds.register(ComplaintSubjects())
+        kinds.register(ApprovalSubjects())
         register_handler("complaint", ComplaintMail())
         registry.register_customer_rule("complaint", customers_seen_q)
         registry.register_contact_rule("complaint", walk_in_contacts_seen_q)

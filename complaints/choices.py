@@ -141,6 +141,15 @@ class ComplaintVerb(models.TextChoices):
     EMAIL_RECEIVED = "email_received", _("received an email from the customer")
 
 
+class ApprovalClockVerb(models.TextChoices):
+    """The audit verbs of an approval's clock (subject kind ``complaint_approval``): the SLA
+    ladder's, as they read on the complaint's history."""
+
+    SLA_WARNING = "sla_warning", _("warned the approver: the approval is due soon")
+    SLA_BREACHED = "sla_breached", _("escalated the overdue approval")
+    ESCALATED = "escalated", _("escalated the approval")
+
+
 # The SLA ladder's actions a complaint policy may name (sla.choices.EscalationAction).
 EscalationActions = ("warn", "notify_supervisor", "notify_manager", "raise_priority", "reassign")
 

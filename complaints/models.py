@@ -27,6 +27,11 @@ from .choices import (
 # A complaint's SLA targets in the order they fall due.
 COMPLAINT_TARGETS = ("acknowledge", "first_contact", "final_answer")
 
+# A pending approval's own clock (``SlaClock.kind``; its ``object_id`` is the complaint's,
+# one clock a complaint, started again for each approval asked) and its one target.
+APPROVAL_KIND = "complaint_approval"
+APPROVAL_TARGET = "approval"
+
 
 class Bilingual(models.Model):
     """A name in English and in Simplified Chinese; ``label`` is the reader's."""

@@ -15,9 +15,10 @@ from customers.permissions import sees_work_contents
 from org import roles
 from processes.runtime import ACTIVE_TASK_STATUSES
 from processes.subjects import SubjectFacts
+from sla.models import SlaClock
 
 from .choices import QUEUE_STATUSES, ComplaintStatus, ProposalStatus
-from .models import Complaint, ComplaintProfile, Proposal
+from .models import APPROVAL_KIND, Complaint, ComplaintProfile, Proposal
 
 
 def sees_every_complaint(user: Any) -> bool:
@@ -124,6 +125,46 @@ def pending_proposal(complaint: Complaint) -> Proposal | None:
     return complaint.proposals.filter(status="pending").order_by("-id").first()
 
 
+def approval_clock(complaint_id: int) -> SlaClock | None:
+    """The clock of the complaint's approval (the latest one asked; stopped once decided)."""
+    return SlaClock.objects.filter(kind=APPROVAL_KIND, object_id=complaint_id).first()
+
+
+def pending_approvals(
+    complaint_ids: list[int],
+) -> dict[int, tuple[Proposal | None, SlaClock | None]]:
+    """``pending_proposal`` and ``approval_clock`` of many complaints in two queries."""
+    if not complaint_ids:
+        return {}
+    proposals: dict[int, Proposal] = {}
+    for proposal in Proposal.objects.filter(
+        complaint_id__in=complaint_ids, status=ProposalStatus.PENDING
+    ).order_by("id"):
+        proposals[proposal.complaint_id] = proposal  # the latest wins
+    waiting = {
+        row.object_id: row
+        for row in SlaClock.objects.filter(kind=APPROVAL_KIND, object_id__in=complaint_ids)
+    }
+    return {pk: (proposals.get(pk), waiting.get(pk)) for pk in complaint_ids}
+
+
+def approval_overdue(clock: SlaClock | None) -> bool:
+    """The running approval clock's due moment has passed (breached by the ladder or not
+    yet swept)."""
+    if clock is None or clock.stopped_at is not None:
+        return False
+    return clock.breached or (clock.due is not None and clock.due <= timezone.now())
+
+
+def history_label(subject_kind: str, verb: str) -> str:
+    """How an audit row of the complaint's history reads: an approval's clock rows by their
+    own verbs (``complaint_approval``), every other row as the complaint's."""
+    from audit import verbs
+
+    kind = subject_kind if subject_kind == APPROVAL_KIND else "complaint"
+    return verbs.label(kind, verb)
+
+
 def answer_number(complaint: Complaint) -> int:
     """Which final answer the complaint's latest is, from 0: each decided or approved
     proposal was one. The respond link carries it, so the link of an earlier answer (before
@@ -148,17 +189,33 @@ def current_task_id(complaint_id: int) -> int | None:
     return task_id
 
 
-def queue_row(complaint: Complaint, *, task_id: int | None) -> dict[str, Any]:
+def queue_row(
+    complaint: Complaint,
+    *,
+    task_id: int | None,
+    approval: tuple[Proposal | None, SlaClock | None] | None = None,
+) -> dict[str, Any]:
     """The complaint's queue row (API.md), times as datetimes. While it awaits approval the
-    row names the approver and the approval's due moment; otherwise the SLA clock's."""
+    row names the approver and the approval's due moment, warned and breached as the
+    approval's own clock is; otherwise the SLA clock's. ``approval`` is the pending proposal
+    and the approval's clock when the caller read them already (a sweep of the ladder)."""
     clock = complaint.sla_clock
     assignee_id = complaint.assignee_id
     due = clock.due if clock is not None else None
+    breached = bool(clock and clock.breached)
+    warning = bool(clock and clock.warning)
     if complaint.status == ComplaintStatus.AWAITING_APPROVAL:
-        proposal = pending_proposal(complaint)
+        proposal, waiting = (
+            approval
+            if approval is not None
+            else (pending_proposal(complaint), approval_clock(complaint.pk))
+        )
         if proposal is not None:
             assignee_id = proposal.approver_id
             due = proposal.due_at
+        if waiting is not None and waiting.stopped_at is None:
+            breached = breached or waiting.breached
+            warning = warning or waiting.warning
     elif complaint.status == ComplaintStatus.QUALITY_REVIEW:
         # the reviewer whose task it is (none chosen: offered to the supervisors)
         assignee_id = (
@@ -178,8 +235,8 @@ def queue_row(complaint: Complaint, *, task_id: int | None) -> dict[str, Any]:
         "assignee": assignee_id,
         "team": complaint.team_id,
         "due": due,
-        "breached": bool(clock and clock.breached),
-        "warning": bool(clock and clock.warning),
+        "breached": breached,
+        "warning": warning,
         "paused": False,
         "escalation_level": clock.escalation_level if clock is not None else 0,
         "acknowledged": bool(clock and clock.acknowledged_level >= clock.escalation_level),
@@ -187,6 +244,22 @@ def queue_row(complaint: Complaint, *, task_id: int | None) -> dict[str, Any]:
         "created": complaint.received_at,
         "version": complaint.version,
     }
+
+
+def current_task_ids(complaint_ids: list[int]) -> dict[int, int]:
+    """``current_task_id`` of many complaints in one query: complaint id → task id."""
+    out: dict[int, int] = {}
+    for complaint_id, task_id in (
+        Task.objects.filter(
+            process__complaintprocess__complaint_id__in=complaint_ids,
+            status__in=ACTIVE_TASK_STATUSES,
+            flow_task_type="HUMAN",
+        )
+        .order_by("id")
+        .values_list("process__complaintprocess__complaint_id", "id")
+    ):
+        out[complaint_id] = task_id  # the latest wins
+    return out
 
 
 def is_waiting(complaint: Complaint) -> bool:

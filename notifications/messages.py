@@ -42,8 +42,11 @@ def subject_of(data: dict[str, Any], subject_kind: str = "") -> str:
 
 
 def render_title(kind: str, data: dict[str, Any], subject_kind: str = "") -> str:
-    if subject_of(data, subject_kind) == "complaint":
+    subject = subject_of(data, subject_kind)
+    if subject == "complaint":
         return _complaint_title(kind, data)
+    if subject == "complaint_approval":
+        return _approval_title(kind, data)
     number = data.get("number", "")
     if kind == "assigned":
         return _("Ticket %(number)s was assigned to you") % {"number": number}
@@ -100,4 +103,26 @@ def _complaint_title(kind: str, data: dict[str, Any]) -> str:
         return _("The resolution of complaint %(number)s was rejected") % values
     if kind == "acknowledged":
         return _("A supervisor acknowledged the escalation of complaint %(number)s") % values
+    return _("Notification about complaint %(number)s") % values
+
+
+def _approval_title(kind: str, data: dict[str, Any]) -> str:
+    """A complaint's pending approval (``object_id`` is the complaint's): its clock's
+    warning, and its breach told to the approver and their superior level."""
+    values = {
+        "number": data.get("number", ""),
+        "amount": data.get("amount") or "",
+        "currency": data.get("currency") or "",
+    }
+    if kind == "sla_warning":
+        return _("The approval of complaint %(number)s is due soon") % values
+    if kind == "sla_breached":
+        if values["amount"]:
+            return (
+                _("The approval of complaint %(number)s (%(amount)s %(currency)s) is overdue")
+                % values
+            )
+        return _("The approval of complaint %(number)s is overdue") % values
+    if kind == "escalated":
+        return _("The approval of complaint %(number)s was escalated") % values
     return _("Notification about complaint %(number)s") % values

@@ -296,6 +296,28 @@ def start(
     return clock
 
 
+def restart(*, kind: str, object_id: int, terms: dict[str, Any], at: datetime) -> SlaClock:
+    """The subject's clock under ``terms`` written by its kind (no policy row: a privacy
+    request's statutory deadline, a complaint's approval), started at ``at``. A subject that
+    had a clock of the kind before gets it back as new (its earlier run's state, checkpoints
+    and levels cleared: one clock per subject); the caller holds the subject's lock."""
+    clock = SlaClock.objects.select_for_update().filter(
+        kind=kind, object_id=object_id
+    ).first() or SlaClock(kind=kind, object_id=object_id)
+    clock.policy = None
+    clock.terms = terms
+    clock.started_at = at
+    clock.paused_at = None
+    clock.paused_seconds = 0
+    clock.targets = {}
+    clock.done = []
+    clock.escalation_level = 0
+    clock.acknowledged_level = 0
+    clock.stopped_at = None
+    save(clock)
+    return clock
+
+
 def pause(clock: SlaClock, at: datetime | None = None) -> None:
     """The clock stands still (the subject waits on the customer); idempotent."""
     if clock.paused_at is None:

@@ -5,6 +5,12 @@ A process app registers one ``SlaSubjects`` per kind in its ``AppConfig.ready()`
 and writes the clocks, the audit rows and the notifications set-wise; the adapter reads
 and changes the subjects it names by key — never one by one unless the work moves
 (``reassign`` goes through the flow).
+
+A kind whose subject is driven by another kind's viewflow process (a complaint's approval,
+kind ``complaint_approval``, keyed by the complaint) names that kind as ``process_kind``:
+the sweep then takes that process's flow lock, so a person acting on the subject and the
+ladder never write it at once. Without it, a kind that has no process of its own (a
+privacy request) is locked by its clock rows alone.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ class Subject:
     # A reassign level moved the work to this team (``team_id``/``assignee_id`` already
     # say so); the adapter moves the process's task through the flow in ``save``.
     reassign_to: int | None = None
+    # Facts every audit row and notification of the subject's checkpoints carry besides
+    # the ladder's own (an approval's approver, amount and limit rule).
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class SlaSubjects(Protocol):

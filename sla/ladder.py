@@ -89,14 +89,16 @@ class _Effects:
                 actor=None,
                 verb=verb,
                 before=values.get("before") or {},
-                after=values.get("after") or {},
+                after={**subject.details, **(values.get("after") or {})},
                 **self.adapter.audit_fields(subject),
             )
         )
 
-    def tell(self, recipients: list[int], kind: str, data: dict[str, Any], subject_id: int) -> None:
+    def tell(
+        self, recipients: list[int], kind: str, data: dict[str, Any], subject: kinds.Subject
+    ) -> None:
         if recipients:
-            self.notes.append((recipients, kind, data, subject_id))
+            self.notes.append((recipients, kind, {**subject.details, **data}, subject.object_id))
 
 
 def _fire_kind(kind: str, group: list[SlaClock], now: datetime) -> int:
@@ -105,7 +107,8 @@ def _fire_kind(kind: str, group: list[SlaClock], now: datetime) -> int:
         logger.error("SLA clocks of kind %r have no registered subjects; left as they are", kind)
         return 0
     try:
-        locked = runtime.try_lock_many(kind, [row.object_id for row in group])
+        process_kind = getattr(adapter, "process_kind", None) or kind
+        locked = runtime.try_lock_many(process_kind, [row.object_id for row in group])
     except runtime.UnknownProcess:
         # A kind without a viewflow process (a privacy request): the clock rows this sweep
         # holds (``FOR UPDATE SKIP LOCKED``) are its only lock.
@@ -170,7 +173,7 @@ def _apply(
             owner_or_supervisors,
             "sla_warning",
             {"number": subject.number, **info},
-            subject.object_id,
+            subject,
         )
         subject.events.append("sla_warning")
         return
@@ -180,7 +183,7 @@ def _apply(
             [*owner_or_supervisors, *supervisors],
             "sla_breached",
             {"number": subject.number, **info},
-            subject.object_id,
+            subject,
         )
         subject.events.append("sla_breached")
         return
@@ -228,7 +231,7 @@ def _apply(
         recipients,
         "escalated",
         {"number": subject.number, "level": number, "action": action},
-        subject.object_id,
+        subject,
     )
     subject.events.append("escalated")
 

@@ -34,7 +34,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from viewflow.workflow import chart
 
-from audit import verbs
 from audit.models import AuditEvent
 from complaints import actions, selectors, services
 from complaints.choices import (
@@ -102,6 +101,7 @@ def _target_labels() -> dict[str, str]:
         "acknowledge": _("Acknowledge"),
         "first_contact": _("First contact"),
         "final_answer": _("Final answer"),
+        "approval": _("Approval"),
     }
 
 
@@ -573,10 +573,34 @@ def available_actions(user: Any, complaint: Complaint, node: str | None) -> list
     ]
 
 
-def _clocks(complaint: Complaint) -> list[dict[str, Any]]:
+def _approval_clock_row(approval: Any) -> dict[str, Any] | None:
+    """The running approval's clock as a row of the clocks table (none when no approval
+    waits): due at the proposal's due moment, overdue once it has passed."""
+    if approval is None or approval.stopped_at is not None or not approval.terms:
+        return None
+    due = clocks.target_due(approval, "approval")
+    if selectors.approval_overdue(approval):
+        label, kind = _("Overdue"), "breached"
+    elif approval.warning:
+        label, kind = _("Due soon"), "warning"
+    else:
+        label, kind = _("Running"), "running"
+    return {
+        "target": "approval",
+        "label": _target_labels()["approval"],
+        "due": due,
+        "met_at": None,
+        "state": kind,
+        "state_label": label,
+        "live": True,
+    }
+
+
+def _clocks(complaint: Complaint, approval: Any = None) -> list[dict[str, Any]]:
     clock = complaint.sla_clock
+    waiting = _approval_clock_row(approval)
     if clock is None or not clock.terms:
-        return []
+        return [waiting] if waiting else []
     labels = _target_labels()
     met_fields = {
         "acknowledge": complaint.acknowledged_at,
@@ -612,7 +636,17 @@ def _clocks(complaint: Complaint) -> list[dict[str, Any]]:
                 "live": not met and clock.stopped_at is None and clock.paused_at is None,
             }
         )
+    if waiting:
+        out.append(waiting)
     return out
+
+
+def _escalated_to(approval: Any) -> str:
+    """Whom the ladder told of the overdue approval ("" before its breach fired)."""
+    if approval is None or approval.stopped_at is not None or not approval.breached:
+        return ""
+    level = services.told_role(str(approval.terms.get("required_level") or ""))
+    return str(_("the administrators") if level == roles.ROLE_ADMINISTRATOR else _("the managers"))
 
 
 def _authority_rows() -> list[dict[str, Any]]:
@@ -650,7 +684,7 @@ def _history(complaint: Complaint) -> list[dict[str, Any]]:
         {
             "at": event.created_at,
             "actor": person_name(event.actor) if event.actor else _("Kefu"),
-            "verb": verbs.label("complaint", event.verb),
+            "verb": selectors.history_label(event.subject_kind, event.verb),
             "code": event.verb,
             "details": _describe(event.after or {}, people),
         }
@@ -744,6 +778,11 @@ def _page(
             people = people.exclude(pk=complaint.about_user_id)
         assignable = sorted(person_names(people.distinct()).items(), key=lambda i: i[1])
     clock = complaint.sla_clock
+    approval = (
+        selectors.approval_clock(complaint.pk)
+        if complaint.status == ComplaintStatus.AWAITING_APPROVAL
+        else None
+    )
     config = _page_config(request, page="complaint", complaint=complaint.pk)
     response = _render(
         request,
@@ -752,7 +791,9 @@ def _page(
         complaint=complaint,
         node=node,
         actions=actions,
-        clocks=_clocks(complaint),
+        clocks=_clocks(complaint, approval),
+        approval_overdue=selectors.approval_overdue(approval),
+        approval_escalated_to=_escalated_to(approval),
         escalation_level=clock.escalation_level if clock else 0,
         extensions_allowed=_extensions_allowed(complaint),
         extensions=list(complaint.extensions.select_related("approved_by")),

@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import verbs
 from audit.models import AuditEvent
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.pagination import paginate
@@ -592,7 +591,7 @@ class ComplaintHistoryView(APIView):
                 "id": e.pk,
                 "actor": e.actor_id,
                 "verb": e.verb,
-                "label": verbs.label("complaint", e.verb),
+                "label": selectors.history_label(e.subject_kind, e.verb),
                 "at": e.created_at,
                 "before": e.before,
                 "after": e.after,

@@ -2,6 +2,7 @@
 transaction that checks the actor's permissions, writes the audit row and registers its
 side effects after commit."""
 
+from .approval import ApprovalSubjects, superior_level, told_role
 from .escalation import ComplaintSubjects
 from .handling import (
     acknowledge_complaint,
@@ -32,6 +33,7 @@ from .handling import (
 from .intake import FromTicket, NewComplaint, derive_severity, open_complaint
 
 __all__ = [
+    "ApprovalSubjects",
     "ComplaintSubjects",
     "FromTicket",
     "NewComplaint",
@@ -61,4 +63,6 @@ __all__ = [
     "respond_as_customer",
     "response_window_end",
     "review_ready",
+    "superior_level",
+    "told_role",
 ]

@@ -19,7 +19,7 @@ from sla.kinds import Subject
 from sla.models import SlaClock
 
 from .. import selectors
-from ..choices import SEVERITY_ORDER, raised
+from ..choices import SEVERITY_ORDER, ComplaintStatus, raised
 from ..models import COMPLAINT_TARGETS, Complaint
 from ._common import KIND, take
 
@@ -71,15 +71,21 @@ class ComplaintSubjects:
         if not rows:
             return
         update_columns(rows, ["severity", "team_id", "assignee_id", "version", "updated_at"])
+        # what the queue rows read, for every complaint of the sweep at once
+        task_ids = selectors.current_task_ids([c.pk for c in rows if selectors.is_waiting(c)])
+        approvals = selectors.pending_approvals(
+            [c.pk for c in rows if c.status == ComplaintStatus.AWAITING_APPROVAL]
+        )
         batch = []
         for complaint, subject in zip(rows, subjects, strict=True):
-            task_id = (
-                selectors.current_task_id(complaint.pk) if selectors.is_waiting(complaint) else None
-            )
             batch.append(
                 (
                     most_significant(subject.events),
-                    selectors.queue_row(complaint, task_id=task_id),
+                    selectors.queue_row(
+                        complaint,
+                        task_id=task_ids.get(complaint.pk),
+                        approval=approvals.get(complaint.pk, (None, None)),
+                    ),
                     selectors.is_waiting(complaint),
                 )
             )

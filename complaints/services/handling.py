@@ -61,6 +61,7 @@ from ._common import (
     save_changed,
     take,
 )
+from .approval import start_approval_clock, stop_approval_clock
 
 FINAL = "final_answer"
 
@@ -482,6 +483,7 @@ def propose_resolution(
             proposal.approver = approver
             proposal.due_at = now + timedelta(hours=int(rule.get("approval_hours") or 24))
             proposal.save()
+            start_approval_clock(complaint, proposal, now)
             complaint.status = ComplaintStatus.AWAITING_APPROVAL
             save_changed(complaint, [*fields, "status"])
             audit(
@@ -586,6 +588,7 @@ def approve_proposal(*, complaint_id: int, actor: Actor, reason: str = "") -> Co
         proposal.decided_at = timezone.now()
         proposal.decision_reason = reason.strip()
         proposal.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        stop_approval_clock(complaint, proposal.decided_at)
         audit(
             complaint,
             actor,
@@ -620,6 +623,7 @@ def reject_proposal(*, complaint_id: int, actor: Actor, reason: str) -> Complain
         proposal.decided_at = timezone.now()
         proposal.decision_reason = reason.strip()
         proposal.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        stop_approval_clock(complaint, proposal.decided_at)
         complaint.status = ComplaintStatus.INVESTIGATING
         save_changed(complaint, ["status"])
         audit(

@@ -46,7 +46,15 @@ from sla.models import SlaClock
 
 from ... import services
 from ...choices import ComplaintStatus
-from ...models import Complaint, ComplaintNote, ComplaintProfile, Extension, Proposal
+from ...models import (
+    APPROVAL_KIND,
+    APPROVAL_TARGET,
+    Complaint,
+    ComplaintNote,
+    ComplaintProfile,
+    Extension,
+    Proposal,
+)
 from ...services._common import publish
 
 MARKER_USERNAME = "manager"
@@ -497,6 +505,7 @@ def backdate(complaint: Complaint, timeline: Timeline) -> None:
     clock = complaint.sla_clock
     if clock is not None and clock.started_at is not None:
         _backdate_clock(clock, timeline)
+    _backdate_approval_clock(complaint, timeline)
     complaint = Complaint.objects.select_related("sla_clock", "customer").get(pk=complaint.pk)
     publish("updated", complaint)
 
@@ -512,6 +521,26 @@ def move_clock_start(complaint: Complaint, timeline: Timeline) -> None:
     clock.started_at = timeline.shift(clock.started_at)
     clocks.save(clock)
     timeline.clock_moved = True
+
+
+def _backdate_approval_clock(complaint: Complaint, timeline: Timeline) -> None:
+    """The last approval's clock moves with its proposal: it starts on the proposal's day
+    and stops on the decision's (its due moment is the proposal's ``due_at``)."""
+    clock = SlaClock.objects.filter(kind=APPROVAL_KIND, object_id=complaint.pk).first()
+    if clock is None or clock.started_at is None:
+        return
+    clock.started_at = timeline.shift(clock.started_at)
+    clock.paused_at = timeline.shift(clock.paused_at)
+    clock.stopped_at = timeline.shift(clock.stopped_at)
+    state = clock.targets.get(APPROVAL_TARGET) or {}
+    met = timeline.shift(parse_datetime(state["met_at"]) if state.get("met_at") else None)
+    due = clocks.moment(clock, APPROVAL_TARGET, 100)
+    state["met_at"] = met.isoformat() if met is not None else None
+    state["breached"] = bool(met is not None and met > due) or (
+        f"{APPROVAL_TARGET}:breach" in clock.done
+    )
+    clock.targets[APPROVAL_TARGET] = state
+    clocks.save(clock)
 
 
 def _backdate_clock(clock: Any, timeline: Timeline) -> None:

@@ -273,7 +273,9 @@ const bell = {
           toast(error.message, "error");
         }
       }
-      if (n.subject_kind === "complaint" && n.object_id) location.href = `/complaints/${n.object_id}/`;
+      // an approval's notification names its complaint (subject kind complaint_approval)
+      const complaint = n.subject_kind === "complaint" || n.subject_kind === "complaint_approval";
+      if (complaint && n.object_id) location.href = `/complaints/${n.object_id}/`;
       else if (n.ticket) location.href = `/tickets/${n.ticket}/`;
       else this.load();
     };
