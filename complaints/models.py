@@ -366,6 +366,12 @@ class Complaint(models.Model):
             models.Index(fields=["status", "received_at"], name="complaint_status_idx"),
             models.Index(fields=["team", "status"], name="complaint_team_idx"),
             models.Index(fields=["updated_at"], name="complaint_updated_idx"),
+            # the ticket's open complaint (at most one; the ticket page asks)
+            models.Index(
+                fields=["ticket_id"],
+                condition=models.Q(ticket_id__isnull=False),
+                name="complaint_ticket_idx",
+            ),
         ]
 
     def __str__(self) -> str:

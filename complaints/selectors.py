@@ -114,6 +114,18 @@ def get_complaint_for(user: Any, complaint_id: int) -> Complaint:
     return complaint
 
 
+def open_complaint_from_ticket(ticket_id: int) -> Complaint | None:
+    """The complaint the ticket was escalated into that is not closed yet, or None: a
+    ticket has at most one (``services.open_complaint``)."""
+    return (
+        Complaint.objects.filter(ticket_id=ticket_id)
+        .exclude(status=ComplaintStatus.CLOSED)
+        .only("id", "number", "status")
+        .order_by("-id")
+        .first()
+    )
+
+
 def default_profile() -> ComplaintProfile | None:
     return (
         ComplaintProfile.objects.filter(is_default=True).order_by("id").first()

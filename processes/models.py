@@ -95,3 +95,31 @@ class Link(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id} → {self.other_kind} {self.other_id}"
+
+
+class RequestKey(models.Model):
+    """An ``Idempotency-Key`` a person sent to a process app's endpoint, and what it made
+    (``processes.idempotency``): a retried request is answered with that object."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    key = models.CharField(_("key"), max_length=255)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    subject_kind = models.CharField(_("kind"), max_length=32)
+    # Empty only inside the transaction that claims the key.
+    object_id = models.BigIntegerField(_("object"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="requestkey_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_kind} {self.object_id}: {self.key}"

@@ -19,8 +19,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from complaints import selectors as complaint_selectors
 from complaints import services as complaint_services
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from customers import permissions as customer_permissions
 from customers.models import Contact, Customer
 from mail import attachments as mail_attachments
@@ -196,6 +197,8 @@ def _ticket_page(
         process_id=tasks[0]["process_id"] if tasks else None,
         linked=selectors_web.linked_to("ticket", ticket.pk),
         escalation_form=selectors_web.escalation_choices(),
+        # a ticket is escalated into at most one complaint that is not closed: its link
+        escalated_into=complaint_selectors.open_complaint_from_ticket(ticket.pk),
         escalation=escalation or {"impact": "medium", "urgency": "medium"},
         escalation_errors=escalation_errors or {},
         may_escalate=bool(roles.roles_of(request.user)),
@@ -233,6 +236,11 @@ def escalate_ticket(request: HttpRequest, pk: int) -> HttpResponseBase:
         errors.setdefault("form", []).insert(0, exc.message)
         return _ticket_page(
             request, ticket, escalation=values, escalation_errors=errors, status=400
+        )
+    except Conflict as exc:  # escalated meanwhile: the page shows the complaint instead
+        errors = {"form": [exc.message, *exc.errors.get("ticket", [])]}
+        return _ticket_page(
+            request, ticket, escalation=values, escalation_errors=errors, status=409
         )
     except Forbidden as exc:
         raise PermissionDenied(exc.message) from exc

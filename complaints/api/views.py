@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from core.pagination import paginate
 from customers.models import Contact
 from customers.permissions import sees_work_contents
 from org import roles
-from processes import links, subjects, visibility
+from processes import idempotency, links, subjects, visibility
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 from sla import clock as clocks
 
@@ -68,6 +69,18 @@ STATUSES = "|".join(ComplaintStatus.values)
 SEVERITIES = "|".join(Severity.values)
 # The service's error keys, as the API's input names them.
 FIELD_NAMES = {"customer": "customer_id", "contact": "contact_id", "about_user": "about_user_id"}
+_CREATED = status.HTTP_201_CREATED
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "1 to 255 characters, unique per request the client means once: a repeat with the same "
+        "key and body changes nothing and is answered with the complaint (the one the first "
+        "request created, or as it stands); the key with another body or endpoint is a 409."
+    ),
+)
 
 
 def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
@@ -78,6 +91,32 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and (not 1 <= len(key) <= 255 or "\x00" in key):
+        raise InvalidInput(
+            _("Invalid Idempotency-Key."),
+            {"idempotency_key": [_("1 to 255 characters.")]},
+        )
+    return key
+
+
+def _once(request: Request, user: Any, body: Any, perform: Callable[[], int]) -> tuple[int, bool]:
+    """Runs ``perform`` (it answers the complaint's id) once per ``Idempotency-Key``: a
+    replay gets the id the first request answered and ``False`` (docs/api.md, "Beyond the
+    contract"); without a key every request acts."""
+    key = _idempotency_key(request)
+    if key is None:
+        return perform(), True
+    return idempotency.perform_once(
+        actor=user,
+        key=key,
+        fingerprint=idempotency.request_fingerprint(request.path, body),
+        subject_kind="complaint",
+        perform=perform,
+    )
 
 
 def _staff(request: Request) -> Any:
@@ -402,7 +441,7 @@ def _row(c: Complaint) -> dict[str, Any]:
     }
 
 
-def _intake(user: Any, data: dict[str, Any]) -> Complaint:
+def _intake(user: Any, data: dict[str, Any], *, reason: str = "") -> Complaint:
     from_ticket = None
     ticket_id = data.pop("ticket", None)
     new_contact = data.pop("contact", None)
@@ -424,9 +463,10 @@ def _intake(user: Any, data: dict[str, Any]) -> Complaint:
         data["title"] = data["title"] or facts.title[:200]
         data["description"] = data["description"] or facts.description or facts.title
     try:
-        return services.open_complaint(
-            data=services.NewComplaint(**data, from_ticket=from_ticket), actor=user
-        )
+        new = services.NewComplaint(**data, from_ticket=from_ticket)
+        if reason:  # escalate-to-complaint: the reason is the first note, same transaction
+            return services.escalate_ticket(data=new, actor=user, reason=reason)
+        return services.open_complaint(data=new, actor=user)
     except InvalidInput as exc:
         exc.errors = {FIELD_NAMES.get(k, k): v for k, v in exc.errors.items()}
         raise
@@ -459,11 +499,15 @@ def _contact_by_email(user: Any, given: dict[str, str], customer_id: int | None)
 
 class EscalateTicketView(APIView):
     """``POST /api/tickets/{id}/escalate-to-complaint/`` (API.md): the ticket becomes a
-    complaint linked to it both ways; the reason is the complaint's first internal note."""
+    complaint linked to it both ways; the reason is the complaint's first internal note.
+    A ticket with a complaint that is not closed is refused (409)."""
+
+    error_statuses = {"POST": {409}}
 
     @extend_schema(
         request=s.ComplaintEscalateTicketInput,
-        responses={201: s.ComplaintOutput},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.ComplaintOutput, 200: s.ComplaintOutput},
         operation_id="tickets_escalate_to_complaint",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -489,14 +533,19 @@ class EscalateTicketView(APIView):
             "about_user_id": None,
             "ticket": pk,
         }
-        complaint = _intake(user, fields)
-        services.add_note(complaint_id=complaint.pk, actor=user, body=data["reason"])
-        return _detail_response(user, complaint.pk, status.HTTP_201_CREATED)
+        complaint_id, created = _once(
+            request,
+            user,
+            request.data or {},
+            lambda: _intake(user, fields, reason=data["reason"]).pk,
+        )
+        return _detail_response(user, complaint_id, _CREATED if created else status.HTTP_200_OK)
 
 
 class ComplaintListView(APIView):
-    # intake: escalating a ticket the caller cannot see (or that does not exist)
-    error_statuses = {"POST": {404}}
+    # intake: escalating a ticket the caller cannot see (or that does not exist); a ticket
+    # already in an open complaint, or an Idempotency-Key reused with another body
+    error_statuses = {"POST": {404, 409}}
 
     @extend_schema(
         parameters=[
@@ -563,14 +612,15 @@ class ComplaintListView(APIView):
 
     @extend_schema(
         request=s.ComplaintCreateInput,
-        responses={201: s.ComplaintOutput},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.ComplaintOutput, 200: s.ComplaintOutput},
         operation_id="complaints_create",
     )
     def post(self, request: Request) -> Response:
         user = _staff(request)
         data = _valid(s.ComplaintCreateInput, request.data)
-        complaint = _intake(user, data)
-        return _detail_response(user, complaint.pk, status.HTTP_201_CREATED)
+        pk, created = _once(request, user, request.data, lambda: _intake(user, data).pk)
+        return _detail_response(user, pk, _CREATED if created else status.HTTP_200_OK)
 
 
 class ComplaintDetailView(APIView):
@@ -614,10 +664,16 @@ class ComplaintActionView(APIView):
         body = request.data if request.data else {}
         data = _valid(self.input_class, body)
         user: Any = request.user  # signed in: the view's permission classes saw to it
-        self._perform(user, pk, data)
+        # A double-clicked button or a retried request acts once; the replay is answered
+        # with the complaint as it stands.
+        _once(request, user, body, lambda: self._perform(user, pk, data))
         return _detail_response(user, pk)
 
-    def _perform(self, user: Any, pk: int, data: dict[str, Any]) -> None:
+    def _perform(self, user: Any, pk: int, data: dict[str, Any]) -> int:
+        self._act(user, pk, data)
+        return pk
+
+    def _act(self, user: Any, pk: int, data: dict[str, Any]) -> None:
         match self.action_name:
             case "claim":
                 services.claim_complaint(complaint_id=pk, actor=user)
@@ -682,6 +738,7 @@ ACTIONS: dict[str, type[serializers.Serializer]] = {
 def action_view(name: str, input_class: type[serializers.Serializer]) -> Any:
     @extend_schema(
         request=input_class,
+        parameters=[IDEMPOTENCY_KEY],
         responses={200: s.ComplaintOutput},
         operation_id=f"complaints_{name}",
     )

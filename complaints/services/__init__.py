@@ -30,7 +30,7 @@ from .handling import (
     response_window_end,
     review_ready,
 )
-from .intake import FromTicket, NewComplaint, derive_severity, open_complaint
+from .intake import FromTicket, NewComplaint, derive_severity, escalate_ticket, open_complaint
 
 __all__ = [
     "ApprovalSubjects",
@@ -49,6 +49,7 @@ __all__ = [
     "close_complaint",
     "derive_severity",
     "escalate_complaint",
+    "escalate_ticket",
     "extend_deadline",
     "finish_close",
     "log_contact",

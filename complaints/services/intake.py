@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import Forbidden, InvalidInput
+from core.errors import Conflict, Forbidden, InvalidInput
 from customers.models import Contact, Customer
 from customers.permissions import sees_work_contents
 from notifications.services import notify_users
@@ -33,6 +33,7 @@ from ..models import (
     SeverityRule,
 )
 from ._common import KIND, allocate_number, audit, publish
+from .handling import add_note
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,8 @@ def open_complaint(*, data: NewComplaint, actor: Actor) -> Complaint:
     """Receives a complaint: validated, numbered, severity from the matrix (a repeat of one
     within the profile's window raises it a step; an override needs a reason), the
     regulator's clock started, a handler chosen who is not the person complained about,
-    the process started — one transaction."""
+    the process started — one transaction. From a ticket: refused (``Conflict``) while the
+    ticket has a complaint that is not closed."""
     # The service roles only: marketing and analysts never handle complaints.
     if actor is not None and not sees_work_contents(actor):
         raise Forbidden(_("Only staff may record complaints."))
@@ -183,9 +185,15 @@ def open_complaint(*, data: NewComplaint, actor: Actor) -> Complaint:
     about_id = data.about_user_id
     if about_id is None and data.from_ticket is not None:
         about_id = data.from_ticket.assignee_id
+    if data.from_ticket is not None:
+        # before a number is spent on a refusal; checked again under the lock below
+        _refuse_second_escalation(data.from_ticket.ticket_id)
     team = handling_team(category, profile)
     now = timezone.now()
     with transaction.atomic():
+        if data.from_ticket is not None:
+            _lock_escalations(data.from_ticket.ticket_id)
+            _refuse_second_escalation(data.from_ticket.ticket_id)
         complaint = Complaint.objects.create(
             number=allocate_number(),
             profile=profile,
@@ -273,6 +281,44 @@ def open_complaint(*, data: NewComplaint, actor: Actor) -> Complaint:
                 object_id=complaint.pk,
             )
         publish("created", complaint)
+    return complaint
+
+
+def _lock_escalations(ticket_id: int) -> None:
+    """Escalations of one ticket queue behind each other until the transaction ends (a
+    transaction-scoped advisory lock), so two at once make one complaint; SQLite's
+    IMMEDIATE transactions queue every write anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"complaints:escalate:{ticket_id}"]
+        )
+
+
+def _refuse_second_escalation(ticket_id: int) -> None:
+    """A ticket is escalated into at most one complaint that is not closed: a second
+    escalation is a 409 naming the first (once it is closed, a new one is allowed)."""
+    existing = selectors.open_complaint_from_ticket(ticket_id)
+    if existing is not None:
+        raise Conflict(
+            _("The ticket is already escalated into a complaint that is not closed."),
+            {
+                "ticket": [
+                    _("Already escalated into complaint %(number)s.") % {"number": existing.number}
+                ]
+            },
+        )
+
+
+def escalate_ticket(*, data: NewComplaint, actor: Actor, reason: str) -> Complaint:
+    """A ticket escalated into a complaint (``data.from_ticket``) with the reason as the
+    complaint's first internal note — one transaction: a refusal of either leaves nothing."""
+    if data.from_ticket is None:
+        raise ValueError("escalate_ticket escalates a ticket: data.from_ticket is required")
+    with transaction.atomic():
+        complaint = open_complaint(data=data, actor=actor)
+        add_note(complaint_id=complaint.pk, actor=actor, body=reason)
     return complaint
 
 

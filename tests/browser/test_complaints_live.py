@@ -2,7 +2,8 @@
 reaches its handler's queue and opens its own page (not a ticket's); the approval lands in
 the supervisor's queue as it is asked for; the board's complaints panel counts as work
 arrives; a notification of a complaint opens the complaint; the ticket page escalates a
-ticket into a linked complaint that its agent does not handle."""
+ticket into a linked complaint that its agent does not handle, then links that complaint
+instead of offering a second escalation."""
 
 from __future__ import annotations
 
@@ -172,6 +173,51 @@ def test_the_ticket_page_escalates_into_a_linked_complaint(
     link = page.locator("#linked-list a")
     expect(link).to_have_text(complaint.number)
     expect(link).to_have_attribute("href", f"/complaints/{complaint.pk}/")
+    # At most one open complaint a ticket: the page links it instead of offering the form.
+    escalated = page.locator("#escalated-into a")
+    expect(escalated).to_have_text(complaint.number)
+    expect(escalated).to_have_attribute("href", f"/complaints/{complaint.pk}/")
+    expect(page.locator("#escalate-form")).to_have_count(0)
+    expect(page.locator("#escalate-submit")).to_have_count(0)
+    escalated.click()
+    page.wait_for_url(f"**/complaints/{complaint.pk}/")
+
+
+def test_a_ticket_escalated_meanwhile_is_not_escalated_twice(
+    browser: Any, server: str, desk: Any, cdesk: Any
+) -> None:
+    from complaints import services
+    from complaints.models import Complaint
+    from tests.factories import open_ticket
+
+    ticket = open_ticket(desk, subject="Router broken twice")
+    page = login(browser, server, "agent1", "pw")
+    page.goto(f"/tickets/{ticket.pk}/")
+    page.click("#escalate summary")
+    page.select_option("#escalate-category", "billing")
+    # Someone else escalates the ticket while the form is open.
+    first = services.open_complaint(
+        data=services.NewComplaint(
+            category="service",
+            title=ticket.subject,
+            description=ticket.subject,
+            impact="medium",
+            urgency="medium",
+            customer_id=ticket.customer_id,
+            contact_id=ticket.contact_id,
+            from_ticket=services.FromTicket(ticket.pk, ticket.number, ticket.assignee_id),
+        ),
+        actor=cdesk.supervisor,
+    )
+    page.click("#escalate-submit")
+
+    errors = page.locator("#escalate-errors")
+    expect(errors).to_contain_text("already escalated into a complaint that is not closed")
+    expect(errors).to_contain_text(f"Already escalated into complaint {first.number}.")
+    expect(page.locator("#escalated-into a")).to_have_text(first.number)
+    expect(page.locator("#escalate-submit")).to_have_count(0)
+    assert page.url.endswith(f"/tickets/{ticket.pk}/escalate/")
+    assert list(Complaint.objects.values_list("pk", flat=True)) == [first.pk]
 
 
 def test_a_bad_escalation_keeps_the_form_open_with_the_problem(

@@ -138,6 +138,27 @@ def test_escalating_a_ticket_opens_a_linked_complaint_never_handled_by_its_assig
     assert f'<a href="/complaints/{complaint.pk}/">{complaint.number}</a>' in page
 
 
+def test_a_second_escalation_is_refused_while_the_first_complaint_is_open(
+    desk: Any, cdesk: Any
+) -> None:
+    ticket = open_ticket(desk)
+    form = {"category": "billing", "impact": "high", "urgency": "medium"}
+    assert logged_in(desk.agent1).post(f"/tickets/{ticket.pk}/escalate/", form).status_code == 303
+    complaint = Complaint.objects.get()
+    page = logged_in(desk.agent1).get(f"/tickets/{ticket.pk}/").content.decode()
+    assert 'id="escalate-form"' not in page
+    assert f'<a href="/complaints/{complaint.pk}/">{complaint.number}</a>.' in page
+
+    again = logged_in(desk.supervisor).post(f"/tickets/{ticket.pk}/escalate/", form)
+
+    assert again.status_code == 409
+    page = again.content.decode()
+    assert f"Already escalated into complaint {complaint.number}." in page
+    assert 'id="escalate-form"' not in page
+    assert list(Complaint.objects.values_list("pk", flat=True)) == [complaint.pk]
+    assert len(links_of("ticket", ticket.pk)) == 1
+
+
 def test_a_bad_escalation_shows_the_form_again_and_opens_nothing(desk: Any, cdesk: Any) -> None:
     ticket = open_ticket(desk)
 
