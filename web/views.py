@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -232,7 +234,7 @@ def escalate_ticket(request: HttpRequest, pk: int) -> HttpResponseBase:
     try:
         complaint = complaint_services.open_complaint(data=data, actor=request.user)
     except InvalidInput as exc:
-        errors = {field: [str(m) for m in messages] for field, messages in exc.errors.items()}
+        errors = {field: [str(m) for m in msgs] for field, msgs in exc.errors.items()}
         errors.setdefault("form", []).insert(0, exc.message)
         return _ticket_page(
             request, ticket, escalation=values, escalation_errors=errors, status=400
@@ -246,7 +248,15 @@ def escalate_ticket(request: HttpRequest, pk: int) -> HttpResponseBase:
         raise PermissionDenied(exc.message) from exc
     # 303: a reload of the complaint's page never sends the form again
     response = HttpResponse(status=303)
-    response["Location"] = selectors_web.object_url("complaint", complaint.pk)
+    if complaint_selectors.can_see_complaint(request.user, complaint.pk):
+        response["Location"] = selectors_web.object_url("complaint", complaint.pk)
+    else:
+        # it went to the complaints team, and it may be about the ticket's own agent
+        messages.info(
+            request,
+            _("Complaint %(number)s went to a team you do not see.") % {"number": complaint.number},
+        )
+        response["Location"] = reverse("web:ticket", args=[ticket.pk])
     return response
 
 

@@ -427,6 +427,17 @@ class ComplaintContractProposalOutput(serializers.Serializer):
     )
 
 
+class ComplaintReceiptOutput(serializers.Serializer):
+    """What intake answers a caller who may not see the complaint they recorded (it went to
+    the complaints team; it may be about them): its id, number and status, and why no more."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    visible = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
 class ComplaintOutput(serializers.Serializer):
     """A complaint with everything its page shows."""
 

@@ -12,7 +12,7 @@ from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -354,6 +354,31 @@ def _detail_response(user: Any, pk: int, status_code: int = status.HTTP_200_OK) 
     return Response(s.ComplaintOutput(complaint_detail(user, complaint)).data, status=status_code)
 
 
+# Intake's answer: the complaint, or a receipt when the caller may not see it.
+_INTAKE_OUTPUT = PolymorphicProxySerializer(
+    component_name="ComplaintIntakeOutput",
+    serializers=[s.ComplaintOutput, s.ComplaintReceiptOutput],
+    resource_type_field_name=None,
+)
+
+
+def _intake_response(user: Any, pk: int, status_code: int) -> Response:
+    """The recorded complaint as its detail, or, for a caller who may not see it (it went
+    to the complaints team and may be about them), a receipt with its number."""
+    if selectors.can_see_complaint(user, pk):
+        return _detail_response(user, pk, status_code)
+    complaint = Complaint.objects.only("number", "status").get(pk=pk)
+    receipt = {
+        "id": complaint.pk,
+        "number": complaint.number,
+        "status": complaint.status,
+        "visible": False,
+        "detail": _("Complaint %(number)s went to a team you do not see.")
+        % {"number": complaint.number},
+    }
+    return Response(s.ComplaintReceiptOutput(receipt).data, status=status_code)
+
+
 def _check_pk(pk: int) -> None:
     if pk > MAX_ID:  # the URL takes any digits; no complaint has such an id
         raise NotFound(_("Complaint not found."))
@@ -507,7 +532,7 @@ class EscalateTicketView(APIView):
     @extend_schema(
         request=s.ComplaintEscalateTicketInput,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: s.ComplaintOutput, 200: s.ComplaintOutput},
+        responses={201: _INTAKE_OUTPUT, 200: _INTAKE_OUTPUT},
         operation_id="tickets_escalate_to_complaint",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -539,7 +564,7 @@ class EscalateTicketView(APIView):
             request.data or {},
             lambda: _intake(user, fields, reason=data["reason"]).pk,
         )
-        return _detail_response(user, complaint_id, _CREATED if created else status.HTTP_200_OK)
+        return _intake_response(user, complaint_id, _CREATED if created else status.HTTP_200_OK)
 
 
 class ComplaintListView(APIView):
@@ -613,14 +638,14 @@ class ComplaintListView(APIView):
     @extend_schema(
         request=s.ComplaintCreateInput,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: s.ComplaintOutput, 200: s.ComplaintOutput},
+        responses={201: _INTAKE_OUTPUT, 200: _INTAKE_OUTPUT},
         operation_id="complaints_create",
     )
     def post(self, request: Request) -> Response:
         user = _staff(request)
         data = _valid(s.ComplaintCreateInput, request.data)
         pk, created = _once(request, user, request.data, lambda: _intake(user, data).pk)
-        return _detail_response(user, pk, _CREATED if created else status.HTTP_200_OK)
+        return _intake_response(user, pk, _CREATED if created else status.HTTP_200_OK)
 
 
 class ComplaintDetailView(APIView):

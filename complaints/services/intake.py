@@ -23,17 +23,27 @@ from processes import links, runtime
 from sla import clock as clocks
 
 from .. import selectors
-from ..choices import Channel, ComplaintStatus, ComplaintVerb, Impact, Severity, Urgency, raised
+from ..choices import (
+    Channel,
+    ComplaintStatus,
+    ComplaintVerb,
+    Impact,
+    NoteKind,
+    Severity,
+    Urgency,
+    raised,
+)
 from ..models import (
     COMPLAINT_TARGETS,
     Complaint,
     ComplaintCategory,
+    ComplaintNote,
     ComplaintPolicy,
     ComplaintProfile,
     SeverityRule,
 )
 from ._common import KIND, allocate_number, audit, publish
-from .handling import add_note
+from .handling import _person
 
 
 @dataclass(frozen=True)
@@ -316,9 +326,17 @@ def escalate_ticket(*, data: NewComplaint, actor: Actor, reason: str) -> Complai
     complaint's first internal note — one transaction: a refusal of either leaves nothing."""
     if data.from_ticket is None:
         raise ValueError("escalate_ticket escalates a ticket: data.from_ticket is required")
+    if not reason.strip():
+        raise InvalidInput(_("The note is empty."), {"body": [_("This field may not be blank.")]})
     with transaction.atomic():
         complaint = open_complaint(data=data, actor=actor)
-        add_note(complaint_id=complaint.pk, actor=actor, body=reason)
+        # Part of the intake, not a later note: the person escalating may not see the
+        # complaint once it is recorded (it goes to the complaints team, and it may be
+        # about them, the ticket's agent), yet their reason is its first note.
+        note = ComplaintNote.objects.create(
+            complaint=complaint, kind=NoteKind.NOTE, body=reason.strip(), author=_person(actor)
+        )
+        audit(complaint, actor, ComplaintVerb.NOTED, after={"note": note.pk})
     return complaint
 
 

@@ -669,3 +669,46 @@ def test_overdue_lists_complaints_past_a_target(cd: ComplaintsDesk) -> None:
     ]
     ordered = client.get("/api/complaints/?ordering=due").json()["results"]
     assert [r["id"] for r in ordered] == [late.pk, on_time.pk]
+
+
+def test_the_ticket_s_own_agent_escalates_it_and_gets_a_receipt(cd: ComplaintsDesk) -> None:
+    """The agent of the ticket (outside the complaints team, and the person the complaint
+    may be about) records it with their reason as its first note, then may not read it: the
+    answer is a receipt with its number, not a 404 after the fact."""
+    desk = build_desk()
+    ticket = open_ticket(desk, subject="Rude on the phone")
+    update_ticket(ticket.pk, assignee=desk.agent1)
+
+    response = client_for(desk.agent1).post(
+        f"/api/tickets/{ticket.pk}/escalate-to-complaint/",
+        {"reason": "The customer asks for a formal complaint."},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    complaint = Complaint.objects.get()
+    assert response.json() == {
+        "id": complaint.pk,
+        "number": complaint.number,
+        "status": "received",
+        "visible": False,
+        "detail": f"Complaint {complaint.number} went to a team you do not see.",
+    }
+    assert complaint.about_user_id == desk.agent1.pk and complaint.assignee_id != desk.agent1.pk
+    note = ComplaintNote.objects.get(complaint=complaint)
+    assert note.body == "The customer asks for a formal complaint."
+    assert note.author_id == desk.agent1.pk
+    assert client_for(desk.agent1).get(f"/api/complaints/{complaint.pk}/").status_code == 404
+    # a supervisor reads the whole complaint
+    full = client_for(desk.supervisor).get(f"/api/complaints/{complaint.pk}/")
+    assert full.status_code == 200 and full.json()["ticket"] == ticket.pk
+
+
+def test_an_escalation_with_an_empty_reason_records_nothing(cd: ComplaintsDesk) -> None:
+    desk = build_desk()
+    ticket = open_ticket(desk)
+    response = client_for(desk.supervisor).post(
+        f"/api/tickets/{ticket.pk}/escalate-to-complaint/", {"reason": "   "}, format="json"
+    )
+    assert response.status_code == 400, response.json()
+    assert Complaint.objects.count() == 0 and links_of("ticket", ticket.pk) == []

@@ -294,3 +294,26 @@ def test_the_queue_page_carries_complaint_rows_and_their_labels_in_chinese(cdesk
     assert strings["complaint_status"]["received"] == "已接收"
     assert strings["complaint_status"]["awaiting_approval"] == "待审批"
     assert strings["open_complaint"] == "打开投诉"
+
+
+def test_an_agent_escalating_their_own_ticket_returns_to_it_with_the_number(
+    desk: Any, cdesk: Any
+) -> None:
+    """The complaint goes to the complaints team (and may be about the ticket's agent): the
+    agent who escalated it is sent back to the ticket with its number, not to a 404."""
+    ticket = open_ticket(desk)
+    ticket.assignee = desk.agent1
+    ticket.save(update_fields=["assignee"])
+    client = logged_in(desk.agent1)
+
+    response = client.post(
+        f"/tickets/{ticket.pk}/escalate/",
+        {"category": "billing", "impact": "high", "urgency": "medium"},
+    )
+
+    complaint = Complaint.objects.get()
+    assert response.status_code == 303
+    assert response["Location"] == f"/tickets/{ticket.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert f"Complaint {complaint.number} went to a team you do not see." in page
+    assert client.get(f"/complaints/{complaint.pk}/").status_code == 404
