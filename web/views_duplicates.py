@@ -100,8 +100,11 @@ def _summary(obj: Any) -> str:
     return obj.name
 
 
-TARGET_OF_KIND = {"contacts": FieldTarget.CONTACT, "customers": FieldTarget.CUSTOMER}
-KIND_OF_TARGET = {v: k for k, v in TARGET_OF_KIND.items()}
+TARGET_OF_KIND: dict[str, str] = {
+    "contacts": FieldTarget.CONTACT.value,
+    "customers": FieldTarget.CUSTOMER.value,
+}
+KIND_OF_TARGET: dict[str, str] = {v: k for k, v in TARGET_OF_KIND.items()}
 
 
 def _dismissed_rows(pairs: list[DismissedPair]) -> list[dict[str, Any]]:

@@ -98,7 +98,7 @@ class CustomerPairPageOutput(serializers.Serializer[Any]):
 
 class MergeLogOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    target = serializers.ChoiceField(["customer", "contact"])
+    target = serializers.ChoiceField(FieldTarget.choices)
     kept = serializers.IntegerField()
     merged = serializers.IntegerField()
     moved = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()))
@@ -111,7 +111,7 @@ class MergeLogOutput(serializers.Serializer[Any]):
 
 class DismissalOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    target = serializers.ChoiceField(["customer", "contact"])
+    target = serializers.ChoiceField(FieldTarget.choices)
     a = serializers.IntegerField(help_text="the lower id of the pair")
     b = serializers.IntegerField(help_text="the higher id of the pair")
     reason = serializers.CharField()

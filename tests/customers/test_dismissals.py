@@ -133,7 +133,9 @@ def test_a_role_that_may_not_merge_may_not_dismiss_nor_restore(twins: Any, facto
 
 
 def _customers() -> tuple[int, int]:
-    return CustomerFactory(name="Globex").pk, CustomerFactory(name="Globex Ltd").pk
+    one: Any = CustomerFactory(name="Globex")
+    two: Any = CustomerFactory(name="Globex Ltd")
+    return one.pk, two.pk
 
 
 def test_bad_requests_are_refused_and_change_nothing(twins: Any) -> None:
