@@ -137,6 +137,9 @@ class CustomerVerb(models.TextChoices):
     FIELD_DEFINED = "field_defined", _("custom field defined")
     FIELD_CHANGED = "field_changed", _("custom field changed")
     FIELD_RETIRED = "field_retired", _("custom field retired")
+    # A pair reviewed and found not to be duplicates (docs/customers-merge.md).
+    NOT_DUPLICATE = "not_duplicate", _("marked not a duplicate")
+    DUPLICATE_RESTORED = "duplicate_restored", _("not-a-duplicate mark removed")
 
 
 class ContactVerb(models.TextChoices):
@@ -154,6 +157,8 @@ class ContactVerb(models.TextChoices):
     LEGAL_HOLD = "legal_hold", _("legal hold placed")
     LEGAL_HOLD_RELEASED = "legal_hold_released", _("legal hold released")
     ERASED = "erased", _("erased on request")
+    NOT_DUPLICATE = "not_duplicate", _("marked not a duplicate")
+    DUPLICATE_RESTORED = "duplicate_restored", _("not-a-duplicate mark removed")
 
 
 class SegmentVerb(models.TextChoices):

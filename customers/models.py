@@ -583,6 +583,45 @@ class MergeLog(models.Model):
         return f"{self.target} {self.merged_id}->{self.kept_id}"
 
 
+class DismissedPair(models.Model):
+    """Two contacts or two customers someone reviewed and found not to be duplicates: the
+    finder leaves the pair out. The ids are plain numbers, not foreign keys, so that a merge
+    (which moves every foreign key to the merged record) never rewrites a dismissal; they
+    are stored in order (``low_id < high_id``), one row per pair. Undoing a dismissal deletes
+    the row (the audit rows keep the history)."""
+
+    target = models.CharField(_("kind"), max_length=16, choices=FieldTarget.choices)
+    low_id = models.BigIntegerField(_("record"))
+    high_id = models.BigIntegerField(_("other record"))
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    actor = models.ForeignKey(
+        USER,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dismissed by"),
+    )
+    created_at = models.DateTimeField(_("dismissed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("pair marked not a duplicate")
+        verbose_name_plural = _("pairs marked not duplicates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "low_id", "high_id"], name="dismissedpair_uniq"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(low_id__lt=models.F("high_id")), name="dismissedpair_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at", "id"], name="dismissedpair_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.target} {self.low_id}/{self.high_id}"
+
+
 class LegalHold(models.Model):
     """Data Kefu must keep (a dispute, a regulator's inquiry, litigation): an erasure of the
     customer's or contact's data is refused with this reason while it lasts."""

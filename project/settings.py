@@ -530,6 +530,8 @@ SPECTACULAR_SETTINGS = {
         "CustomerKindEnum": "customers.choices.CustomerKind",
         "ContractKindEnum": "customers.choices.ContractKind",
         "PrivacyKindEnum": "customers.choices.PrivacyKind",
+        # customer|contact: the target of merges, dismissed pairs and custom fields
+        "RecordTargetEnum": "customers.choices.FieldTarget",
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

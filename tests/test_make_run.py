@@ -24,7 +24,7 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from customers.models import Contact, Customer, Segment
 from customers.selectors import duplicates
-from customers.services import imports, merge, privacy, segments
+from customers.services import duplicates as dismissing, imports, merge, privacy, segments
 
 admin = get_user_model().objects.get(username="admin")
 client = Client()
@@ -37,7 +37,8 @@ contact = Contact.objects.filter(merged_into=None, erased_at=None).first()
 pages = ["/customers/", f"/customers/{customer.pk}/", f"/contacts/{contact.pk}/",
          "/segments/", "/imports/", "/exports/", "/privacy/", "/customers/duplicates/",
          "/customers/merges/", "/suppressions/", f"/api/customers/{customer.pk}/timeline/",
-         "/api/contacts/duplicates/", "/api/customers/duplicates/"]
+         "/api/contacts/duplicates/", "/api/customers/duplicates/",
+         "/customers/duplicates/?tab=dismissed", "/api/duplicate-dismissals/"]
 for page in pages:
     print("page", page, client.get(page, HTTP_HOST="127.0.0.1").status_code)
 print("frozen", segments.freeze_segment(admin, Segment.objects.first()).size > 0)
@@ -55,6 +56,11 @@ kept, other = Contact.objects.get(pk=pair.a), Contact.objects.get(pk=pair.b)
 log = merge.merge_contacts(admin, kept, other, {})
 merge.undo_merge(admin, log)
 print("merge undone", Contact.objects.get(pk=pair.b).merged_into_id is None)
+dismissal, created = dismissing.dismiss_pair(admin, "contact", pair.a, pair.b, "not the same")
+left = {(p.a, p.b) for p in duplicates.contact_pairs(admin, limit=100).pairs}
+dismissing.restore_pair(admin, dismissal)
+back = {(p.a, p.b) for p in duplicates.contact_pairs(admin, limit=100).pairs}
+print("dismissed", created and (pair.a, pair.b) not in left and (pair.a, pair.b) in back)
 """
 
 
@@ -126,10 +132,11 @@ def test_make_run_on_another_port_links_emails_there_and_starts_quietly(tmp_path
         report = checked.stdout.splitlines()
         assert checked.returncode == 0, checked.stderr[-3000:]
         pages = [line for line in report if line.startswith("page ")]
-        assert len(pages) == 13 and all(line.endswith(" 200") for line in pages), report
+        assert len(pages) == 15 and all(line.endswith(" 200") for line in pages), report
         assert "frozen True" in report and "privacy True" in report, report
         assert "import committed 1 1" in report, report
         assert "merge undone True" in report, report
+        assert "dismissed True" in report, report
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

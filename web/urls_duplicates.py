@@ -18,6 +18,21 @@ urlpatterns: list[URLPattern] = [
         views.compare_customers,
         name="duplicates-customers-compare",
     ),
+    path(
+        "customers/duplicates/contacts/<int:a>/<int:b>/dismiss/",
+        views.dismiss_contacts,
+        name="duplicates-contacts-dismiss",
+    ),
+    path(
+        "customers/duplicates/customers/<int:a>/<int:b>/dismiss/",
+        views.dismiss_customers,
+        name="duplicates-customers-dismiss",
+    ),
+    path(
+        "customers/duplicates/dismissed/<int:pk>/restore/",
+        views.restore,
+        name="duplicates-restore",
+    ),
     path("customers/merges/", views.merges, name="merges"),
     path("customers/merges/<int:pk>/undo/", views.undo, name="merge-undo"),
 ]

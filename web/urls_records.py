@@ -12,4 +12,10 @@ urlpatterns: list[URLPattern] = [
     path("customers/<int:pk>/edit/", views_records.customer_form, name="customer-edit"),
     path("contacts/new/", views_records.contact_form, name="contact-new"),
     path("contacts/<int:pk>/edit/", views_records.contact_form, name="contact-edit"),
+    path("contacts/<int:pk>/points/", views_records.contact_point_add, name="contact-point-add"),
+    path(
+        "contacts/<int:pk>/points/<int:point>/remove/",
+        views_records.contact_point_remove,
+        name="contact-point-remove",
+    ),
 ]

@@ -1,5 +1,6 @@
 """Screens of duplicates, merge and undo (docs/customers-merge.md): the likely duplicate
-pairs, two records side by side with a choice per differing field, and the merge log."""
+pairs, two records side by side with a choice per differing field, and the merge log; a pair
+marked "not a duplicate" and the list of those marks, each of which can be undone."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import KefuError
 from customers import permissions
-from customers.models import Contact, Customer, MergeLog
+from customers.choices import FieldTarget
+from customers.models import Contact, Customer, DismissedPair, MergeLog
 from customers.selectors import contacts_visible_to, customers_visible_to
 from customers.selectors import duplicates as dup
+from customers.services import duplicates as dismissing
 from customers.services import merge as merging
 
 from . import form_tokens
@@ -97,10 +100,64 @@ def _summary(obj: Any) -> str:
     return obj.name
 
 
+TARGET_OF_KIND: dict[str, str] = {
+    "contacts": FieldTarget.CONTACT.value,
+    "customers": FieldTarget.CUSTOMER.value,
+}
+KIND_OF_TARGET: dict[str, str] = {v: k for k, v in TARGET_OF_KIND.items()}
+
+
+def _dismissed_rows(pairs: list[DismissedPair]) -> list[dict[str, Any]]:
+    contacts = Contact.objects.in_bulk(
+        {p.low_id for p in pairs if p.target == FieldTarget.CONTACT}
+        | {p.high_id for p in pairs if p.target == FieldTarget.CONTACT}
+    )
+    customers = Customer.objects.in_bulk(
+        {p.low_id for p in pairs if p.target == FieldTarget.CUSTOMER}
+        | {p.high_id for p in pairs if p.target == FieldTarget.CUSTOMER}
+    )
+    rows = []
+    for pair in pairs:
+        found: dict[Any, Any] = contacts if pair.target == FieldTarget.CONTACT else customers
+        a, b = found.get(pair.low_id), found.get(pair.high_id)
+        rows.append(
+            {
+                "pair": pair,
+                "kind": pair.get_target_display(),
+                "a": _summary(a) if a else "",
+                "b": _summary(b) if b else "",
+                "url": reverse(
+                    f"web:duplicates-{KIND_OF_TARGET[pair.target]}-compare",
+                    args=[pair.low_id, pair.high_id],
+                ),
+            }
+        )
+    return rows
+
+
+def _dismissed_tab(request: HttpRequest, user: Any) -> HttpResponse:
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = dup.dismissed_pairs(user, cursor=cursor, limit=PAGE_SIZE)
+    except KefuError:
+        page = dup.dismissed_pairs(user, limit=PAGE_SIZE)
+    return _render(
+        request,
+        "web/customers/duplicates.html",
+        _page_config(request, page="duplicates"),
+        tab="dismissed",
+        pairs=[],
+        dismissed=_dismissed_rows(page.items),
+        next_url=f"?tab=dismissed&cursor={page.next}" if page.next else None,
+    )
+
+
 @login_required
 def duplicates(request: HttpRequest) -> HttpResponse:
     user = _may_merge(request)
     tab = request.GET.get("tab", "contacts")
+    if tab == "dismissed":
+        return _dismissed_tab(request, user)
     if tab not in ("contacts", "customers"):
         tab = "contacts"
     cursor = request.GET.get("cursor") or None
@@ -210,6 +267,9 @@ def _compare(request: HttpRequest, kind: str, a: int, b: int) -> HttpResponse:
         fields=field_rows,
         form_token=_token(f"merge:{kind}:{min(a, b)}:{max(a, b)}"),
         url=url,
+        dismissal=dup.dismissal_of(TARGET_OF_KIND[kind], a, b),
+        dismiss_url=reverse(f"web:duplicates-{kind}-dismiss", args=[a, b]),
+        reason_limit=dismissing.REASON_LIMIT,
     )
 
 
@@ -272,3 +332,61 @@ def undo(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The merge was undone."))
     return HttpResponseRedirect(reverse("web:merges"), status=303)
+
+
+def _dismiss(request: HttpRequest, kind: str, a: int, b: int) -> HttpResponse:
+    """ "Not a duplicate": the pair leaves the list. Dismissing twice (a double click) is
+    the same as once, so the form needs no one-time token."""
+    user = _may_merge(request)
+    model: type[Any] = Contact if kind == "contacts" else Customer
+    visible = contacts_visible_to(user) if model is Contact else customers_visible_to(user)
+    if a == b or visible.filter(pk__in=[a, b]).count() != 2:
+        raise Http404
+    try:
+        dismissing.dismiss_pair(user, TARGET_OF_KIND[kind], a, b, request.POST.get("reason", ""))
+    except KefuError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(
+            reverse(f"web:duplicates-{kind}-compare", args=[a, b]), status=303
+        )
+    messages.success(
+        request,
+        _(
+            "Marked as not a duplicate. The pair is listed under “Not duplicates”, "
+            "where the mark can be undone."
+        ),
+    )
+    return HttpResponseRedirect(f"{reverse('web:duplicates')}?tab={kind}", status=303)
+
+
+@login_required
+@require_POST
+def dismiss_contacts(request: HttpRequest, a: int, b: int) -> HttpResponse:
+    return _dismiss(request, "contacts", a, b)
+
+
+@login_required
+@require_POST
+def dismiss_customers(request: HttpRequest, a: int, b: int) -> HttpResponse:
+    return _dismiss(request, "customers", a, b)
+
+
+@login_required
+@require_POST
+def restore(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _may_merge(request)
+    try:
+        pair = dismissing.restore_pair(user, pk)
+    except KefuError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The pair is back on the list of likely duplicates."))
+        if request.POST.get("next") == "compare":
+            return HttpResponseRedirect(
+                reverse(
+                    f"web:duplicates-{KIND_OF_TARGET[pair.target]}-compare",
+                    args=[pair.low_id, pair.high_id],
+                ),
+                status=303,
+            )
+    return HttpResponseRedirect(f"{reverse('web:duplicates')}?tab=dismissed", status=303)

@@ -2,19 +2,22 @@
 
 Server-rendered forms: each POST calls one service of ``customers.services.records``; a
 refusal shows the form again with what was typed and each field's problem beside it, and
-nothing is saved. Success goes to the customer's 360 page (``/customers/<id>/``)."""
+nothing is saved. Success goes to the customer's 360 page (``/customers/<id>/``). A
+contact's further emails and phones are added and removed on its edit page by forms of
+their own (plain posts: ``add_point`` / ``remove_point``), beside the contact's form."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import Forbidden, InvalidInput, NotFound
 from customers import permissions
@@ -23,10 +26,11 @@ from customers.choices import (
     CustomerTier,
     FieldTarget,
     Language,
+    PointKind,
     PreferredChannel,
 )
 from customers.fields import definitions, reader_label
-from customers.models import Contact, Customer
+from customers.models import Contact, ContactPoint, Customer
 from customers.phones import display_phone
 from customers.selectors import customers_visible_to
 from customers.selectors.records import get_contact_for, get_customer_for
@@ -224,6 +228,33 @@ def _contact_values(contact: Contact | None, customer: Customer | None) -> dict[
     }
 
 
+POINT_FORM_FIELDS = ("kind", "value", "label")
+
+
+def _point_rows(contact: Contact | None) -> list[dict[str, Any]]:
+    if contact is None or contact.pk is None:
+        return []
+    kinds = dict(PointKind.choices)
+    return [
+        {
+            "id": p.pk,
+            "kind": p.kind,
+            "kind_label": kinds.get(p.kind, p.kind),
+            "value": p.value,
+            "shown": display_phone(p.value) if p.kind == PointKind.PHONE else p.value,
+            "label": p.label,
+        }
+        for p in ContactPoint.objects.filter(contact=contact).order_by("kind", "id")
+    ]
+
+
+def _contact_for(request: HttpRequest, pk: int) -> Contact:
+    try:
+        return get_contact_for(request.user, pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
@@ -272,6 +303,24 @@ def contact_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             if saved.customer_id:
                 return HttpResponseRedirect(f"/customers/{saved.customer_id}/")
             return HttpResponseRedirect(f"/contacts/{saved.pk}/edit/")
+    return _contact_page(
+        request, contact, customer, values, errors, custom_values, status=400 if errors else 200
+    )
+
+
+def _contact_page(
+    request: HttpRequest,
+    contact: Contact | None,
+    customer: Customer | None,
+    values: dict[str, Any],
+    errors: dict[str, list[str]],
+    custom_values: dict[str, Any],
+    *,
+    point_values: dict[str, str] | None = None,
+    point_errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    point_errors = point_errors or {}
     customers = list(
         customers_visible_to(request.user)
         .order_by("name", "id")
@@ -292,5 +341,68 @@ def contact_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         customers=customers,
         language_choices=Language.choices,
         channel_choices=PreferredChannel.choices,
-        status=400 if errors else 200,
+        points=_point_rows(contact),
+        point_kinds=PointKind.choices,
+        point_values=point_values or {"kind": PointKind.EMAIL, "value": "", "label": ""},
+        point_errors=point_errors,
+        point_problem=_problem(point_errors, POINT_FORM_FIELDS),
+        status=status,
     )
+
+
+# --- a contact's further emails and phones ----------------------------------------------
+@login_required
+@require_POST
+def contact_point_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Adds a further email or phone (normalised and checked by ``add_point``); a refusal
+    shows the edit page again with the problem beside the point's fields, nothing saved."""
+    _may_edit(request)
+    contact = _contact_for(request, pk)
+    posted = {k: request.POST.get(k, "") for k in POINT_FORM_FIELDS}
+    try:
+        point = services.add_point(
+            actor=request.user,
+            contact_id=contact.pk,
+            kind=posted["kind"],
+            value=posted["value"],
+            label=posted["label"],
+        )
+    except InvalidInput as exc:
+        return _contact_page(
+            request,
+            contact,
+            contact.customer,
+            _contact_values(contact, contact.customer),
+            {},
+            dict(contact.custom or {}),
+            point_values=posted,
+            point_errors=exc.errors,
+            status=400,
+        )
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    shown = display_phone(point.value) if point.kind == PointKind.PHONE else point.value
+    messages.success(request, _("Added %(value)s.") % {"value": shown})
+    return HttpResponseRedirect(f"/contacts/{contact.pk}/edit/#points", status=303)
+
+
+@login_required
+@require_POST
+def contact_point_remove(request: HttpRequest, pk: int, point: int) -> HttpResponse:
+    _may_edit(request)
+    contact = _contact_for(request, pk)
+    found = ContactPoint.objects.filter(contact=contact, pk=point).first()
+    try:
+        services.remove_point(actor=request.user, contact_id=contact.pk, point_id=point)
+    except NotFound:
+        # removed already (a double click): say so rather than fail
+        messages.error(request, _("This email or phone was removed already."))
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    else:
+        assert found is not None
+        shown = display_phone(found.value) if found.kind == PointKind.PHONE else found.value
+        messages.success(request, _("Removed %(value)s.") % {"value": shown})
+    return HttpResponseRedirect(f"/contacts/{contact.pk}/edit/#points", status=303)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,9 +17,11 @@ from core.pagination import paginate
 from project.api_params import MAX_ID, int_param, page_link
 
 from .. import permissions
-from ..models import Contact, Customer, MergeLog
+from ..choices import FieldTarget
+from ..models import Contact, Customer, DismissedPair, MergeLog
 from ..selectors import contacts_visible_to, customers_visible_to
 from ..selectors import duplicates as dup
+from ..services import duplicates as dismissing
 from ..services import merge as merging
 
 CHOICE = serializers.ChoiceField(choices=["kept", "merged"])
@@ -29,6 +31,13 @@ CHOICE = serializers.ChoiceField(choices=["kept", "merged"])
 class MergeInput(serializers.Serializer[Any]):
     other = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     choose = serializers.DictField(child=CHOICE, required=False, default=dict)
+
+
+class DismissInput(serializers.Serializer[Any]):
+    other = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=dismissing.REASON_LIMIT
+    )
 
 
 # --- outputs -----------------------------------------------------------------------------
@@ -89,7 +98,7 @@ class CustomerPairPageOutput(serializers.Serializer[Any]):
 
 class MergeLogOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    target = serializers.ChoiceField(["customer", "contact"])
+    target = serializers.ChoiceField(FieldTarget.choices)
     kept = serializers.IntegerField()
     merged = serializers.IntegerField()
     moved = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()))
@@ -98,6 +107,22 @@ class MergeLogOutput(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     undone_at = serializers.DateTimeField(allow_null=True)
     undone_by = serializers.IntegerField(allow_null=True)
+
+
+class DismissalOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    target = serializers.ChoiceField(FieldTarget.choices)
+    a = serializers.IntegerField(help_text="the lower id of the pair")
+    b = serializers.IntegerField(help_text="the higher id of the pair")
+    reason = serializers.CharField()
+    actor = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class DismissalPageOutput(serializers.Serializer[Any]):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = DismissalOutput(many=True)
 
 
 class MergeLogPageOutput(serializers.Serializer[Any]):
@@ -155,18 +180,36 @@ def log_out(log: MergeLog) -> dict[str, Any]:
     }
 
 
+def dismissal_out(pair: DismissedPair) -> dict[str, Any]:
+    return {
+        "id": pair.pk,
+        "target": pair.target,
+        "a": pair.low_id,
+        "b": pair.high_id,
+        "reason": pair.reason,
+        "actor": pair.actor_id,
+        "created_at": pair.created_at,
+    }
+
+
 def _may_merge(request: Request) -> Any:
     if not permissions.can_merge(request.user):
         raise Forbidden(_("You may not merge records."))
     return request.user
 
 
-def _valid(data: Any) -> dict[str, Any]:
+def _may_review(request: Request) -> Any:
+    if not permissions.can_merge(request.user):
+        raise Forbidden(_("You may not review duplicates."))
+    return request.user
+
+
+def _valid(data: Any, shape: type[serializers.Serializer[Any]] = MergeInput) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput(
             _("Expected a JSON object."), {"non_field_errors": [_("Expected an object.")]}
         )
-    serializer = MergeInput(data=data)
+    serializer = shape(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
@@ -317,3 +360,98 @@ class MergeUndoView(APIView):
         user = _may_merge(request)
         log = merging.undo_merge(user, _pk(pk))
         return Response(MergeLogOutput(log_out(log)).data)
+
+
+# --- not a duplicate ---------------------------------------------------------------------
+def _dismiss(request: Request, pk: int, target: str) -> Response:
+    user = _may_review(request)
+    data = _valid(request.data, DismissInput)
+    visible = (
+        contacts_visible_to(user) if target == FieldTarget.CONTACT else customers_visible_to(user)
+    )
+    ids = [_pk(pk), data["other"]]
+    if visible.filter(pk__in=ids).count() != len(set(ids)):
+        raise NotFound(
+            _("Contact not found.") if target == FieldTarget.CONTACT else _("Customer not found.")
+        )
+    pair, created = dismissing.dismiss_pair(user, target, pk, data["other"], data["reason"])
+    return Response(
+        DismissalOutput(dismissal_out(pair)).data,
+        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+    )
+
+
+DISMISS_DESCRIPTION = (
+    "Marks this record and ``other`` as not duplicates: the duplicates list leaves the pair "
+    "out. 201 with the new dismissal; 200 with the existing one when the pair is already "
+    "dismissed (nothing changes). A merged-away record is not found (404); 409 when one is "
+    "merged away while the request runs."
+)
+
+
+class ContactDismissView(APIView):
+    error_statuses = {"POST": {409}}
+
+    @extend_schema(
+        request=DismissInput,
+        responses={201: DismissalOutput, 200: DismissalOutput},
+        operation_id="contacts_not_duplicate",
+        description=DISMISS_DESCRIPTION,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return _dismiss(request, pk, FieldTarget.CONTACT)
+
+
+class CustomerDismissView(APIView):
+    error_statuses = {"POST": {409}}
+
+    @extend_schema(
+        request=DismissInput,
+        responses={201: DismissalOutput, 200: DismissalOutput},
+        operation_id="customers_not_duplicate",
+        description=DISMISS_DESCRIPTION,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return _dismiss(request, pk, FieldTarget.CUSTOMER)
+
+
+class DismissalListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("target", str, enum=["customer", "contact"]),
+            OpenApiParameter("cursor", str),
+        ],
+        responses=DismissalPageOutput,
+        operation_id="duplicate_dismissals_list",
+        description="Pairs marked not duplicates, newest first.",
+    )
+    def get(self, request: Request) -> Response:
+        user = _may_review(request)
+        target = request.query_params.get("target") or None
+        if target is not None and target not in ("customer", "contact"):
+            raise InvalidInput(_("Unknown kind."), {"target": [_("Unknown kind.")]})
+        page = dup.dismissed_pairs(
+            user, target=target, cursor=request.query_params.get("cursor"), limit=dup.PAGE_SIZE
+        )
+        return Response(
+            DismissalPageOutput(
+                {
+                    "next": page_link(request, page.next),
+                    "previous": page_link(request, page.previous),
+                    "results": [dismissal_out(pair) for pair in page.items],
+                }
+            ).data
+        )
+
+
+class DismissalRestoreView(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        operation_id="duplicate_dismissals_restore",
+        description="Undoes a dismissal: the pair is listed as a likely duplicate again.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        user = _may_review(request)
+        dismissing.restore_pair(user, _pk(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,7 +5,7 @@ without case, spaces and punctuation, a Latin name's words in order); records sh
 are paired by joining the keys on themselves, set-wise in the database, one page of pairs at
 a time in (first id, second id) order. Merged-away records are left out, and so is a key
 shared by more than ``CROWD`` records (``info@…``, a switchboard number): it says nothing about
-any two of them."""
+any two of them. So is a pair someone marked "not a duplicate" (``DismissedPair``)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from core.errors import Forbidden
-from core.pagination import Position, decode, encode
+from core.pagination import Page, Position, decode, encode, paginate
 
 from .. import permissions
-from ..models import Contact, ContactPoint, Customer
+from ..choices import FieldTarget
+from ..models import Contact, ContactPoint, Customer, DismissedPair
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -65,9 +66,21 @@ def _cursor(cursor: str | None) -> tuple[int, int]:
     return (pos.value, pos.pk)
 
 
-def _python_pairs(keys: Iterable[tuple[int, str, str]], cursor: str | None, limit: int) -> PairPage:
+def _dismissed(target: str) -> frozenset[tuple[int, int]]:
+    """The pairs of ``target`` records marked not duplicates, as ``(low, high)``."""
+    rows = DismissedPair.objects.filter(target=target).values_list("low_id", "high_id")
+    return frozenset((int(a), int(b)) for a, b in rows)
+
+
+def _python_pairs(
+    keys: Iterable[tuple[int, str, str]],
+    cursor: str | None,
+    limit: int,
+    dismissed: frozenset[tuple[int, int]] = frozenset(),
+) -> PairPage:
     """The same pairing in Python, for the embedded mode (SQLite has neither the regular
-    expressions nor the arrays the SQL uses; it holds a laptop's few hundred records)."""
+    expressions nor the arrays the SQL uses; it holds a laptop's few hundred records).
+    ``dismissed`` pairs are left out, as the SQL's ``NOT EXISTS`` does."""
     after = _cursor(cursor)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     groups: dict[tuple[str, str], set[int]] = defaultdict(set)
@@ -81,7 +94,7 @@ def _python_pairs(keys: Iterable[tuple[int, str, str]], cursor: str | None, limi
             for i, a in enumerate(ordered):
                 for b in ordered[i + 1 :]:
                     found[(a, b)].add(reason)
-    rows = sorted(pair for pair in found if pair > after)[: limit + 1]
+    rows = sorted(pair for pair in found if pair > after and pair not in dismissed)[: limit + 1]
     pairs = [Pair(a, b, sorted(found[(a, b)])) for a, b in rows[:limit]]
     nxt = encode(Position(pairs[-1].a, pairs[-1].b)) if len(rows) > limit and pairs else None
     return PairPage(pairs, nxt)
@@ -95,9 +108,12 @@ def _sorted_name(name: str) -> str:
     return " ".join(sorted(w for w in _SEPARATORS.split(name.lower()) if w))
 
 
-def _pairs(keys_sql: str, params: list[Any], cursor: str | None, limit: int) -> PairPage:
+def _pairs(
+    keys_sql: str, params: list[Any], target: str, cursor: str | None, limit: int
+) -> PairPage:
     after = _cursor(cursor)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
+    dismissed = DismissedPair._meta.db_table
     sql = f"""
         WITH keys AS ({keys_sql}),
         counted AS (
@@ -108,12 +124,16 @@ def _pairs(keys_sql: str, params: list[Any], cursor: str | None, limit: int) -> 
         SELECT x.id, y.id, array_agg(DISTINCT x.reason ORDER BY x.reason)
         FROM shared x JOIN shared y ON x.reason = y.reason AND x.k = y.k AND x.id < y.id
         WHERE (x.id, y.id) > (%s, %s)
+          AND NOT EXISTS (
+            SELECT 1 FROM {dismissed} d
+            WHERE d.target = %s AND d.low_id = x.id AND d.high_id = y.id
+          )
         GROUP BY x.id, y.id
         ORDER BY x.id, y.id
         LIMIT %s
     """  # noqa: S608 - only constants are formatted in
     with connection.cursor() as db:
-        db.execute(sql, [*params, CROWD, after[0], after[1], limit + 1])
+        db.execute(sql, [*params, CROWD, after[0], after[1], str(target), limit + 1])
         rows = db.fetchall()
     pairs = [Pair(a, b, list(reasons)) for a, b, reasons in rows[:limit]]
     nxt = encode(Position(pairs[-1].a, pairs[-1].b)) if len(rows) > limit and pairs else None
@@ -130,7 +150,7 @@ def contact_pairs(user: Any, *, cursor: str | None = None, limit: int = PAGE_SIZ
     the same name within one customer (walk-in contacts count as one customer)."""
     _check(user)
     if connection.vendor != "postgresql":
-        return _python_pairs(_contact_keys(), cursor, limit)
+        return _python_pairs(_contact_keys(), cursor, limit, _dismissed(FieldTarget.CONTACT))
     contact = Contact._meta.db_table
     point = Contact.points.field.model._meta.db_table
     live = "merged_into_id IS NULL"
@@ -153,7 +173,7 @@ def contact_pairs(user: Any, *, cursor: str | None = None, limit: int = PAGE_SIZ
         SELECT id, 'name', {owner}{SORTED_NAME.format(col="name")} FROM {contact}
             WHERE {live} AND name ~ %s AND {NORMAL_NAME.format(col="name")} <> ''
     """  # noqa: S608 - only constants are formatted in
-    return _pairs(keys, [LATIN_NAME], cursor, limit)
+    return _pairs(keys, [LATIN_NAME], FieldTarget.CONTACT, cursor, limit)
 
 
 def customer_pairs(user: Any, *, cursor: str | None = None, limit: int = PAGE_SIZE) -> PairPage:
@@ -162,7 +182,7 @@ def customer_pairs(user: Any, *, cursor: str | None = None, limit: int = PAGE_SI
     set aside (``CRM-0042`` and ``crm0042``). A shared email domain is not enough."""
     _check(user)
     if connection.vendor != "postgresql":
-        return _python_pairs(_customer_keys(), cursor, limit)
+        return _python_pairs(_customer_keys(), cursor, limit, _dismissed(FieldTarget.CUSTOMER))
     table = Customer._meta.db_table
     live = "merged_into_id IS NULL"
     keys = f"""
@@ -175,7 +195,26 @@ def customer_pairs(user: Any, *, cursor: str | None = None, limit: int = PAGE_SI
         SELECT id, 'external_id', regexp_replace(lower(external_id), '[^[:alnum:]]+', '', 'g')
             FROM {table} WHERE {live} AND external_id <> ''
     """  # noqa: S608 - only constants are formatted in
-    return _pairs(keys, [LATIN_NAME], cursor, limit)
+    return _pairs(keys, [LATIN_NAME], FieldTarget.CUSTOMER, cursor, limit)
+
+
+def dismissed_pairs(
+    user: Any, *, target: str | None = None, cursor: str | None = None, limit: int = PAGE_SIZE
+) -> Page:
+    """Pairs marked not duplicates, newest first, keyset-paged; ``target`` narrows to
+    contacts or customers."""
+    _check(user)
+    rows = DismissedPair.objects.select_related("actor")
+    if target is not None:
+        rows = rows.filter(target=target)
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    return paginate(rows, field="created_at", descending=True, cursor=cursor, limit=limit)
+
+
+def dismissal_of(target: str, a: int, b: int) -> DismissedPair | None:
+    """The dismissal of the pair ``a``/``b`` (in either order), if it is dismissed."""
+    low, high = min(a, b), max(a, b)
+    return DismissedPair.objects.filter(target=target, low_id=low, high_id=high).first()
 
 
 def _contact_keys() -> Iterator[tuple[int, str, str]]:

@@ -6,13 +6,16 @@ from typing import Any
 
 import pytest
 
-from customers.models import Contact, Customer, MergeLog
+from audit.models import AuditEvent
+from customers.models import Contact, Customer, DismissedPair, MergeLog
 from tests.conftest import client_for
 from tests.factories import (
     AdministratorFactory,
     AgentFactory,
+    AnalystFactory,
     ContactFactory,
     CustomerFactory,
+    MarketingFactory,
     SupervisorFactory,
 )
 from tests.factories.complaints import ManagerFactory
@@ -25,6 +28,8 @@ def state() -> dict[str, Any]:
         "contacts": list(Contact.objects.order_by("pk").values()),
         "customers": list(Customer.objects.order_by("pk").values()),
         "logs": list(MergeLog.objects.order_by("pk").values()),
+        "dismissed": list(DismissedPair.objects.order_by("pk").values()),
+        "audit": AuditEvent.objects.count(),
     }
 
 
@@ -146,8 +151,107 @@ def test_the_schema_describes_the_merge_endpoints() -> None:
         ("/api/customers/{id}/merge/", "post"),
         ("/api/merges/", "get"),
         ("/api/merges/{id}/undo/", "post"),
+        ("/api/contacts/{id}/not-duplicate/", "post"),
+        ("/api/customers/{id}/not-duplicate/", "post"),
+        ("/api/duplicate-dismissals/", "get"),
     ]:
         assert method in paths[path], path
         assert "200" in paths[path][method]["responses"]
         assert "403" in paths[path][method]["responses"]
     assert "409" in paths["/api/merges/{id}/undo/"]["post"]["responses"]
+    for path in ("/api/contacts/{id}/not-duplicate/", "/api/customers/{id}/not-duplicate/"):
+        responses = paths[path]["post"]["responses"]
+        assert {"200", "201", "403", "404", "409"} <= set(responses), path
+    restore = paths["/api/duplicate-dismissals/{id}/restore/"]["post"]["responses"]
+    assert {"204", "403", "404"} <= set(restore)
+
+
+def test_not_a_duplicate_dismiss_list_and_restore() -> None:
+    supervisor: Any = SupervisorFactory()
+    acme: Any = CustomerFactory(name="Acme")
+    a: Any = ContactFactory(customer=acme, name="Li Lei", email="li@example.com")
+    b: Any = ContactFactory(customer=acme, name="Lei Li", email="lei@example.com")
+    api = client_for(supervisor)
+    assert len(api.get("/api/contacts/duplicates/").json()["results"]) == 1
+
+    made = api.post(
+        f"/api/contacts/{b.pk}/not-duplicate/",
+        {"other": a.pk, "reason": "Two people"},
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    body = made.json()
+    assert (body["target"], body["a"], body["b"], body["reason"], body["actor"]) == (
+        "contact",
+        min(a.pk, b.pk),
+        max(a.pk, b.pk),
+        "Two people",
+        supervisor.pk,
+    )
+    assert api.get("/api/contacts/duplicates/").json()["results"] == []
+
+    before = state()
+    again = api.post(f"/api/contacts/{a.pk}/not-duplicate/", {"other": b.pk}, format="json")
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+    assert state() == before  # idempotent: nothing written
+
+    listed = api.get("/api/duplicate-dismissals/", {"target": "contact"}).json()
+    assert [row["id"] for row in listed["results"]] == [body["id"]]
+    assert api.get("/api/duplicate-dismissals/", {"target": "customer"}).json()["results"] == []
+
+    restored = api.post(f"/api/duplicate-dismissals/{body['id']}/restore/")
+    assert restored.status_code == 204
+    assert len(api.get("/api/contacts/duplicates/").json()["results"]) == 1
+    before = state()
+    gone = api.post(f"/api/duplicate-dismissals/{body['id']}/restore/")
+    assert gone.status_code == 404 and gone.json()["detail"]
+    assert state() == before
+
+
+def test_customers_not_a_duplicate_and_bad_input() -> None:
+    manager: Any = ManagerFactory()
+    one: Any = CustomerFactory(name="Acme")
+    two: Any = CustomerFactory(name="ACME")
+    api = client_for(manager)
+    before = state()
+    for body in (
+        {"other": one.pk},  # itself
+        {"other": "two"},
+        {},
+        {"other": two.pk, "reason": "x" * 501},
+        ["other"],
+    ):
+        answer = api.post(f"/api/customers/{one.pk}/not-duplicate/", body, format="json")
+        assert answer.status_code == 400, (body, answer.json())
+        assert set(answer.json()) == {"detail", "errors"}
+    missing = api.post("/api/customers/987654321/not-duplicate/", {"other": two.pk}, format="json")
+    assert missing.status_code == 404
+    contact_ids = api.post(
+        f"/api/contacts/{one.pk}/not-duplicate/", {"other": two.pk}, format="json"
+    )
+    assert contact_ids.status_code == 404  # customer ids are not contact ids
+    assert api.get("/api/duplicate-dismissals/", {"target": "ticket"}).status_code == 400
+    assert state() == before
+
+    made = api.post(f"/api/customers/{one.pk}/not-duplicate/", {"other": two.pk}, format="json")
+    assert made.status_code == 201 and made.json()["target"] == "customer"
+    assert api.get("/api/customers/duplicates/").json()["results"] == []
+
+
+def test_who_may_not_merge_may_not_dismiss_and_nothing_changes() -> None:
+    acme: Any = CustomerFactory(name="Acme")
+    a: Any = ContactFactory(customer=acme, name="Li Lei")
+    b: Any = ContactFactory(customer=acme, name="Li Lei")
+    made = client_for(AdministratorFactory()).post(
+        f"/api/contacts/{a.pk}/not-duplicate/", {"other": b.pk}, format="json"
+    )
+    c: Any = ContactFactory(customer=acme, name="Li Lei")
+    before = state()
+    for user in (AgentFactory(), MarketingFactory(), AnalystFactory()):
+        api = client_for(user)
+        answer = api.post(f"/api/contacts/{a.pk}/not-duplicate/", {"other": c.pk}, format="json")
+        assert answer.status_code == 403 and set(answer.json()) == {"detail", "errors"}
+        assert api.get("/api/duplicate-dismissals/").status_code == 403
+        restore = api.post(f"/api/duplicate-dismissals/{made.json()['id']}/restore/")
+        assert restore.status_code == 403
+    assert state() == before

@@ -1,6 +1,7 @@
 """The customer and contact forms in Chromium: a customer with a Chinese name, a contact
 whose Chinese mobile number is typed as people write it (saved in E.164), and a bad email
-address shown beside its field with nothing saved (docs/customers-records.md)."""
+address shown beside its field with nothing saved; a contact's further emails and phones
+added and removed on its edit page (docs/customers-records.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from customers.models import Contact, Customer
+from customers.models import Contact, ContactPoint, Customer
 from tests.browser.conftest import expect, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
@@ -56,4 +57,55 @@ def test_new_customer_and_contact_forms(browser: Any, server: str, desk: Any) ->
 
     page.goto(f"/contacts/{contact.pk}/edit/")
     expect(page.locator("#contact-phone")).to_have_value("+86 138 0013 8000")
+    assert problems == []
+
+
+def test_further_emails_and_phones_on_the_contact_form(
+    browser: Any, server: str, desk: Any
+) -> None:
+    """A phone typed as people write it is saved in E.164 and listed; an email is added; a
+    point is removed; a bad number is shown beside its field and changes nothing."""
+    contact = desk.contact
+    page = login(browser, server, "supervisor", "pw")
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    page.goto(f"/contacts/{contact.pk}/edit/")
+    expect(page.locator("#points-empty")).to_be_visible()
+    page.select_option("#point-kind", "phone")
+    page.fill("#point-value", "137 0000 1111")
+    page.click("#point-add")
+    phone = page.locator("#point-list li[data-kind='phone'] .point-value")
+    expect(phone).to_have_attribute("value", "+8613700001111")
+    expect(phone).to_have_text("+86 137 0000 1111")
+    expect(page.locator("#flash")).to_contain_text("Added +86 137 0000 1111.")
+
+    page.select_option("#point-kind", "email")
+    page.fill("#point-value", "Li.Lei@Work.example")
+    page.fill("#point-label", "work")
+    page.click("#point-add")
+    email = page.locator("#point-list li[data-kind='email']")
+    expect(email).to_contain_text("li.lei@work.example")
+    expect(email).to_contain_text("(work)")
+    assert sorted(ContactPoint.objects.filter(contact=contact).values_list("kind", "value")) == [
+        ("email", "li.lei@work.example"),
+        ("phone", "+8613700001111"),
+    ]
+
+    page.locator("#point-list li[data-kind='email'] button.remove").click()
+    expect(page.locator("#flash")).to_contain_text("Removed li.lei@work.example.")
+    expect(page.locator("#point-list li")).to_have_count(1)
+    assert list(ContactPoint.objects.filter(contact=contact).values_list("value", flat=True)) == [
+        "+8613700001111"
+    ]
+
+    page.select_option("#point-kind", "phone")
+    page.fill("#point-value", "12345")
+    page.click("#point-add")
+    expect(page.locator("#point-value-problem")).to_have_text("This phone number is not valid.")
+    expect(page.locator("#point-value")).to_have_value("12345")  # what was typed is kept
+    expect(page.locator("#point-list li")).to_have_count(1)
+    assert list(ContactPoint.objects.filter(contact=contact).values_list("value", flat=True)) == [
+        "+8613700001111"
+    ]
     assert problems == []

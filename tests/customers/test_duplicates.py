@@ -9,6 +9,7 @@ import pytest
 from core.errors import Forbidden
 from customers.models import ContactPoint
 from customers.selectors.duplicates import contact_pairs, customer_pairs
+from customers.services.duplicates import dismiss_pair
 from customers.services.merge import merge_contacts
 from tests.factories import (
     AdministratorFactory,
@@ -100,17 +101,18 @@ def test_only_those_who_merge_review_duplicates() -> None:
 
 def test_the_embedded_modes_pairing_in_python_finds_what_the_sql_finds() -> None:
     """SQLite (``make run``) pairs in Python: on the same records it must find the same
-    pairs, for the same reasons, as PostgreSQL's SQL."""
+    pairs, for the same reasons, as PostgreSQL's SQL — and leave out the same dismissed
+    pairs."""
     from customers.selectors import duplicates
 
     admin: Any = AdministratorFactory()
     acme: Any = CustomerFactory(name="Acme Trading Ltd", external_id="CRM-0042")
-    CustomerFactory(name="acme trading ltd.", external_id="crm0042")
-    CustomerFactory(name="Trading Acme Ltd")
+    acme_too: Any = CustomerFactory(name="acme trading ltd.", external_id="crm0042")
+    trading: Any = CustomerFactory(name="Trading Acme Ltd")
     CustomerFactory(name="上海云桥科技有限公司")
     CustomerFactory(name="上海云桥科技 有限公司")
-    ContactFactory(customer=acme, email="li.lei@example.com", name="Li Lei", phone="")
-    ContactFactory(customer=acme, email="lei.li@example.com", name="Lei, Li", phone="")
+    li: Any = ContactFactory(customer=acme, email="li.lei@example.com", name="Li Lei", phone="")
+    lei: Any = ContactFactory(customer=acme, email="lei.li@example.com", name="Lei, Li", phone="")
     ContactFactory(customer=acme, email="wf@example.com", name="王芳", phone="+8613800138000")
     twin: Any = ContactFactory(customer=acme, email="w2@example.com", name="王 芳", phone="")
     ContactPoint.objects.create(contact=twin, kind="phone", value="+8613800138000")
@@ -124,3 +126,43 @@ def test_the_embedded_modes_pairing_in_python_finds_what_the_sql_finds() -> None
     assert len(sql_contacts) == 3 and len(sql_customers) == 4
     assert python_contacts == sql_contacts
     assert python_customers == sql_customers
+
+    dismiss_pair(admin, "contact", lei.pk, li.pk)
+    dismiss_pair(admin, "customer", acme.pk, trading.pk)
+    dismiss_pair(admin, "customer", acme_too.pk, trading.pk)
+    sql_contacts = pairs(contact_pairs(admin, limit=100))
+    sql_customers = pairs(customer_pairs(admin, limit=100))
+    python_contacts = pairs(
+        duplicates._python_pairs(
+            duplicates._contact_keys(), None, 100, duplicates._dismissed("contact")
+        )
+    )
+    python_customers = pairs(
+        duplicates._python_pairs(
+            duplicates._customer_keys(), None, 100, duplicates._dismissed("customer")
+        )
+    )
+    assert key(li, lei) not in sql_contacts and key(acme, trading) not in sql_customers
+    assert len(sql_contacts) == 2 and len(sql_customers) == 2
+    assert python_contacts == sql_contacts
+    assert python_customers == sql_customers
+
+
+@pytest.mark.postgres
+def test_dismissed_pairs_are_left_out_by_the_sql_and_pages_still_follow() -> None:
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    admin: Any = AdministratorFactory()
+    acme: Any = CustomerFactory(name="Acme")
+    people: list[Any] = [ContactFactory(customer=acme, name="Zhang Wei") for _ in range(4)]
+    everyone = pairs(contact_pairs(admin, limit=100))
+    assert len(everyone) == 6
+    dismissed = {key(people[0], people[1]), key(people[2], people[3])}
+    for a, b in dismissed:
+        dismiss_pair(admin, "contact", a, b)
+    first = contact_pairs(admin, limit=2)
+    second = contact_pairs(admin, cursor=first.next, limit=2)
+    assert len(first.pairs) == 2 and first.next is not None
+    assert len(second.pairs) == 2 and second.next is None
+    assert set(pairs(first)) | set(pairs(second)) == set(everyone) - dismissed

@@ -3,7 +3,7 @@
 Marketing and analysts never read ticket or complaint contents, even as members of the team
 that holds them: lists come back empty, objects 404, creating 403, the queue and the board
 refuse them. Analysts read the reports. To add an endpoint, add a row to ``TABLE``: its
-method, path (``{ticket}``, ``{complaint}``, ``{contact}`` are filled in), body and the
+method, path (``{ticket}``, ``{complaint}``, ``{contact}``… are filled in), body and the
 status each role gets, in the order of ``ROLES``.
 """
 
@@ -120,6 +120,25 @@ TABLE = (
     Row("GET", "/api/customers/export/?format=csv", (200, 200, 200, 403, 200, 200, 401)),
     Row("GET", "/api/merges/", (200, 200, 200, 403, 403, 403, 401)),
     Row("GET", "/api/contacts/duplicates/", (200, 200, 200, 403, 403, 403, 401)),
+    Row(
+        "POST",
+        "/api/contacts/{contact}/not-duplicate/",
+        (201, 201, 201, 403, 403, 403, 401),
+        {"other": "{contact2}", "reason": "Two people"},
+    ),
+    # already dismissed in the world: answered as it is (idempotent)
+    Row(
+        "POST",
+        "/api/customers/{customer}/not-duplicate/",
+        (200, 200, 200, 403, 403, 403, 401),
+        {"other": "{customer2}"},
+    ),
+    Row("GET", "/api/duplicate-dismissals/", (200, 200, 200, 403, 403, 403, 401)),
+    Row(
+        "POST",
+        "/api/duplicate-dismissals/{dismissal}/restore/",
+        (204, 204, 204, 403, 403, 403, 401),
+    ),
     Row("GET", "/api/privacy-requests/", (200, 200, 403, 403, 403, 403, 401)),
     # --- screens --------------------------------------------------------------------------
     Row("GET", "/queue/", (200, 200, 200, 200, 403, 403, 302)),
@@ -135,6 +154,24 @@ TABLE = (
     Row("GET", "/segments/", (200, 200, 200, 403, 200, 200, 302)),
     Row("GET", "/imports/", (200, 403, 403, 403, 403, 403, 302)),
     Row("GET", "/customers/duplicates/", (200, 200, 200, 403, 403, 403, 302)),
+    Row("GET", "/customers/duplicates/?tab=dismissed", (200, 200, 200, 403, 403, 403, 302)),
+    Row(
+        "POST",
+        "/customers/duplicates/contacts/{contact}/{contact2}/dismiss/",
+        (303, 303, 303, 403, 403, 403, 302),
+    ),
+    Row(
+        "POST",
+        "/customers/duplicates/dismissed/{dismissal}/restore/",
+        (303, 303, 303, 403, 403, 403, 302),
+    ),
+    Row("GET", "/contacts/{contact}/edit/", (200, 200, 200, 200, 403, 403, 302)),
+    Row(
+        "POST",
+        "/contacts/{contact}/points/",
+        (303, 303, 303, 303, 403, 403, 302),
+        {"kind": "phone", "value": "137 0000 1111"},
+    ),
     Row("GET", "/privacy/", (200, 200, 403, 403, 403, 403, 302)),
     Row("GET", "/reports/complaints/", (200, 200, 200, 403, 403, 200, 302)),
     Row("GET", "/reports/complaints/statistics.csv", (200, 200, 200, 403, 403, 200, 302)),
@@ -174,6 +211,13 @@ def world(db: Any) -> dict[str, Any]:
         "contact_id": desk.contact.pk,
     }
     complaint = services.open_complaint(data=services.NewComplaint(**fields), actor=desk.supervisor)
+    # a second contact and customer, and a pair of customers marked "not a duplicate"
+    from customers.services.duplicates import dismiss_pair
+    from tests.factories import ContactFactory, CustomerFactory
+
+    contact2: Any = ContactFactory(customer=desk.customer, name="Another person")
+    customer2: Any = CustomerFactory(name="Another customer")
+    dismissal, _ = dismiss_pair(desk.admin, "customer", desk.customer.pk, customer2.pk)
     return {
         "users": {
             "administrator": desk.admin,
@@ -189,6 +233,9 @@ def world(db: Any) -> dict[str, Any]:
             "complaint": complaint.pk,
             "contact": desk.contact.pk,
             "customer": desk.customer.pk,
+            "contact2": contact2.pk,
+            "customer2": customer2.pk,
+            "dismissal": dismissal.pk,
         },
     }
 
@@ -224,6 +271,9 @@ def test_role_matrix(world: dict[str, Any], row: Row, role: str, expected: int) 
     before = _counts()
     if row.method == "GET":
         response = client.get(path)
+    elif not row.api:
+        # a screen's form: a plain form post
+        response = client.post(path, {k: _filled(v, ids) for k, v in (row.body or {}).items()})
     else:
         body = {k: _filled(v, ids) for k, v in (row.body or {}).items()}
         response = client.generic(

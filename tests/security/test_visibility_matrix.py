@@ -477,6 +477,17 @@ MATRIX: dict[str, Entry] = {
     ),
     "customers/{}/edit/": Entry(customer_id, page=True),
     "contacts/{}/edit/": Entry(contact_id, page=True),
+    # A contact's further emails and phones on its edit page: an agent edits the contacts
+    # they see; another's is 404.
+    "contacts/{}/points/": Entry(
+        contact_id,
+        methods=(("post", {"kind": "email", "value": "peek@example.com"}),),
+        page=True,
+        allowed=(),
+    ),
+    "contacts/{}/points/{}/remove/": Entry(
+        contact_id, methods=(("post", {}),), page=True, allowed=()
+    ),
     # Duplicates and merges (docs/customers-merge.md): the role is checked before any lookup.
     "api/contacts/{}/merge/": Entry(
         contact_id, methods=(("post", {"other": 1}),), outsider=403, allowed=(), roles_only=True
@@ -504,6 +515,25 @@ MATRIX: dict[str, Entry] = {
         roles_only=True,
     ),
     "customers/merges/{}/undo/": Entry(
+        contact_id, methods=(("post", {}),), page=True, outsider=403, allowed=(), roles_only=True
+    ),
+    # "Not a duplicate" (docs/customers-merge.md): who may merge may dismiss; the role first.
+    "api/contacts/{}/not-duplicate/": Entry(
+        contact_id, methods=(("post", {"other": 1}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "api/customers/{}/not-duplicate/": Entry(
+        customer_id, methods=(("post", {"other": 1}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "api/duplicate-dismissals/{}/restore/": Entry(
+        contact_id, methods=(("post", {}),), outsider=403, allowed=(), roles_only=True
+    ),
+    "customers/duplicates/contacts/{}/{}/dismiss/": Entry(
+        contact_id, methods=(("post", {}),), page=True, outsider=403, allowed=(), roles_only=True
+    ),
+    "customers/duplicates/customers/{}/{}/dismiss/": Entry(
+        customer_id, methods=(("post", {}),), page=True, outsider=403, allowed=(), roles_only=True
+    ),
+    "customers/duplicates/dismissed/{}/restore/": Entry(
         contact_id, methods=(("post", {}),), page=True, outsider=403, allowed=(), roles_only=True
     ),
     # Privacy requests (docs/customers-privacy.md): administrators and managers only.
