@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from complaints.models import Complaint, ComplaintNote, ComplaintProfile, Extension, Proposal
+from notifications.models import Notification
 from outbox.models import OutboxMessage
 from processes.models import Link, WorkItem
 from sla.models import SlaClock
@@ -79,7 +80,21 @@ def test_demo_complaints_cover_every_state_in_both_languages() -> None:
         ("manager", "manager"),
         ("supervisor", "supervisor"),
     ]
-    assert all(p.due_at is not None and p.due_at > now for p in pending)
+    # the supervisor's has waited 36 hours of its 24: overdue, escalated to the manager
+    manager_s, supervisor_s = pending
+    assert manager_s.due_at is not None and manager_s.due_at > now
+    assert supervisor_s.due_at is not None and supervisor_s.due_at < now
+    overdue = AuditEvent.objects.get(
+        complaint=supervisor_s.complaint, subject_kind="complaint_approval", verb="sla_breached"
+    )
+    assert Notification.objects.filter(
+        recipient=manager, kind="sla_breached", subject_kind="complaint_approval",
+        object_id=supervisor_s.complaint_id,
+    ).exists()  # fmt: skip
+    assert overdue.created_at > supervisor_s.due_at
+    assert not AuditEvent.objects.filter(
+        complaint=manager_s.complaint, subject_kind="complaint_approval", verb="sla_breached"
+    ).exists()
     approvals = WorkItem.objects.filter(kind="complaint", status="awaiting_approval")
     assert set(approvals.values_list("assignee__username", flat=True)) == {"manager", "supervisor"}
     # a repeat, an override, an extension, a dispute, a conflict of interest, a ticket
