@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from org import roles
 from processes import idempotency, links, subjects, visibility
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 from sla import clock as clocks
+from sla.models import SlaClock
 
 from .. import selectors, services
 from ..actions import available_actions, current_node, extensions_allowed
@@ -44,6 +45,8 @@ from ..choices import (
     raised,
 )
 from ..models import (
+    APPROVAL_KIND,
+    APPROVAL_TARGET,
     AuthorityLimit,
     Complaint,
     ComplaintCategory,
@@ -317,7 +320,8 @@ APPROVAL = {
 
 
 def _contract_clocks(complaint: Complaint) -> dict[str, Any]:
-    """API.md's ``clocks``: each target by name."""
+    """API.md's ``clocks``: each target by name, and ``approval`` while an approval waits
+    (its own clock, docs/complaints.md "Overdue approvals")."""
     clock = complaint.sla_clock
     if clock is None:
         return {}
@@ -329,6 +333,17 @@ def _contract_clocks(complaint: Complaint) -> dict[str, Any]:
             "met_at": state.get("met_at"),
             "breached": bool(state.get("breached")),
         }
+    if complaint.status == ComplaintStatus.AWAITING_APPROVAL:
+        approval = SlaClock.objects.filter(
+            kind=APPROVAL_KIND, object_id=complaint.pk, stopped_at__isnull=True
+        ).first()
+        if approval is not None:
+            due = clocks.target_due(approval, APPROVAL_TARGET)
+            out[APPROVAL_TARGET] = {
+                "due": due.isoformat() if due is not None else None,
+                "met_at": None,
+                "breached": selectors.approval_overdue(approval),
+            }
     return out
 
 
@@ -431,7 +446,15 @@ def _filtered(request: Request) -> QuerySet[Complaint]:
         rows = rows.filter(customer_id=customer)
     overdue = bool_param(request, "overdue")
     if overdue is not None:
-        late = Q(sla_clock__due__lt=timezone.now()) | Q(sla_clock__breached=True)
+        now = timezone.now()
+        # an approval past its due moment is overdue work too (its own clock)
+        approval_late = SlaClock.objects.filter(
+            Q(due__lte=now) | Q(breached=True),
+            kind=APPROVAL_KIND,
+            object_id=OuterRef("pk"),
+            stopped_at__isnull=True,
+        )
+        late = Q(sla_clock__due__lt=now) | Q(sla_clock__breached=True) | Q(Exists(approval_late))
         late &= ~Q(status=ComplaintStatus.CLOSED)
         rows = rows.filter(late) if overdue else rows.exclude(late)
     text = request.query_params.get("q", "").strip()
@@ -597,7 +620,9 @@ class ComplaintListView(APIView):
             ),
             OpenApiParameter("customer", ID_SCHEMA),
             OpenApiParameter(
-                "overdue", bool, description="a target past due (or breached), not closed"
+                "overdue",
+                bool,
+                description="a target past due (or breached), or an approval past due; not closed",
             ),
             OpenApiParameter(
                 "q",

@@ -437,3 +437,36 @@ def test_an_approval_being_decided_is_left_for_the_next_sweep() -> None:
         holder.join()
     assert dispatcher.drain() == 2
     assert approval_clock(complaint).breached
+
+
+def test_the_api_shows_the_approval_clock_and_lists_it_overdue(cdesk: ComplaintsDesk) -> None:
+    from tests.conftest import client_for
+
+    complaint = acknowledged(cdesk)
+    proposal = propose(complaint, "500")
+    client = client_for(cdesk.supervisor)
+
+    def detail() -> dict[str, Any]:
+        return client.get(f"/api/complaints/{complaint.pk}/").json()["clocks"]["approval"]
+
+    def overdue_ids() -> list[int]:
+        rows = client.get("/api/complaints/?overdue=1").json()["results"]
+        return [row["id"] for row in rows]
+
+    assert proposal.due_at is not None
+    clock_state = detail()
+    assert clock_state["breached"] is False and clock_state["met_at"] is None
+    assert clock_state["due"].replace("Z", "+00:00") == proposal.due_at.isoformat()
+    assert complaint.pk not in overdue_ids()
+
+    ladder.fire_batch(now=at_share(proposal, 1.01))
+
+    assert detail()["breached"] is True
+    assert complaint.pk in overdue_ids()
+    not_overdue = client.get("/api/complaints/?overdue=0").json()["results"]
+    assert complaint.pk not in [row["id"] for row in not_overdue]
+
+    services.approve_proposal(complaint_id=complaint.pk, actor=cdesk.supervisor, reason="Fine")
+    clocks_now = client.get(f"/api/complaints/{complaint.pk}/").json()["clocks"]
+    assert "approval" not in clocks_now
+    assert complaint.pk not in overdue_ids()
