@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date
@@ -45,7 +46,8 @@ from .models import (
     Grain,
     RootCauseSlot,
 )
-from .rollup import as_of
+from .rollup import COLUMNS as ROLLUP_COLUMNS
+from .rollup import DayCounts, as_of
 
 DEFAULT_DAYS = 30
 CENT = Decimal("0.01")
@@ -72,11 +74,14 @@ class ReportFilters:
     team: int | None = None
     channel: str | None = None
     severity: str | None = None
+    # the handler (the complaint's assignee): counted from the complaints themselves, not
+    # the read model, which is kept per team (docs/reports.md, "By agent")
+    agent: int | None = None
 
     def query(self) -> dict[str, str]:
         """The filters as query parameters (links to the exports keep them)."""
         out = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
-        for name in ("profile", "category", "team", "channel", "severity"):
+        for name in ("profile", "category", "team", "channel", "severity", "agent"):
             value = getattr(self, name)
             if value not in (None, ""):
                 out[name] = str(value)
@@ -148,6 +153,7 @@ def parse_filters(params: Mapping[str, Any], *, today: date | None = None) -> Re
         team=_known(params, "team", Team),
         channel=_choice(params, "channel", list(Channel.values)),
         severity=_choice(params, "severity", list(Severity.values)),
+        agent=_known(params, "agent", get_user_model()),
     )
 
 
@@ -309,6 +315,26 @@ def _names() -> dict[str, Any]:
 
 def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
     """Every figure of the complaint report for the period and filters (docs/reports.md)."""
+    names = _names()
+    if filters.agent is not None:
+        totals, by_category, by_severity, by_channel, by_root_cause = _agent_counts(filters)
+    else:
+        totals, by_category, by_severity, by_channel = _cube_counts(filters)
+        slot_of = names["slots"]
+        by_root_cause = {}
+        for slot, name in enumerate(ROOT_CAUSE_FIELDS):
+            if totals[name]:
+                cause = slot_of.get(slot, ANY_ID)
+                by_root_cause[cause] = by_root_cause.get(cause, 0) + totals[name]
+    return _statistics(filters, names, totals, by_category, by_severity, by_channel, by_root_cause)
+
+
+Counts = tuple[dict[str, int], dict[int, int], dict[str, int], dict[str, int]]
+
+
+def _cube_counts(filters: ReportFilters) -> Counts:
+    """The totals and the breakdowns by category, severity and channel, from the read
+    model: the one cell of the filters and the cells that break them down."""
     qn = connection.ops.quote_name
     mask = _mask(filters)
     where, params = _where(filters, [(mask, None)])
@@ -330,16 +356,54 @@ def complaint_statistics(filters: ReportFilters) -> dict[str, Any]:
         for key, wanted in masks.items():
             if dims == wanted and n:
                 broken[key][values[key]] = broken[key].get(values[key], 0) + int(n)
-    by_category: dict[int, int] = broken["by_category"]
-    by_severity: dict[str, int] = broken["by_severity"]
-    by_channel: dict[str, int] = broken["by_channel"]
-    names = _names()
-    slot_of = names["slots"]
-    by_root_cause: dict[int, int] = {}
-    for slot, name in enumerate(ROOT_CAUSE_FIELDS):
-        if totals[name]:
-            cause = slot_of.get(slot, ANY_ID)
-            by_root_cause[cause] = by_root_cause.get(cause, 0) + totals[name]
+    return totals, broken["by_category"], broken["by_severity"], broken["by_channel"]
+
+
+class _CauseCount:
+    """Stands in for the read model's root-cause slots when counting one agent's
+    complaints: counts each root cause by its id (no slot is given or written)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, int] = {}
+
+    def slot(self, root_cause_id: int) -> int:
+        self.by_id[root_cause_id] = self.by_id.get(root_cause_id, 0) + 1
+        return 0
+
+
+AgentCounts = tuple[dict[str, int], dict[int, int], dict[str, int], dict[str, int], dict[int, int]]
+
+
+def _agent_counts(filters: ReportFilters) -> AgentCounts:
+    """The same figures for one handler's complaints, counted from the complaints received
+    in the period (one agent's are a small share of the table: the assignee's index
+    finds them) by the read model's own counting (``reports.rollup.DayCounts``)."""
+    causes = _CauseCount()
+    counts = DayCounts(causes)  # type: ignore[arg-type]
+    for row in register_queryset(filters).values_list(*ROLLUP_COLUMNS).iterator(chunk_size=2000):
+        counts.add(row)
+    sums = [0] * len(COUNT_FIELDS)
+    by_category: dict[int, int] = {}
+    by_severity: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
+    for (_profile, category_id, _team, channel, severity), cell in counts.cells.items():
+        sums = [a + b for a, b in zip(sums, cell, strict=True)]
+        by_category[category_id] = by_category.get(category_id, 0) + cell[0]
+        by_severity[severity] = by_severity.get(severity, 0) + cell[0]
+        by_channel[channel] = by_channel.get(channel, 0) + cell[0]
+    totals = dict(zip(COUNT_FIELDS, sums, strict=True))
+    return totals, by_category, by_severity, by_channel, causes.by_id
+
+
+def _statistics(
+    filters: ReportFilters,
+    names: dict[str, Any],
+    totals: dict[str, int],
+    by_category: dict[int, int],
+    by_severity: dict[str, int],
+    by_channel: dict[str, int],
+    by_root_cause: dict[int, int],
+) -> dict[str, Any]:
     chinese = (translation.get_language() or "").startswith("zh")
     categories = {
         pk: (code, (zh if chinese and zh else en))
@@ -491,6 +555,7 @@ def register_queryset(filters: ReportFilters) -> Any:
         ("team", "team_id"),
         ("channel", "channel"),
         ("severity", "severity"),
+        ("agent", "assignee_id"),
     ):
         value = getattr(filters, name)
         if value is not None:

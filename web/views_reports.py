@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import (
     FileResponse,
     HttpRequest,
@@ -104,9 +106,23 @@ def complaint_report(request: HttpRequest) -> HttpResponse:
             filters.category,
         ),
         teams=_options(Team.objects.order_by("name").values_list("id", "name"), filters.team),
+        agents=_options(_agents(filters.agent), filters.agent),
         channels=_options(Channel.choices, filters.channel),
         severities=_options(Severity.choices, filters.severity),
     )
+
+
+def _agents(chosen: int | None) -> list[tuple[int, str]]:
+    """The complaint handlers (members of the complaint profiles' teams) and the chosen
+    agent, by name."""
+    teams = ComplaintProfile.objects.exclude(team=None).values_list("team_id", flat=True)
+    people = get_user_model().objects.filter(
+        Q(kefu_teams__in=teams) | Q(pk=chosen or 0), is_active=True
+    )
+    return [
+        (user.pk, user.get_full_name() or user.get_username())
+        for user in people.distinct().order_by("username")
+    ]
 
 
 def _filters_or_400(request: HttpRequest) -> selectors.ReportFilters | HttpResponse:

@@ -74,6 +74,20 @@ def test_charts_filters_and_exports(browser: Any, server: str, transactional_db:
     with page.expect_download() as got:
         page.click("#export-statistics")
     assert got.value.suggested_filename.startswith("complaint-statistics-")
+
+    # by agent: the handler's complaints alone, counted from the complaints themselves
+    page.select_option("#filter-channel", "")
+    expect(page.locator("#total-complaints")).to_have_text("5")
+    handler = known.desk.handler1
+    held = [c for c in known.all if c.assignee_id == handler.pk]
+    page.select_option("#filter-agent", str(handler.pk))
+    expect(page.locator("#total-complaints")).to_have_text(str(len(held)))
+    assert f"agent={handler.pk}" in page.url
+    with page.expect_download() as got:
+        page.click("#export-register-csv")
+    text = open(got.value.path(), encoding="utf-8-sig").read()  # noqa: SIM115
+    assert all(c.number in text for c in held)
+    assert not any(c.number in text for c in known.all if c.assignee_id != handler.pk)
     assert refused == []
 
     agent = login(browser, server, "handler1", "pw")

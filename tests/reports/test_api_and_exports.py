@@ -183,15 +183,21 @@ def test_the_register_keeps_the_filters(known: Any) -> None:
 
 
 def test_api_md_s_filters_and_export_formats(known: Any) -> None:
-    """``since``/``until`` name the period, ``kind`` is complaint, ``agent`` is refused (the
-    read model is per team), ``?format=csv|xlsx`` exports the statistics (audited)."""
+    """``since``/``until`` name the period, ``kind`` is complaint, ``agent`` narrows to a
+    handler's complaints, ``?format=csv|xlsx`` exports the statistics (audited)."""
     client = client_for(known.desk.supervisor)
     period = _period()
     plain = client.get(API, period).json()
     aliased = client.get(API, {"since": period["from"], "until": period["to"]}).json()
     assert aliased["totals"] == plain["totals"] and aliased["filters"] == plain["filters"]
     assert client.get(API, {**period, "kind": "complaint"}).status_code == 200
-    for bad in ({"kind": "ticket"}, {"agent": str(known.desk.handler1.pk)}, {"format": "pdf"}):
+    handler = known.desk.handler1
+    mine = client.get(API, {**period, "agent": str(handler.pk)})
+    assert mine.status_code == 200, mine.json()
+    assert mine.json()["filters"]["agent"] == str(handler.pk)
+    held = [c for c in known.all if c.assignee_id == handler.pk]
+    assert mine.json()["totals"]["complaints"] == len(held)
+    for bad in ({"kind": "ticket"}, {"agent": "987654321"}, {"agent": "x"}, {"format": "pdf"}):
         response = client.get(API, {**period, **bad})
         assert response.status_code == 400, bad
         assert set(response.json()["errors"]) == set(bad), bad

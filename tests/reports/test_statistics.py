@@ -127,6 +127,45 @@ def test_the_filters_narrow_every_figure() -> None:
     assert recent["compensation"][1]["count"] == 0  # the supervisor's refund was the old one
 
 
+def test_by_agent_the_figures_are_each_handler_s_share_of_the_whole() -> None:
+    """``agent`` counts the handler's complaints themselves (the read model is kept per
+    team): every figure of the handlers' reports adds up to the whole report's, and each
+    handler's count is the complaints they hold."""
+    known = build_known_set()
+    refresh_complaint_rollups()
+    whole = _stats()
+    holders = Counter(c.assignee_id for c in known.all)
+    assert None not in holders and len(holders) >= 2
+    parts = {agent: _stats(agent=agent) for agent in holders}
+    for agent, part in parts.items():
+        assert part["totals"]["complaints"] == holders[agent]
+        assert part["filters"]["agent"] == str(agent)
+
+    def summed(pick: Any) -> Counter[Any]:
+        total: Counter[Any] = Counter()
+        for part in parts.values():
+            total.update(pick(part))
+        return total
+
+    for key in ("complaints", "answered", "repeats", "extended", "extensions"):
+        assert sum(p["totals"][key] for p in parts.values()) == whole["totals"][key], key
+    for key in ("by_category", "by_channel", "by_severity", "by_root_cause"):
+        assert summed(lambda p, k=key: _by(p[k])) == Counter(_by(whole[key])), key
+    assert summed(
+        lambda p: {b["below_seconds"]: b["count"] for b in p["handling"]["histogram"]}
+    ) == Counter({b["below_seconds"]: b["count"] for b in whole["handling"]["histogram"]})
+    assert summed(
+        lambda p: {(t["target"], f): t[f] for t in p["targets"] for f in ("decided", "within")}
+    ) == Counter({(t["target"], f): t[f] for t in whole["targets"] for f in ("decided", "within")})
+    assert summed(lambda p: {c["level"]: c["count"] for c in p["compensation"]}) == Counter(
+        {c["level"]: c["count"] for c in whole["compensation"]}
+    )
+    # the other filters still narrow it
+    agent = next(iter(holders))
+    phone_held = [c for c in known.all if c.assignee_id == agent and c.channel == "phone"]
+    assert _stats(agent=agent, channel="phone")["totals"]["complaints"] == len(phone_held)
+
+
 def test_a_refresh_recounts_only_the_days_touched_since_the_last() -> None:
     known = build_known_set()
     refresh_complaint_rollups()
