@@ -32,6 +32,11 @@ FULL = int(os.environ.get("KEFU_BENCH_COMPLAINTS", "1000000"))
 QUICK = 20_000
 GOAL_P95 = 0.200
 REQUESTS = 400
+# The handlers the complaints are spread over (a year's complaints: 2,500 each on average,
+# the busiest about 2.7 times that): the report by agent counts one handler's complaints.
+HANDLERS = 400
+QUICK_HANDLERS = 20
+AGENT_QUERIES = 60
 QUICK_REQUESTS = 40
 # A minute's changes for the incremental refresh: complaints updated since the last one.
 TOUCHED = 2_000
@@ -42,8 +47,24 @@ def _ids(sql: str) -> list[int]:
     return [r[0] for r in env.sql(sql)]
 
 
-def seed(count: int, team_ids: list[int]) -> dict[str, float]:
-    """``count`` complaints with their clocks; returns the seconds each step took."""
+def seed_handlers(count: int) -> list[int]:
+    """``count`` complaint handlers (users), written with one ``INSERT … SELECT``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name,"
+            " email, is_staff, is_active, date_joined) SELECT '!', false,"
+            " 'bench-handler' || g, '', '', '', false, true, now()"
+            " FROM generate_series(1, %s) AS g RETURNING id",
+            [count],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def seed(count: int, team_ids: list[int], handler_ids: list[int]) -> dict[str, float]:
+    """``count`` complaints with their clocks, each held by one of ``handler_ids`` (some
+    busier than others); returns the seconds each step took."""
     from django.db import connection
 
     seconds: dict[str, float] = {}
@@ -81,6 +102,8 @@ def seed(count: int, team_ids: list[int]) -> dict[str, float]:
         "status": f"CASE WHEN {answered} THEN (CASE WHEN r9 < 0.8 THEN 'closed'"
         " ELSE 'awaiting_customer' END) ELSE 'investigating' END",
         "team_id": f"({arr(team_ids)})[CASE WHEN r6 < 0.8 THEN 1 ELSE 2 END]",
+        "assignee_id": f"({arr(handler_ids)})"
+        f"[1 + floor(power(r15, 1.2) * {len(handler_ids)})::int]",
         "received_at": "s.received",
         "acknowledged_at": "CASE WHEN s.received + s.handling * 0.05 < now()"
         " THEN s.received + s.handling * 0.05 END",
@@ -112,7 +135,7 @@ def seed(count: int, team_ids: list[int]) -> dict[str, float]:
         "created_at": "s.received",
         "updated_at": "now() - interval '1 hour'",
     }
-    randoms = ", ".join(f"random() AS r{i}" for i in range(1, 15))
+    randoms = ", ".join(f"random() AS r{i}" for i in range(1, 16))
     tail = f"""FROM (
     SELECT n, {randoms},
         now() - interval '365 days' + (n::float8 / {count}) * interval '365 days' AS received,
@@ -215,6 +238,19 @@ def queries(quick: bool) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
+def agent_queries(
+    items: list[tuple[str, dict[str, str]]], handlers: list[int], quick: bool
+) -> list[tuple[str, dict[str, str]]]:
+    """The report's periods again, each for a handler picked at random (``agent``)."""
+    rng = random.Random(17)
+    out = []
+    for _label, params in items[: 20 if quick else AGENT_QUERIES]:
+        agent = rng.choice(handlers)
+        period = {"from": params["from"], "to": params["to"]}
+        out.append((f"{params['from']}..{params['to']}, agent", {**period, "agent": str(agent)}))
+    return out
+
+
 def run(*, quick: bool = False) -> report.Section:
     started = time.monotonic()
     count = QUICK if quick else FULL
@@ -224,7 +260,8 @@ def run(*, quick: bool = False) -> report.Section:
     desk = seed_desk()
     print(f"[complaint_report] seeding {count:,} complaints")
     with cpu.Window(label="seed") as window:
-        seeded = seed(count, [desk.team_id, desk.other_team_id])
+        handlers = seed_handlers(QUICK_HANDLERS if quick else HANDLERS)
+        seeded = seed(count, [desk.team_id, desk.other_team_id], handlers)
     seed_load = cpu.describe(window.shares)
     for what, secs in seeded.items():
         print(f"[complaint_report]   {what}: {secs:.1f} s")
@@ -279,6 +316,22 @@ def run(*, quick: bool = False) -> report.Section:
     print(
         f"[complaint_report] selector in-process: p50 {ms(in_process.p50)} p95 {ms(in_process.p95)}"
     )
+    agent_items = agent_queries(items, handlers, quick)
+    # the figures by agent are those of the complaints table too
+    first = selectors.parse_filters(agent_items[0][1])
+    by_agent = selectors.complaint_statistics(first)["totals"]["complaints"]
+    assert by_agent == selectors.register_queryset(first).count(), by_agent
+    agent_samples = []
+    for _label, params in agent_items:
+        filters = selectors.parse_filters(params)
+        t0 = time.perf_counter()
+        selectors.complaint_statistics(filters)
+        agent_samples.append(time.perf_counter() - t0)
+    agent_in_process = Summary.of(agent_samples)
+    print(
+        f"[complaint_report] by agent, selector in-process: p50 {ms(agent_in_process.p50)}"
+        f" p95 {ms(agent_in_process.p95)}"
+    )
 
     from django.contrib.auth.models import User
     from rest_framework.authtoken.models import Token
@@ -292,11 +345,18 @@ def run(*, quick: bool = False) -> report.Section:
     try:
         server.wait_ready(token)
 
-        def request_for(i: int) -> tuple[str, str, bytes | None]:
-            return "GET", "/api/reports/complaints/?" + urlencode(items[i % len(items)][1]), None
+        def requests_of(queries: list[tuple[str, dict[str, str]]]) -> Any:
+            def request_for(i: int) -> tuple[str, str, bytes | None]:
+                query = urlencode(queries[i % len(queries)][1])
+                return "GET", "/api/reports/complaints/?" + query, None
 
+            return request_for
+
+        request_for = requests_of(items)
         run_load(server.port, request_for, total=len(items), concurrency=1, headers=headers)
-        for concurrency in (1, 4):
+        runs = [(c, "", request_for) for c in (1, 4)]
+        runs += [(c, " by agent", requests_of(agent_items)) for c in (1, 4)]
+        for concurrency, what, request_for in runs:
             with cpu.Window([server.service.pid], label="web server") as window:
                 load = run_load(
                     server.port, request_for, total=requests, concurrency=concurrency,
@@ -304,14 +364,14 @@ def run(*, quick: bool = False) -> report.Section:
                 )  # fmt: skip
             s = load.summary
             print(
-                f"[complaint_report] GET /api/reports/complaints/ c={concurrency}: p50 {ms(s.p50)}"
-                f" p95 {ms(s.p95)} p99 {ms(s.p99)} statuses {dict(load.statuses)}"
+                f"[complaint_report] GET /api/reports/complaints/{what} c={concurrency}:"
+                f" p50 {ms(s.p50)} p95 {ms(s.p95)} p99 {ms(s.p99)} statuses {dict(load.statuses)}"
             )
             if load.errors:
                 print(f"[complaint_report]   errors: {load.errors[:3]}")
             http.append(
                 Http(
-                    f"`GET /api/reports/complaints/`, c={concurrency}",
+                    f"`GET /api/reports/complaints/`{what}, c={concurrency}",
                     concurrency,
                     s,
                     dict(load.statuses),
@@ -323,12 +383,13 @@ def run(*, quick: bool = False) -> report.Section:
     env.close_db_connections()
     body = _body(
         count, seeded, seed_load, full.days, full_seconds, sizes, len(picked), incremental.days,
-        incremental_seconds, items, in_process, http, stats,
+        incremental_seconds, items, in_process, http, stats, agent_items, agent_in_process,
+        len(handlers),
     )  # fmt: skip
     all_ok = all(set(h.statuses) == {200} for h in http)
     summary = [
         (
-            f"complaint report, {count:,} complaints: `GET /api/reports/complaints/` p95,"
+            f"complaint report, {count:,} complaints: {h.label.split(', c=')[0]} p95,"
             f" c={h.concurrency}",
             ms(h.summary.p95),
             "p95 ≤ 200 ms",
@@ -368,6 +429,9 @@ def _body(
     in_process: Summary,
     http: list[Http],
     stats: dict[str, Any],
+    agent_items: list[tuple[str, dict[str, str]]],
+    agent_in_process: Summary,
+    handlers: int,
 ) -> str:
     rows = [
         [h.label + " (gunicorn, 2 sync workers)", str(h.summary.count), ms(h.summary.p50),
@@ -377,6 +441,11 @@ def _body(
     rows.append(
         ["selector `complaint_statistics`, in-process, c=1", str(in_process.count),
          ms(in_process.p50), ms(in_process.p95), ms(in_process.p99), ms(in_process.max), "", ""]
+    )  # fmt: skip
+    rows.append(
+        ["selector by agent, in-process, c=1", str(agent_in_process.count),
+         ms(agent_in_process.p50), ms(agent_in_process.p95), ms(agent_in_process.p99),
+         ms(agent_in_process.max), "", ""]
     )  # fmt: skip
     examples = ", ".join(f"`{urlencode(p)}`" for _l, p in items[:4])
     totals = stats["totals"]
@@ -400,6 +469,13 @@ ending on different days (so month rows and edge-day rows mix), with no filter, 
 profile, a category, a channel, a severity and a team, or a profile and a channel; e.g.
 {examples}. An administrator's API token. The year's totals were checked against a count of
 the complaints table before the run.
+
+**By agent.** The complaints are held by {handlers} handlers, some busier than others
+(about {count // handlers:,} a year each on average). The report by agent is counted from the
+complaints themselves (the read model is kept per team; docs/reports.md, "By agent"):
+{len(agent_items)} queries, the same periods with a handler picked at random (`agent=`),
+e.g. {", ".join(f"`{urlencode(p)}`" for _l, p in agent_items[:2])}; the first was checked
+against a count of the handler's complaints.
 
 {report.table(["path", "requests", "p50", "p95", "p99", "max", "statuses", "CPU meanwhile"], rows)}
 """
