@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from core.errors import Conflict
+from core.errors import Conflict, InvalidInput
 from org.roles import Person
 
 from .models import RequestKey
+
+
+def key_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The request's ``Idempotency-Key`` (docs/api.md), None without one; 400 unless it is
+    1 to 255 characters with no NUL. The tickets' and the complaints' endpoints read it so."""
+    key = headers.get("Idempotency-Key")
+    if key is not None and (not 1 <= len(key) <= 255 or "\x00" in key):
+        raise InvalidInput(
+            _("Invalid Idempotency-Key."),
+            {"idempotency_key": [_("1 to 255 characters.")]},
+        )
+    return key
 
 
 def request_fingerprint(path: str, body: Any) -> str:

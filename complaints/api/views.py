@@ -97,13 +97,7 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 
 
 def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and (not 1 <= len(key) <= 255 or "\x00" in key):
-        raise InvalidInput(
-            _("Invalid Idempotency-Key."),
-            {"idempotency_key": [_("1 to 255 characters.")]},
-        )
-    return key
+    return idempotency.key_from_headers(request.headers)
 
 
 def _once(request: Request, user: Any, body: Any, perform: Callable[[], int]) -> tuple[int, bool]:

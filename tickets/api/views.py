@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from core.errors import InvalidInput, NotFound
 from core.pagination import paginate
 from mail import attachments as mail_attachments
-from processes import links
+from processes import idempotency, links
 from processes import selectors as work_queue
 from project.api_params import ID_SCHEMA, MAX_ID, bool_param, int_param, page_link
 
@@ -62,13 +62,7 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 
 
 def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and (not 1 <= len(key) <= 255 or "\x00" in key):
-        raise InvalidInput(
-            _("Invalid Idempotency-Key."),
-            {"idempotency_key": [_("1 to 255 characters.")]},
-        )
-    return key
+    return idempotency.key_from_headers(request.headers)
 
 
 # One output serializer for every single ticket answered: building its fields (a
