@@ -374,6 +374,17 @@ class _CauseCount:
 AgentCounts = tuple[dict[str, int], dict[int, int], dict[str, int], dict[str, int], dict[int, int]]
 
 
+# Each filter's column of the complaints table (the register and the report by agent).
+COMPLAINT_COLUMNS = {
+    "profile": "profile_id",
+    "category": "category_id",
+    "team": "team_id",
+    "channel": "channel",
+    "severity": "severity",
+    "agent": "assignee_id",
+}
+
+
 def _agent_counts(filters: ReportFilters) -> AgentCounts:
     """One handler's figures: grouped in SQL on PostgreSQL (four statements over the
     handler's complaints), counted row by row on SQLite (the embedded mode's small data)."""
@@ -392,14 +403,8 @@ def _agent_counts_sql(filters: ReportFilters) -> AgentCounts:
     start, end = _bounds(filters)
     where = ["c.received_at >= %s", "c.received_at < %s", "c.assignee_id = %s"]
     params: list[Any] = [start, end, filters.agent]
-    for name, column in (
-        ("profile", "profile_id"),
-        ("category", "category_id"),
-        ("team", "team_id"),
-        ("channel", "channel"),
-        ("severity", "severity"),
-    ):
-        value = getattr(filters, name)
+    for name, column in COMPLAINT_COLUMNS.items():
+        value = None if name == "agent" else getattr(filters, name)
         if value is not None:
             where.append(f"c.{column} = %s")
             params.append(value)
@@ -644,14 +649,7 @@ def _bounds(filters: ReportFilters) -> tuple[datetime, datetime]:
 def register_queryset(filters: ReportFilters) -> Any:
     start, end = _bounds(filters)
     rows = Complaint.objects.filter(received_at__gte=start, received_at__lt=end)
-    for name, column in (
-        ("profile", "profile_id"),
-        ("category", "category_id"),
-        ("team", "team_id"),
-        ("channel", "channel"),
-        ("severity", "severity"),
-        ("agent", "assignee_id"),
-    ):
+    for name, column in COMPLAINT_COLUMNS.items():
         value = getattr(filters, name)
         if value is not None:
             rows = rows.filter(**{column: value})

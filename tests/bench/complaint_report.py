@@ -306,13 +306,17 @@ def run(*, quick: bool = False) -> report.Section:
     direct = selectors.register_queryset(year).count()
     assert stats["totals"]["complaints"] == direct, (stats["totals"], direct)
 
-    samples = []
-    for _label, params in items:
-        filters = selectors.parse_filters(params)
-        t0 = time.perf_counter()
-        selectors.complaint_statistics(filters)
-        samples.append(time.perf_counter() - t0)
-    in_process = Summary.of(samples)
+    def timed(queries: list[tuple[str, dict[str, str]]]) -> Summary:
+        """The selector in-process, once per query."""
+        samples = []
+        for _label, params in queries:
+            filters = selectors.parse_filters(params)
+            t0 = time.perf_counter()
+            selectors.complaint_statistics(filters)
+            samples.append(time.perf_counter() - t0)
+        return Summary.of(samples)
+
+    in_process = timed(items)
     print(
         f"[complaint_report] selector in-process: p50 {ms(in_process.p50)} p95 {ms(in_process.p95)}"
     )
@@ -321,13 +325,7 @@ def run(*, quick: bool = False) -> report.Section:
     first = selectors.parse_filters(agent_items[0][1])
     by_agent = selectors.complaint_statistics(first)["totals"]["complaints"]
     assert by_agent == selectors.register_queryset(first).count(), by_agent
-    agent_samples = []
-    for _label, params in agent_items:
-        filters = selectors.parse_filters(params)
-        t0 = time.perf_counter()
-        selectors.complaint_statistics(filters)
-        agent_samples.append(time.perf_counter() - t0)
-    agent_in_process = Summary.of(agent_samples)
+    agent_in_process = timed(agent_items)
     print(
         f"[complaint_report] by agent, selector in-process: p50 {ms(agent_in_process.p50)}"
         f" p95 {ms(agent_in_process.p95)}"
